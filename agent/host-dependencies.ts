@@ -1,0 +1,46 @@
+// The programs weft needs from the host, and the Debian packages that provide them. The lab installs
+// what is missing (and says so); everything else fails with a message naming the package.
+import { execFileSync, spawnSync } from "node:child_process";
+
+export const HOST_PACKAGES: Readonly<Record<string, string>> = {
+  etcd: "etcd-server",
+  etcdctl: "etcd-client",
+  ip: "iproute2",
+  bridge: "iproute2",
+  nft: "nftables",
+  nsenter: "util-linux",
+  ping: "iputils-ping",
+};
+
+export function hasCommand(command: string): boolean {
+  return spawnSync("sh", ["-c", `command -v ${command}`], { stdio: "ignore" }).status === 0;
+}
+
+export class MissingDependencyError extends Error {
+  constructor(
+    readonly command: string,
+    readonly debianPackage: string,
+  ) {
+    super(`${command} is not installed: install it with 'apt-get install -y ${debianPackage}' (or run 'npm run lab', which installs it)`);
+    this.name = "MissingDependencyError";
+  }
+}
+
+/** Throws a MissingDependencyError naming the Debian package when `command` is not on PATH. */
+export function requireCommand(command: string, debianPackage = HOST_PACKAGES[command] ?? command): void {
+  if (!hasCommand(command)) throw new MissingDependencyError(command, debianPackage);
+}
+
+/** Installs the Debian packages behind any missing commands with apt-get; returns what it installed. */
+export function installMissing(commands: readonly string[], log: (line: string) => void): string[] {
+  const missing = [...new Set(commands.filter((c) => !hasCommand(c)).map((c) => HOST_PACKAGES[c] ?? c))];
+  if (missing.length === 0) return [];
+  if (process.getuid?.() !== 0) throw new Error(`missing ${missing.join(", ")}; installing them needs root (apt-get)`);
+  log(`installing missing packages with apt-get: ${missing.join(" ")}`);
+  execFileSync("apt-get", ["update", "-qq"], { stdio: "inherit" });
+  execFileSync("apt-get", ["install", "-y", "-qq", ...missing], {
+    stdio: "inherit",
+    env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+  });
+  return missing;
+}
