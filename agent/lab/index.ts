@@ -1,0 +1,11 @@
+// The lab: what the CLI (`weft lab ...`) and the e2e tests use.
+export { labUp, labDown, labStatus, labCheck, labAgent, buildLabUnderlay, type LabPrefixOptions } from "./lab.js";
+export { formatLabTable, labStatusJson, type LabStatusJson } from "./lab-table.js";
+export type { LabOptions, LabNetworkOptions } from "./lab-options.js";
+export { DEFAULT_LAB_NETWORK } from "./lab-options.js";
+export type { LabState, LabHost, LabContainer, CheckResult } from "./lab-state.js";
+export { LabError } from "./lab-error.js";
+export { DEFAULT_LAB_PREFIX, LAB_ROOT_DIR, isLabNetns, labDir, validateLabPrefix } from "./lab-names.js";
+export { listLabNetns } from "./lab-namespaces.js";
+export { pidsWithCommandLine } from "./detached-process.js";
+export { agentStatus } from "./lab-agent-process.js";

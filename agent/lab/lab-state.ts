@@ -1,0 +1,76 @@
+// What a lab is made of, as recorded in <lab dir>/state.json. Written after every step of
+// `lab up`, so `lab down` after a crash knows as much as was built (and finds the rest by name).
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { labDir, labStateFile } from "./lab-names.js";
+
+export interface LabHost {
+  /** h1 */
+  name: string;
+  /** <prefix>-h1 */
+  netns: string;
+  underlayIp: string;
+  /** 0 while the agent is stopped. */
+  agentPid: number;
+  apiSocket: string;
+  gossipAddr: string;
+  metricsAddr: string;
+  stateDir: string;
+  logFile: string;
+  /** Filled in by labStatus: whether agentPid is a live process right now. */
+  agentRunning?: boolean;
+}
+
+export interface LabContainer {
+  /** <prefix>-h1-c1 */
+  name: string;
+  /** h1 */
+  host: string;
+  netns: string;
+  network: string;
+  ip: string;
+  mac: string;
+  endpointId: string;
+}
+
+export interface LabState {
+  prefix: string;
+  etcd: { netns: string; endpoint: string; pid: number; dataDir: string };
+  hosts: LabHost[];
+  containers: LabContainer[];
+  underlay: { netns: string; subnet: string };
+  network?: { name: string; subnet: string; vni: number };
+  clusterKeyFile?: string;
+}
+
+export interface CheckResult {
+  /** Container name. */
+  from: string;
+  to: string;
+  ok: boolean;
+  detail?: string;
+}
+
+export async function writeLabState(state: LabState): Promise<void> {
+  await mkdir(labDir(state.prefix), { recursive: true });
+  const file = labStateFile(state.prefix);
+  const hosts = state.hosts.map(({ agentRunning: _running, ...host }) => host);
+  await writeFile(`${file}.tmp`, JSON.stringify({ ...state, hosts }, null, 2) + "\n");
+  await rename(`${file}.tmp`, file);
+}
+
+/** The recorded state, or undefined when there is none or it is unreadable. */
+export async function readLabState(prefix: string): Promise<LabState | undefined> {
+  let text: string;
+  try {
+    text = await readFile(labStateFile(prefix), "utf8");
+  } catch {
+    return undefined;
+  }
+  try {
+    const value = JSON.parse(text) as Partial<LabState>;
+    if (value.prefix !== prefix || !Array.isArray(value.hosts) || !Array.isArray(value.containers) || !value.etcd) return undefined;
+    return value as LabState;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,74 @@
+// How a lab looks to people (a table) and to scripts (`weft lab status --json`).
+import type { CheckResult, LabState } from "./lab-state.js";
+
+export interface LabStatusJson {
+  hosts: { name: string; netns: string; underlayIp: string; agentPid: number; apiSocket: string; running?: boolean }[];
+  containers: { name: string; host: string; netns: string; network: string; ip: string; mac: string; endpointId: string }[];
+  etcd: { endpoint: string; netns: string; pid: number };
+}
+
+export function labStatusJson(state: LabState): LabStatusJson {
+  return {
+    hosts: state.hosts.map((h) => ({
+      name: h.name,
+      netns: h.netns,
+      underlayIp: h.underlayIp,
+      agentPid: h.agentPid,
+      apiSocket: h.apiSocket,
+      ...(h.agentRunning === undefined ? {} : { running: h.agentRunning }),
+    })),
+    containers: state.containers.map((c) => ({
+      name: c.name,
+      host: c.host,
+      netns: c.netns,
+      network: c.network,
+      ip: c.ip,
+      mac: c.mac,
+      endpointId: c.endpointId,
+    })),
+    etcd: { endpoint: state.etcd.endpoint, netns: state.etcd.netns, pid: state.etcd.pid },
+  };
+}
+
+export function formatLabTable(state: LabState, checks: readonly CheckResult[]): string {
+  const sections: string[] = [];
+  sections.push(`lab ${state.prefix}: etcd ${state.etcd.endpoint} (netns ${state.etcd.netns}, pid ${state.etcd.pid})`);
+  sections.push(
+    renderTable(
+      ["HOST", "NETNS", "UNDERLAY IP", "AGENT PID", "STATE", "API SOCKET"],
+      state.hosts.map((h) => [
+        h.name,
+        h.netns,
+        h.underlayIp,
+        h.agentPid > 0 ? String(h.agentPid) : "-",
+        h.agentRunning === undefined ? (h.agentPid > 0 ? "started" : "stopped") : h.agentRunning ? "running" : "stopped",
+        h.apiSocket,
+      ]),
+    ),
+  );
+  sections.push(
+    state.containers.length === 0
+      ? "no containers"
+      : renderTable(
+          ["CONTAINER", "HOST", "NETWORK", "IP", "MAC"],
+          state.containers.map((c) => [c.name, c.host, c.network, c.ip, c.mac]),
+        ),
+  );
+  if (checks.length > 0) {
+    const failed = checks.filter((c) => !c.ok);
+    sections.push(
+      renderTable(
+        ["FROM", "TO", "RESULT", "DETAIL"],
+        checks.map((c) => [c.from, c.to, c.ok ? "ok" : "FAIL", c.detail ?? ""]),
+      ),
+    );
+    sections.push(`checks: ${checks.length - failed.length}/${checks.length} passed${failed.length > 0 ? `, ${failed.length} failed` : ""}`);
+  }
+  return sections.join("\n\n") + "\n";
+}
+
+function renderTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: readonly string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
+  return [line(header), ...rows.map(line)].join("\n");
+}

@@ -1,0 +1,234 @@
+// `weft lab up|down|status|check|agent`: a real multi-host cluster on one Linux machine, in network
+// namespaces, with a real etcd and real weftd processes.
+import { create } from "@bufbuild/protobuf";
+import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import { createUnaryClient } from "../../proto/grpc-binding.js";
+import { AttachEndpointRequestSchema, CreateNetworkRequestSchema, WeftService } from "../../proto/gen/weft/v1/api_pb.js";
+import { installMissing } from "../host-dependencies.js";
+import { commandLineOf, isAlive, pidsWithCommandLine, stopProcess } from "./detached-process.js";
+import { LabError } from "./lab-error.js";
+import { labHostPlan, startLabAgent, stopLabAgent, waitAgentReady } from "./lab-agent-process.js";
+import { runPingChecks } from "./lab-checks.js";
+import { startLabEtcd } from "./lab-etcd.js";
+import { addNetns, createHostNamespace, createUnderlay, deleteNetns, listLabNetns, netnsPids } from "./lab-namespaces.js";
+import {
+  DEFAULT_LAB_PREFIX,
+  UNDERLAY_SUBNET,
+  containerNetns,
+  hostIndexOf,
+  isLabNetns,
+  labDir,
+  underlayNetns,
+  validateLabPrefix,
+} from "./lab-names.js";
+import { resolveLabOptions, type LabOptions, type ResolvedLabOptions } from "./lab-options.js";
+import { readLabState, writeLabState, type CheckResult, type LabContainer, type LabHost, type LabState } from "./lab-state.js";
+
+const HOST_COMMANDS = ["etcd", "etcdctl", "ip", "bridge", "nft", "ping"] as const;
+
+export interface LabPrefixOptions {
+  prefix?: string;
+  log?: (line: string) => void;
+}
+
+/**
+ * Builds the lab and runs the checks. On any failure everything built so far is removed again and
+ * the error (with the failing agent's log tail, if any) is rethrown.
+ */
+export async function labUp(options: LabOptions): Promise<{ state: LabState; checks: CheckResult[] }> {
+  const resolved = resolveLabOptions(options);
+  const state = await buildLabUnderlay(resolved);
+  const { log } = resolved;
+  try {
+    if (resolved.clusterKey) {
+      state.clusterKeyFile = `${labDir(state.prefix)}/cluster.key`;
+      await writeFile(state.clusterKeyFile, randomBytes(32).toString("hex") + "\n", { mode: 0o600 });
+    }
+    log(`starting ${resolved.hosts} weftd agents`);
+    state.hosts = await Promise.all(state.hosts.map((host) => startLabAgent(host, state.clusterKeyFile)));
+    await writeLabState(state);
+    await Promise.all(state.hosts.map((host) => waitAgentReady(host)));
+
+    const network = resolved.network;
+    log(`creating network ${network.name} (${network.subnet}, VNI ${network.vni})`);
+    const h1 = createUnaryClient(WeftService, `unix:${state.hosts[0]!.apiSocket}`);
+    try {
+      await h1.createNetwork(create(CreateNetworkRequestSchema, network), { deadlineMs: 15_000 });
+    } finally {
+      h1.close();
+    }
+    state.network = network;
+
+    log(`attaching ${resolved.containers} containers per host`);
+    const perHost = await Promise.all(state.hosts.map((host, i) => attachContainers(state.prefix, host, i + 1, resolved)));
+    state.containers = perHost.flat();
+    await writeLabState(state);
+
+    log(`checking ${state.containers.length} containers across hosts`);
+    const checks = await runPingChecks(state.containers);
+    return { state: annotate(state), checks };
+  } catch (err) {
+    log(`lab up failed, removing what was built: ${err instanceof Error ? err.message : String(err)}`);
+    await labDown({ prefix: state.prefix, log });
+    throw err;
+  }
+}
+
+/**
+ * The part of the lab that needs no agent: underlay namespace and bridge, etcd, host namespaces.
+ * Writes state.json. Fails without touching anything when a lab with this prefix exists.
+ */
+export async function buildLabUnderlay(options: LabOptions): Promise<LabState> {
+  const resolved = resolveLabOptions(options);
+  const { prefix, log } = resolved;
+  if (process.getuid?.() !== 0) {
+    throw new LabError("user", "the lab needs root: it creates network namespaces and programs the kernel (run it with sudo)");
+  }
+  installMissing([...HOST_COMMANDS], log);
+  const dir = labDir(prefix);
+  const existing = await listLabNetns(prefix);
+  if (existsSync(dir) || existing.length > 0) {
+    throw new LabError("prefix", `a lab named ${prefix} already exists (${existsSync(dir) ? dir : existing.join(", ")}): run 'weft lab down${prefix === DEFAULT_LAB_PREFIX ? "" : ` --prefix ${prefix}`}' first`);
+  }
+  await mkdir(dir, { recursive: true });
+  const state: LabState = {
+    prefix,
+    etcd: { netns: underlayNetns(prefix), endpoint: "", pid: 0, dataDir: `${dir}/etcd` },
+    hosts: [],
+    containers: [],
+    underlay: { netns: underlayNetns(prefix), subnet: UNDERLAY_SUBNET },
+  };
+  try {
+    await writeLabState(state);
+    log(`creating underlay ${state.underlay.netns} (${UNDERLAY_SUBNET})`);
+    await createUnderlay(prefix);
+    log("starting etcd on the underlay");
+    state.etcd = await startLabEtcd(prefix);
+    await writeLabState(state);
+    log(`creating ${resolved.hosts} host namespaces`);
+    for (let i = 1; i <= resolved.hosts; i++) {
+      await createHostNamespace(prefix, i);
+      state.hosts.push(labHostPlan(prefix, i));
+    }
+    await writeLabState(state);
+    return state;
+  } catch (err) {
+    await labDown({ prefix, log });
+    throw err;
+  }
+}
+
+async function attachContainers(prefix: string, host: LabHost, hostIndex: number, options: ResolvedLabOptions): Promise<LabContainer[]> {
+  const client = createUnaryClient(WeftService, `unix:${host.apiSocket}`);
+  const containers: LabContainer[] = [];
+  try {
+    for (let j = 1; j <= options.containers; j++) {
+      const netns = containerNetns(prefix, hostIndex, j);
+      await addNetns(netns);
+      const { endpoint } = await client.attachEndpoint(
+        create(AttachEndpointRequestSchema, { network: options.network.name, netns, name: netns }),
+        { deadlineMs: 15_000 },
+      );
+      if (!endpoint) throw new LabError(`container ${netns}`, "AttachEndpoint returned no endpoint");
+      containers.push({
+        name: netns,
+        host: host.name,
+        netns,
+        network: options.network.name,
+        ip: endpoint.ip.split("/")[0]!,
+        mac: endpoint.mac,
+        endpointId: endpoint.id,
+      });
+    }
+    return containers;
+  } finally {
+    client.close();
+  }
+}
+
+/**
+ * Removes everything a lab with this prefix made: its processes (by PID from state.json, and any
+ * process whose command line names the lab dir), every namespace named exactly like the lab's, and
+ * the lab dir. Works without state.json; never touches another prefix's namespaces.
+ */
+export async function labDown(options: LabPrefixOptions = {}): Promise<void> {
+  const prefix = validateLabPrefix(options.prefix ?? DEFAULT_LAB_PREFIX);
+  const log = options.log ?? (() => {});
+  const dir = labDir(prefix);
+  const state = await readLabState(prefix);
+
+  const recorded = [...(state?.hosts.map((h) => h.agentPid) ?? []), state?.etcd.pid ?? 0].filter((pid) => pid > 0);
+  const ours = await Promise.all(recorded.map(async (pid) => ((await commandLineOf(pid))?.includes(`${dir}/`) ? pid : 0)));
+  const pids = [...new Set([...ours.filter((pid) => pid > 0), ...(await pidsWithCommandLine(`${dir}/`))])];
+  if (pids.length > 0) log(`stopping ${pids.length} lab processes`);
+  await Promise.all(pids.map((pid) => stopProcess(pid, "SIGTERM", 5000)));
+
+  const namespaces = [
+    ...new Set([
+      ...(await listLabNetns(prefix)),
+      ...(state?.containers.map((c) => c.netns) ?? []),
+      ...(state?.hosts.map((h) => h.netns) ?? []),
+    ]),
+  ].filter((ns) => isLabNetns(prefix, ns));
+  // Anything still running inside the lab's namespaces (a stray ping, a shell) goes too.
+  for (const ns of namespaces) {
+    for (const pid of await netnsPids(ns)) await stopProcess(pid, "SIGKILL", 1000);
+  }
+  if (namespaces.length > 0) log(`deleting ${namespaces.length} namespaces`);
+  // Containers first, the underlay last: the order in which they were built, reversed.
+  const order = (ns: string): number => (ns.endsWith("-ul") ? 2 : /-c[0-9]+$/.test(ns) ? 0 : 1);
+  for (const ns of [...namespaces].sort((a, b) => order(a) - order(b))) await deleteNetns(ns);
+  await rm(dir, { recursive: true, force: true });
+
+  const left = await listLabNetns(prefix);
+  if (left.length > 0) throw new LabError("lab down", `could not delete namespaces ${left.join(", ")}`);
+}
+
+/** The lab's recorded state with each agent's liveness filled in, or undefined when there is no lab. */
+export async function labStatus(options: LabPrefixOptions = {}): Promise<LabState | undefined> {
+  const state = await readLabState(validateLabPrefix(options.prefix ?? DEFAULT_LAB_PREFIX));
+  return state && annotate(state);
+}
+
+export async function labCheck(options: LabPrefixOptions = {}): Promise<CheckResult[]> {
+  const state = await requireLab(options.prefix);
+  return runPingChecks(state.containers);
+}
+
+/** Stops (SIGTERM), kills (SIGKILL) or starts again (same flags, same state dir) one host's weftd. */
+export async function labAgent(action: "stop" | "kill" | "start", host: string, options: LabPrefixOptions = {}): Promise<LabHost> {
+  if (action !== "stop" && action !== "kill" && action !== "start") {
+    throw new LabError("action", `must be stop, kill or start, got ${JSON.stringify(action)}`);
+  }
+  const state = await requireLab(options.prefix);
+  const index = state.hosts.findIndex((h) => h.name === host || h.netns === host);
+  if (index < 0 || hostIndexOf(state.hosts[index]!.name) === undefined) {
+    throw new LabError("host", `no host ${JSON.stringify(host)} in lab ${state.prefix} (hosts: ${state.hosts.map((h) => h.name).join(", ")})`);
+  }
+  let updated = state.hosts[index]!;
+  if (action === "start") {
+    if (isAlive(updated.agentPid)) return { ...updated, agentRunning: true };
+    updated = await startLabAgent(updated, state.clusterKeyFile);
+    state.hosts[index] = updated;
+    await writeLabState(state);
+    await waitAgentReady(updated);
+  } else {
+    updated = await stopLabAgent(updated, action === "stop" ? "SIGTERM" : "SIGKILL");
+    state.hosts[index] = updated;
+    await writeLabState(state);
+  }
+  return { ...updated, agentRunning: isAlive(updated.agentPid) };
+}
+
+async function requireLab(prefix: string | undefined): Promise<LabState> {
+  const resolved = validateLabPrefix(prefix ?? DEFAULT_LAB_PREFIX);
+  const state = await readLabState(resolved);
+  if (!state) throw new LabError("prefix", `no lab named ${resolved} is running (no ${labDir(resolved)}/state.json): start one with 'weft lab up'`);
+  return state;
+}
+
+function annotate(state: LabState): LabState {
+  return { ...state, hosts: state.hosts.map((h) => ({ ...h, agentRunning: isAlive(h.agentPid) })) };
+}
