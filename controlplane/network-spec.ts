@@ -1,0 +1,93 @@
+// What a user asks for when creating a network, and its validation (pure).
+import { ControlplaneError } from "./errors.js";
+import { parseIPv4Cidr } from "./ipam/ipv4-cidr.js";
+
+export interface NetworkSpec {
+  name: string;
+  subnet: string;
+  vni?: number;
+  hostPrefixLen?: number;
+  mtu?: number;
+  labels?: Record<string, string>;
+}
+
+export type ValidNetworkSpec = Required<Omit<NetworkSpec, "vni" | "mtu">> & { vni?: number; mtu?: number };
+
+export const NETWORK_NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
+export const MAX_VNI = 16777215;
+export const MIN_SUBNET_PREFIX = 8;
+export const MAX_SUBNET_PREFIX = 28;
+export const MAX_HOST_PREFIX = 30;
+export const MIN_MTU = 576;
+export const MAX_MTU = 9000;
+
+function invalid(field: string, reason: string): ControlplaneError {
+  return new ControlplaneError("invalid-argument", `${field}: ${reason}`, { field });
+}
+
+export function validateNetworkName(name: unknown, field = "name"): string {
+  if (typeof name !== "string") throw invalid(field, `must be a string, got ${typeof name}`);
+  if (!NETWORK_NAME_PATTERN.test(name)) {
+    throw invalid(field, `${JSON.stringify(name)} must be 1-63 characters of letters, digits, '_', '.', '-', starting with a letter or digit`);
+  }
+  return name;
+}
+
+export function validateVni(vni: unknown, field = "vni"): number {
+  if (typeof vni !== "number" || !Number.isInteger(vni) || vni < 1 || vni > MAX_VNI) {
+    throw invalid(field, `${JSON.stringify(vni)} must be an integer from 1 to ${MAX_VNI}`);
+  }
+  return vni;
+}
+
+/** The host prefix length used when none is given: /24 slices, or 256 slices for small subnets. */
+export function defaultHostPrefixLen(subnetPrefix: number): number {
+  return Math.min(MAX_HOST_PREFIX, Math.max(24, subnetPrefix + 8));
+}
+
+export function validateNetworkSpec(input: NetworkSpec): ValidNetworkSpec {
+  if (typeof input !== "object" || input === null) throw invalid("spec", "must be an object");
+  const name = validateNetworkName(input.name);
+
+  if (typeof input.subnet !== "string") throw invalid("subnet", `must be a string, got ${typeof input.subnet}`);
+  const subnet = parseIPv4Cidr(input.subnet, "subnet");
+  if (subnet.prefix < MIN_SUBNET_PREFIX || subnet.prefix > MAX_SUBNET_PREFIX) {
+    throw invalid("subnet", `${JSON.stringify(input.subnet)} prefix length must be from /${MIN_SUBNET_PREFIX} to /${MAX_SUBNET_PREFIX}`);
+  }
+
+  const out: ValidNetworkSpec = { name, subnet: input.subnet, hostPrefixLen: 0, labels: {} };
+  if (input.vni !== undefined) out.vni = validateVni(input.vni);
+
+  if (input.hostPrefixLen === undefined) {
+    out.hostPrefixLen = defaultHostPrefixLen(subnet.prefix);
+  } else {
+    const h = input.hostPrefixLen;
+    if (typeof h !== "number" || !Number.isInteger(h) || h <= subnet.prefix || h > MAX_HOST_PREFIX) {
+      throw invalid("hostPrefixLen", `${JSON.stringify(h)} must be an integer longer than the subnet prefix (/${subnet.prefix}) and at most ${MAX_HOST_PREFIX}`);
+    }
+    out.hostPrefixLen = h;
+  }
+
+  if (input.mtu !== undefined) {
+    const m = input.mtu;
+    if (typeof m !== "number" || !Number.isInteger(m) || m < MIN_MTU || m > MAX_MTU) {
+      throw invalid("mtu", `${JSON.stringify(m)} must be an integer from ${MIN_MTU} to ${MAX_MTU}`);
+    }
+    out.mtu = m;
+  }
+
+  out.labels = validateLabels(input.labels);
+  return out;
+}
+
+export function validateLabels(labels: unknown, field = "labels"): Record<string, string> {
+  if (labels === undefined) return {};
+  if (typeof labels !== "object" || labels === null || Array.isArray(labels)) throw invalid(field, "must be an object of string values");
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(labels)) {
+    if (key.length === 0 || key.length > 253) throw invalid(`${field}.${key}`, "label keys must be 1-253 characters");
+    if (typeof value !== "string") throw invalid(`${field}.${key}`, `must be a string, got ${typeof value}`);
+    out[key] = value;
+  }
+  return out;
+}

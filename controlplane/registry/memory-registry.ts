@@ -1,0 +1,166 @@
+// An in-memory Registry with the same semantics as the etcd one, for unit tests. Several
+// MemoryRegistry instances may share one MemoryRegistryStore to play several agents on one etcd.
+import { ControlplaneError } from "../errors.js";
+import type { NetworkSpec } from "../network-spec.js";
+import { planNetwork } from "./network-plan.js";
+import { parseNodeRecord, validateNodeName, type NetworkRecord, type NodeRecord, type SubnetLease } from "./records.js";
+import { DEFAULT_RECLAIM_AFTER_MS, type Registry, type RegistryEvent, type RegistrySnapshot } from "./registry.js";
+import { SnapshotCache } from "./snapshot-cache.js";
+import { planSubnetClaim } from "./subnet-claim-plan.js";
+
+/** The shared "etcd" of a set of MemoryRegistry instances. */
+export class MemoryRegistryStore {
+  readonly cache = new SnapshotCache();
+  /** When each node's record went away (lease expired), for reclaiming its slices. */
+  readonly goneSince = new Map<string, number>();
+  readonly createdAt: number;
+  private readonly listeners = new Set<(event: RegistryEvent) => void>();
+
+  constructor(readonly now: () => number = Date.now) {
+    this.createdAt = now();
+  }
+
+  /** Simulates a node's lease expiring: its record is deleted, its slices stay. */
+  expireNode(name: string): void {
+    this.goneSince.set(name, this.now());
+    this.emit(this.cache.deleteNode(name));
+  }
+
+  /** @internal */
+  attach(listener: (event: RegistryEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** @internal */
+  emit(event: RegistryEvent | undefined): void {
+    if (!event) return;
+    for (const listener of [...this.listeners]) listener(event);
+  }
+}
+
+export interface MemoryRegistryOptions {
+  store?: MemoryRegistryStore;
+  reclaimAfterMs?: number;
+  random?: () => number;
+  log?: (line: string) => void;
+}
+
+export class MemoryRegistry implements Registry {
+  readonly store: MemoryRegistryStore;
+  private readonly listeners = new Set<(event: RegistryEvent) => void>();
+  private detach: (() => void) | undefined;
+  private connected = true;
+  private readonly reclaimAfterMs: number;
+
+  constructor(private readonly options: MemoryRegistryOptions = {}) {
+    this.store = options.store ?? new MemoryRegistryStore();
+    this.reclaimAfterMs = options.reclaimAfterMs ?? DEFAULT_RECLAIM_AFTER_MS;
+  }
+
+  async start(): Promise<void> {
+    if (!this.detach) this.detach = this.store.attach((event) => this.deliver(event));
+  }
+
+  async close(): Promise<void> {
+    this.detach?.();
+    this.detach = undefined;
+  }
+
+  snapshot(): RegistrySnapshot {
+    return this.store.cache.snapshot();
+  }
+
+  subscribe(listener: (event: RegistryEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  isConnected(): boolean {
+    return this.connected;
+  }
+
+  /** Test control: simulates losing or regaining etcd. While disconnected every call fails with unavailable. */
+  setConnected(connected: boolean): void {
+    if (this.connected === connected) return;
+    this.connected = connected;
+    this.deliver({ kind: "connection", connected });
+  }
+
+  async registerNode(record: NodeRecord): Promise<void> {
+    const valid = parseNodeRecord("", record);
+    this.ensureConnected();
+    this.store.goneSince.delete(valid.name);
+    this.store.emit(this.store.cache.putNode(valid));
+  }
+
+  async createNetwork(spec: NetworkSpec): Promise<NetworkRecord> {
+    const record = planNetwork(spec, this.store.cache.networks.values(), new Date(this.store.now()));
+    this.ensureConnected();
+    this.store.emit(this.store.cache.putNetwork(record));
+    return record;
+  }
+
+  async removeNetwork(name: string): Promise<void> {
+    this.ensureConnected();
+    const cache = this.store.cache;
+    if (!cache.networks.has(name)) {
+      throw new ControlplaneError("not-found", `name: network ${JSON.stringify(name)} does not exist`, { field: "name" });
+    }
+    const events = cache.leasesOf(name).map((l) => cache.deleteSubnet(name, l.cidr));
+    events.push(cache.deleteNetwork(name));
+    for (const e of events) this.store.emit(e);
+  }
+
+  async claimSubnet(network: string, node: string, preferred?: string): Promise<SubnetLease> {
+    validateNodeName(node);
+    this.ensureConnected();
+    const cache = this.store.cache;
+    const record = cache.networks.get(network);
+    if (!record) throw new ControlplaneError("not-found", `network: ${JSON.stringify(network)} does not exist`, { field: "network" });
+    const now = this.store.now();
+    const plan = planSubnetClaim({
+      network: record,
+      node,
+      leases: cache.leasesOf(network),
+      ...(preferred !== undefined ? { preferred } : {}),
+      liveNodes: new Set(cache.nodes.keys()),
+      absentSince: (n) => this.store.goneSince.get(n) ?? this.store.createdAt,
+      now,
+      reclaimAfterMs: this.reclaimAfterMs,
+      ...(this.options.random ? { random: this.options.random } : {}),
+    });
+    if (plan.kind === "existing") return plan.lease;
+    if (plan.kind === "reclaim") {
+      this.options.log?.(`reclaiming ${plan.cidr} of network ${network} from node ${plan.previous.node}, gone too long`);
+    }
+    const lease: SubnetLease = { network, cidr: plan.cidr, node, since: new Date(now).toISOString() };
+    this.store.emit(cache.putSubnet(lease));
+    return lease;
+  }
+
+  async releaseSubnet(network: string, cidr: string, node: string): Promise<void> {
+    this.ensureConnected();
+    const cache = this.store.cache;
+    const lease = cache.subnets.get(network)?.get(cidr);
+    if (!lease) throw new ControlplaneError("not-found", `cidr: ${cidr} of network ${JSON.stringify(network)} is not leased`, { field: "cidr" });
+    if (lease.node !== node) {
+      throw new ControlplaneError("failed-precondition", `node: ${cidr} of network ${JSON.stringify(network)} is held by ${lease.node}, not ${node}`, { field: "node" });
+    }
+    this.store.emit(cache.deleteSubnet(network, cidr));
+  }
+
+  private ensureConnected(): void {
+    if (!this.connected) throw new ControlplaneError("unavailable", "etcd: not connected (simulated)");
+  }
+
+  private deliver(event: RegistryEvent): void {
+    for (const listener of [...this.listeners]) {
+      try {
+        listener(event);
+      } catch (err) {
+        (this.options.log ?? console.error)(`registry listener failed on ${event.kind} event: ${String(err)}`);
+      }
+    }
+  }
+}

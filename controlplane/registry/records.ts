@@ -1,0 +1,201 @@
+// What lives in etcd (JSON), and its validation on read. Anything read back from etcd may have been
+// written by another version or by hand, so every field is checked and errors name the key and field.
+import { ControlplaneError } from "../errors.js";
+import { parseIPv4, parseIPv4Cidr } from "../ipam/ipv4-cidr.js";
+import { isSliceOf } from "../ipam/subnet-slice.js";
+import { validateLabels, validateNetworkName, validateVni, MAX_HOST_PREFIX, MIN_MTU, MAX_MTU } from "../network-spec.js";
+import { cidrFromKeySegment } from "./keys.js";
+
+export interface NodeRecord {
+  name: string;
+  underlayIP: string;
+  vtepMAC: string;
+  gossipAddr: string;
+  /** base64 ed25519 public key, 32 bytes */
+  publicKey: string;
+  agentVersion: string;
+}
+
+export interface NetworkRecord {
+  name: string;
+  vni: number;
+  subnet: string;
+  hostPrefixLen: number;
+  mtu?: number;
+  mode: "overlay";
+  attachable: boolean;
+  labels: Record<string, string>;
+  createdAt: string;
+}
+
+export interface SubnetLease {
+  network: string;
+  cidr: string;
+  node: string;
+  since: string;
+}
+
+/** The JSON stored under subnets/<network>/<cidr>: network and cidr are in the key. */
+export interface SubnetLeaseValue {
+  node: string;
+  since: string;
+}
+
+const MAC_PATTERN = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
+const NODE_NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
+
+function fail(key: string, field: string, reason: string, cause?: unknown): never {
+  const where = key ? ` (key ${key})` : "";
+  throw new ControlplaneError("invalid-argument", `${field}: ${reason}${where}`, { field, cause });
+}
+
+function objectOf(key: string, value: unknown): Record<string, unknown> {
+  let parsed = value;
+  if (typeof value === "string" || value instanceof Uint8Array) {
+    try {
+      parsed = JSON.parse(typeof value === "string" ? value : Buffer.from(value).toString("utf8"));
+    } catch (err) {
+      fail(key, "value", "is not valid JSON", err);
+    }
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) fail(key, "value", "must be a JSON object");
+  return parsed as Record<string, unknown>;
+}
+
+function str(key: string, obj: Record<string, unknown>, field: string): string {
+  const v = obj[field];
+  if (typeof v !== "string" || v.length === 0) fail(key, field, v === undefined ? "is missing" : "must be a non-empty string");
+  return v;
+}
+
+function rethrowAs(key: string, field: string, fn: () => unknown): void {
+  try {
+    fn();
+  } catch (err) {
+    const reason = err instanceof ControlplaneError ? err.message.replace(/^[^:]*: /, "") : String(err);
+    fail(key, field, reason, err);
+  }
+}
+
+function timestamp(key: string, obj: Record<string, unknown>, field: string): string {
+  const v = str(key, obj, field);
+  if (Number.isNaN(Date.parse(v))) fail(key, field, `${JSON.stringify(v)} is not an ISO 8601 timestamp`);
+  return v;
+}
+
+function lastSegments(key: string, n: number): string[] | undefined {
+  if (!key) return undefined;
+  const parts = key.split("/");
+  return parts.length >= n ? parts.slice(parts.length - n) : undefined;
+}
+
+export function validateNodeName(name: unknown, field = "node"): string {
+  if (typeof name !== "string" || !NODE_NAME_PATTERN.test(name)) {
+    throw new ControlplaneError(
+      "invalid-argument",
+      `${field}: ${JSON.stringify(name)} must be 1-63 characters of letters, digits, '_', '.', '-', starting with a letter or digit`,
+      { field },
+    );
+  }
+  return name;
+}
+
+export function validateNodeRecord(record: NodeRecord, key = ""): NodeRecord {
+  return parseNodeRecord(key, record);
+}
+
+/** `key` may be "" when validating a record that is not from etcd. */
+export function parseNodeRecord(key: string, value: unknown): NodeRecord {
+  const obj = objectOf(key, value);
+  const name = str(key, obj, "name");
+  rethrowAs(key, "name", () => validateNodeName(name, "name"));
+  const keyName = lastSegments(key, 1)?.[0];
+  if (keyName !== undefined && keyName !== name) fail(key, "name", `${JSON.stringify(name)} does not match the key`);
+  const underlayIP = str(key, obj, "underlayIP");
+  rethrowAs(key, "underlayIP", () => parseIPv4(underlayIP, "underlayIP"));
+  const vtepMAC = str(key, obj, "vtepMAC");
+  if (!MAC_PATTERN.test(vtepMAC)) fail(key, "vtepMAC", `${JSON.stringify(vtepMAC)} is not a lower-case MAC address like 02:42:0a:00:00:01`);
+  if ((parseInt(vtepMAC.slice(0, 2), 16) & 1) === 1) fail(key, "vtepMAC", `${JSON.stringify(vtepMAC)} is a multicast address`);
+  const gossipAddr = str(key, obj, "gossipAddr");
+  const hostPort = /^(.+):([0-9]{1,5})$/.exec(gossipAddr);
+  if (!hostPort || Number(hostPort[2]) < 1 || Number(hostPort[2]) > 65535) {
+    fail(key, "gossipAddr", `${JSON.stringify(gossipAddr)} must be host:port`);
+  }
+  const publicKey = str(key, obj, "publicKey");
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(publicKey) || Buffer.from(publicKey, "base64").length !== 32) {
+    fail(key, "publicKey", "must be a base64 ed25519 public key of 32 bytes");
+  }
+  const agentVersion = str(key, obj, "agentVersion");
+  return { name, underlayIP, vtepMAC, gossipAddr, publicKey, agentVersion };
+}
+
+export function parseNetworkRecord(key: string, value: unknown): NetworkRecord {
+  const obj = objectOf(key, value);
+  const name = str(key, obj, "name");
+  rethrowAs(key, "name", () => validateNetworkName(name));
+  const keyName = lastSegments(key, 1)?.[0];
+  if (keyName !== undefined && keyName !== name) fail(key, "name", `${JSON.stringify(name)} does not match the key`);
+  rethrowAs(key, "vni", () => validateVni(obj.vni));
+  const vni = obj.vni as number;
+  const subnet = str(key, obj, "subnet");
+  let prefix = 0;
+  rethrowAs(key, "subnet", () => (prefix = parseIPv4Cidr(subnet, "subnet").prefix));
+  const hostPrefixLen = obj.hostPrefixLen;
+  if (typeof hostPrefixLen !== "number" || !Number.isInteger(hostPrefixLen) || hostPrefixLen <= prefix || hostPrefixLen > MAX_HOST_PREFIX) {
+    fail(key, "hostPrefixLen", `${JSON.stringify(hostPrefixLen)} must be an integer longer than /${prefix} and at most ${MAX_HOST_PREFIX}`);
+  }
+  const record: NetworkRecord = {
+    name,
+    vni,
+    subnet,
+    hostPrefixLen,
+    mode: "overlay",
+    attachable: true,
+    labels: {},
+    createdAt: "",
+  };
+  if (obj.mtu !== undefined) {
+    const mtu = obj.mtu;
+    if (typeof mtu !== "number" || !Number.isInteger(mtu) || mtu < MIN_MTU || mtu > MAX_MTU) {
+      fail(key, "mtu", `${JSON.stringify(mtu)} must be an integer from ${MIN_MTU} to ${MAX_MTU}`);
+    }
+    record.mtu = mtu;
+  }
+  if (obj.mode !== "overlay") fail(key, "mode", `${JSON.stringify(obj.mode)} must be "overlay"`);
+  if (typeof obj.attachable !== "boolean") fail(key, "attachable", "must be a boolean");
+  record.attachable = obj.attachable;
+  rethrowAs(key, "labels", () => (record.labels = validateLabels(obj.labels)));
+  record.createdAt = timestamp(key, obj, "createdAt");
+  return record;
+}
+
+/**
+ * Parses the value under subnets/<network>/<cidr with "/" as "_">. Network and cidr come from the key
+ * (or, when `key` is "", from the value itself).
+ */
+export function parseSubnetLease(key: string, value: unknown): SubnetLease {
+  const obj = objectOf(key, value);
+  let network: string;
+  let cidr: string;
+  const segments = lastSegments(key, 2);
+  if (segments) {
+    network = segments[0]!;
+    cidr = cidrFromKeySegment(segments[1]!);
+    if (obj.network !== undefined && obj.network !== network) fail(key, "network", "does not match the key");
+    if (obj.cidr !== undefined && obj.cidr !== cidr) fail(key, "cidr", "does not match the key");
+  } else {
+    network = str(key, obj, "network");
+    cidr = str(key, obj, "cidr");
+  }
+  rethrowAs(key, "network", () => validateNetworkName(network, "network"));
+  rethrowAs(key, "cidr", () => parseIPv4Cidr(cidr, "cidr"));
+  const node = str(key, obj, "node");
+  rethrowAs(key, "node", () => validateNodeName(node));
+  const since = timestamp(key, obj, "since");
+  return { network, cidr, node, since };
+}
+
+/** True when the lease is a proper slice of the network (right size, inside its subnet). */
+export function leaseFitsNetwork(lease: SubnetLease, network: NetworkRecord): boolean {
+  return lease.network === network.name && isSliceOf(network.subnet, network.hostPrefixLen, lease.cidr);
+}

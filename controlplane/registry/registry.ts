@@ -1,0 +1,44 @@
+// The registry seam: durable cluster facts (nodes, networks, subnet leases) with a watched cache.
+// Implemented over etcd (etcd-registry.ts) and in memory for unit tests (memory-registry.ts).
+import type { NetworkSpec } from "../network-spec.js";
+import type { NetworkRecord, NodeRecord, SubnetLease } from "./records.js";
+
+export interface RegistrySnapshot {
+  nodes: ReadonlyMap<string, NodeRecord>;
+  networks: ReadonlyMap<string, NetworkRecord>;
+  /** network name -> its leases, ordered by cidr */
+  subnets: ReadonlyMap<string, readonly SubnetLease[]>;
+}
+
+export type RegistryEvent =
+  | { kind: "node"; type: "put" | "delete"; name: string; record?: NodeRecord }
+  | { kind: "network"; type: "put" | "delete"; name: string; record?: NetworkRecord }
+  | { kind: "subnet"; type: "put" | "delete"; network: string; cidr: string; lease?: SubnetLease }
+  | { kind: "connection"; connected: boolean };
+
+export interface Registry {
+  /** Lists everything under the prefix, then watches from that revision + 1. */
+  start(): Promise<void>;
+  /** Stops watches and keepalive. Does NOT revoke the node lease: a restarting agent keeps its
+   * peers' view, and the lease expires on its own if the agent never returns. */
+  close(): Promise<void>;
+  /** The cache, kept current by the watch. */
+  snapshot(): RegistrySnapshot;
+  subscribe(listener: (event: RegistryEvent) => void): () => void;
+  isConnected(): boolean;
+  /** Puts the record under a lease (TTL ~10 s) kept alive; a lost lease is re-acquired and the record re-put. */
+  registerNode(record: NodeRecord): Promise<void>;
+  /** Validates; refuses a name, VNI or overlapping subnet already used (already-exists naming the field);
+   * an omitted VNI becomes the lowest free one. */
+  createNetwork(spec: NetworkSpec): Promise<NetworkRecord>;
+  /** Deletes the network and its subnet leases together; not-found if absent. */
+  removeNetwork(name: string): Promise<void>;
+  /** This node's existing lease, else `preferred` if free, else a free slice, else a reclaimed one;
+   * resource-exhausted when full. Two callers can never hold the same slice. */
+  claimSubnet(network: string, node: string, preferred?: string): Promise<SubnetLease>;
+  /** Deletes the lease if `node` holds it; not-found if it does not exist, failed-precondition if another node holds it. */
+  releaseSubnet(network: string, cidr: string, node: string): Promise<void>;
+}
+
+export const DEFAULT_NODE_TTL_SECONDS = 10;
+export const DEFAULT_RECLAIM_AFTER_MS = 60 * 60 * 1000;

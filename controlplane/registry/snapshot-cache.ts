@@ -1,0 +1,97 @@
+// The registry's cache of what is in etcd, and the events that changes to it produce. Shared by both
+// registries so that they report changes identically.
+import type { NetworkRecord, NodeRecord, SubnetLease } from "./records.js";
+import type { RegistryEvent, RegistrySnapshot } from "./registry.js";
+
+export class SnapshotCache {
+  readonly nodes = new Map<string, NodeRecord>();
+  readonly networks = new Map<string, NetworkRecord>();
+  /** network -> cidr -> lease */
+  readonly subnets = new Map<string, Map<string, SubnetLease>>();
+  private frozen: RegistrySnapshot | undefined;
+
+  snapshot(): RegistrySnapshot {
+    if (!this.frozen) {
+      const subnets = new Map<string, readonly SubnetLease[]>();
+      for (const [network, leases] of this.subnets) {
+        if (leases.size > 0) subnets.set(network, [...leases.values()].sort((a, b) => a.cidr.localeCompare(b.cidr)));
+      }
+      this.frozen = { nodes: new Map(this.nodes), networks: new Map(this.networks), subnets };
+    }
+    return this.frozen;
+  }
+
+  leasesOf(network: string): SubnetLease[] {
+    return [...(this.subnets.get(network)?.values() ?? [])];
+  }
+
+  /** Applies a put; returns the event to emit, or undefined when nothing changed. */
+  putNode(record: NodeRecord): RegistryEvent | undefined {
+    if (sameJson(this.nodes.get(record.name), record)) return undefined;
+    this.nodes.set(record.name, record);
+    this.frozen = undefined;
+    return { kind: "node", type: "put", name: record.name, record };
+  }
+
+  deleteNode(name: string): RegistryEvent | undefined {
+    if (!this.nodes.delete(name)) return undefined;
+    this.frozen = undefined;
+    return { kind: "node", type: "delete", name };
+  }
+
+  putNetwork(record: NetworkRecord): RegistryEvent | undefined {
+    if (sameJson(this.networks.get(record.name), record)) return undefined;
+    this.networks.set(record.name, record);
+    this.frozen = undefined;
+    return { kind: "network", type: "put", name: record.name, record };
+  }
+
+  deleteNetwork(name: string): RegistryEvent | undefined {
+    if (!this.networks.delete(name)) return undefined;
+    this.frozen = undefined;
+    return { kind: "network", type: "delete", name };
+  }
+
+  putSubnet(lease: SubnetLease): RegistryEvent | undefined {
+    let leases = this.subnets.get(lease.network);
+    if (sameJson(leases?.get(lease.cidr), lease)) return undefined;
+    if (!leases) this.subnets.set(lease.network, (leases = new Map()));
+    leases.set(lease.cidr, lease);
+    this.frozen = undefined;
+    return { kind: "subnet", type: "put", network: lease.network, cidr: lease.cidr, lease };
+  }
+
+  deleteSubnet(network: string, cidr: string): RegistryEvent | undefined {
+    const leases = this.subnets.get(network);
+    if (!leases?.delete(cidr)) return undefined;
+    if (leases.size === 0) this.subnets.delete(network);
+    this.frozen = undefined;
+    return { kind: "subnet", type: "delete", network, cidr };
+  }
+
+  /**
+   * Replaces the whole cache with `next` (a fresh listing), returning the events that turn the old
+   * view into the new one: deletes for what vanished (e.g. while a compacted watch was away), puts
+   * for what is new or changed.
+   */
+  replaceWith(next: { nodes: NodeRecord[]; networks: NetworkRecord[]; subnets: SubnetLease[] }): RegistryEvent[] {
+    const events: RegistryEvent[] = [];
+    const push = (e: RegistryEvent | undefined): void => void (e && events.push(e));
+    const nodeNames = new Set(next.nodes.map((n) => n.name));
+    const networkNames = new Set(next.networks.map((n) => n.name));
+    const subnetKeys = new Set(next.subnets.map((s) => `${s.network} ${s.cidr}`));
+    for (const [network, leases] of [...this.subnets]) {
+      for (const cidr of [...leases.keys()]) if (!subnetKeys.has(`${network} ${cidr}`)) push(this.deleteSubnet(network, cidr));
+    }
+    for (const name of [...this.networks.keys()]) if (!networkNames.has(name)) push(this.deleteNetwork(name));
+    for (const name of [...this.nodes.keys()]) if (!nodeNames.has(name)) push(this.deleteNode(name));
+    for (const n of next.nodes) push(this.putNode(n));
+    for (const n of next.networks) push(this.putNetwork(n));
+    for (const s of next.subnets) push(this.putSubnet(s));
+    return events;
+  }
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  return a !== undefined && JSON.stringify(a) === JSON.stringify(b);
+}
