@@ -1,0 +1,217 @@
+// An in-memory kernel with the semantics that matter to weft: link kinds and masters, FDB entries that
+// APPEND destinations, neighbours that REPLACE, entries that vanish with their device, veths that need
+// their namespace. For unit tests and simulators; it never touches the real kernel.
+import { normalizeMac } from "./address-format.js";
+import { KernelError } from "./kernel-error.js";
+import {
+  describeFdb,
+  describeLinkAction,
+  describeNeighbour,
+  emptyApplyResult,
+  type ApplyResult,
+  type Kernel,
+  type KernelPlan,
+  type LinkAction,
+  type NeighbourEntry,
+  type ObservedLink,
+  type ObservedState,
+} from "./kernel.js";
+
+export interface FakeKernelOptions {
+  /** Which container namespaces exist; every namespace exists when omitted. */
+  namespaceExists?: (netns: string) => boolean;
+  /** Awaited at the start of every apply(), e.g. to hold a run open in a coalescing test. */
+  beforeApply?: () => Promise<void>;
+}
+
+/** The container end of a veth, as the fake records it. */
+export interface FakeContainerInterface {
+  netns: string;
+  ifName: string;
+  mac: string;
+  ip: string;
+  prefixLen: number;
+  mtu: number;
+  up: boolean;
+  peer: string;
+}
+
+export class FakeKernel implements Kernel {
+  readonly links = new Map<string, ObservedLink>();
+  /** device -> mac -> set of VTEP destinations */
+  readonly fdb = new Map<string, Map<string, Set<string>>>();
+  /** device -> ip -> neighbour */
+  readonly neighbours = new Map<string, Map<string, NeighbourEntry>>();
+  /** hostIfName -> container end */
+  readonly containerInterfaces = new Map<string, FakeContainerInterface>();
+  observeCalls = 0;
+  applyCalls = 0;
+  private nextIfindex = 2;
+
+  constructor(private readonly options: FakeKernelOptions = {}) {
+    this.links.set("lo", { name: "lo", ifindex: 1, kind: "", mac: "00:00:00:00:00:00", mtu: 65536, up: true });
+  }
+
+  /** Adds a link as if someone else (or an earlier run) made it. */
+  addLink(link: Omit<ObservedLink, "ifindex"> & { ifindex?: number }): ObservedLink {
+    const full: ObservedLink = { ...link, ifindex: link.ifindex ?? this.nextIfindex++, mac: normalizeMac(link.mac) };
+    this.links.set(full.name, full);
+    return full;
+  }
+
+  /** Adds an FDB destination directly (APPEND semantics), bypassing any plan. */
+  addFdb(device: string, mac: string, dst: string): void {
+    this.requireLink(device);
+    let byMac = this.fdb.get(device);
+    if (byMac === undefined) this.fdb.set(device, (byMac = new Map()));
+    const key = normalizeMac(mac);
+    let dsts = byMac.get(key);
+    if (dsts === undefined) byMac.set(key, (dsts = new Set()));
+    dsts.add(dst);
+  }
+
+  /** Adds or replaces a neighbour directly, bypassing any plan. */
+  addNeighbour(entry: NeighbourEntry): void {
+    this.requireLink(entry.device);
+    let byIp = this.neighbours.get(entry.device);
+    if (byIp === undefined) this.neighbours.set(entry.device, (byIp = new Map()));
+    byIp.set(entry.ip, { device: entry.device, ip: entry.ip, mac: normalizeMac(entry.mac), permanent: entry.permanent ?? true });
+  }
+
+  async observe(): Promise<ObservedState> {
+    this.observeCalls++;
+    const links = [...this.links.values()].map((link) => ({ ...link, vxlan: link.vxlan && { ...link.vxlan } }));
+    const fdb = [];
+    for (const [device, byMac] of this.fdb) {
+      for (const [mac, dsts] of byMac) for (const dst of dsts) fdb.push({ device, mac, dst });
+    }
+    const neighbours = [];
+    for (const byIp of this.neighbours.values()) for (const entry of byIp.values()) neighbours.push({ ...entry });
+    return { links, fdb, neighbours };
+  }
+
+  async apply(plan: KernelPlan): Promise<ApplyResult> {
+    this.applyCalls++;
+    await this.options.beforeApply?.();
+    const result = emptyApplyResult();
+    for (const action of plan.links) {
+      try {
+        this.applyLink(action, result);
+      } catch (error) {
+        result.errors.push({
+          object: describeLinkAction(action),
+          ...(action.kind === "create-veth" ? { endpointId: action.endpoint.id } : {}),
+          message: error instanceof Error ? error.message : String(error),
+        });
+      }
+    }
+    for (const entry of plan.fdbRemove) {
+      const dsts = this.fdb.get(entry.device)?.get(normalizeMac(entry.mac));
+      if (dsts?.delete(entry.dst) === true) {
+        if (dsts.size === 0) this.fdb.get(entry.device)?.delete(normalizeMac(entry.mac));
+      }
+      result.fdbRemoved++; // ENOENT on delete counts as done
+    }
+    for (const entry of plan.neighboursRemove) {
+      this.neighbours.get(entry.device)?.delete(entry.ip);
+      result.neighboursRemoved++;
+    }
+    for (const entry of plan.fdbAdd) {
+      try {
+        this.addFdb(entry.device, entry.mac, entry.dst);
+        result.fdbAdded++;
+      } catch (error) {
+        result.errors.push({ object: describeFdb(entry), message: (error as Error).message });
+      }
+    }
+    for (const entry of plan.neighboursAdd) {
+      try {
+        this.addNeighbour({ ...entry, permanent: true });
+        result.neighboursAdded++;
+      } catch (error) {
+        result.errors.push({ object: describeNeighbour(entry), message: (error as Error).message });
+      }
+    }
+    return result;
+  }
+
+  close(): void {}
+
+  private applyLink(action: LinkAction, result: ApplyResult): void {
+    switch (action.kind) {
+      case "delete-link": {
+        if (!this.links.has(action.name)) return; // already gone
+        this.deleteLink(action.name);
+        result.linksDeleted++;
+        return;
+      }
+      case "create-bridge":
+        this.requireFreeName(action.name);
+        this.addLink({ name: action.name, kind: "bridge", mac: "02:00:00:00:00:01", mtu: action.mtu, up: true });
+        result.linksCreated++;
+        return;
+      case "create-vxlan":
+        this.requireFreeName(action.name);
+        this.requireLink(action.master);
+        this.addLink({
+          name: action.name,
+          kind: "vxlan",
+          mac: action.mac,
+          mtu: action.mtu,
+          up: true,
+          master: action.master,
+          vxlan: { id: action.vni, local: action.local, dstport: action.dstport, learning: false, proxy: true },
+        });
+        result.linksCreated++;
+        return;
+      case "set-link": {
+        const link = this.requireLink(action.name);
+        if (action.master !== undefined) this.requireLink(action.master);
+        if (action.mac !== undefined) link.mac = normalizeMac(action.mac);
+        if (action.mtu !== undefined) link.mtu = action.mtu;
+        if (action.master !== undefined) link.master = action.master;
+        if (action.up === true) link.up = true;
+        return;
+      }
+      case "create-veth": {
+        const { endpoint } = action;
+        this.requireFreeName(endpoint.hostIfName);
+        this.requireLink(action.master);
+        if (!(this.options.namespaceExists?.(endpoint.netns) ?? true)) {
+          throw new KernelError(`Cannot open network namespace "${endpoint.netns}": No such file or directory`, { errno: 2 });
+        }
+        this.addLink({ name: endpoint.hostIfName, kind: "veth", mac: "02:00:00:00:00:02", mtu: action.mtu, up: true, master: action.master });
+        this.containerInterfaces.set(endpoint.hostIfName, {
+          netns: endpoint.netns,
+          ifName: endpoint.ifName,
+          mac: normalizeMac(endpoint.mac),
+          ip: endpoint.ip,
+          prefixLen: endpoint.prefixLen,
+          mtu: action.mtu,
+          up: true,
+          peer: endpoint.hostIfName,
+        });
+        result.linksCreated++;
+        return;
+      }
+    }
+  }
+
+  private deleteLink(name: string): void {
+    this.links.delete(name);
+    this.fdb.delete(name);
+    this.neighbours.delete(name);
+    this.containerInterfaces.delete(name);
+    for (const link of this.links.values()) if (link.master === name) delete link.master;
+  }
+
+  private requireLink(name: string): ObservedLink {
+    const link = this.links.get(name);
+    if (link === undefined) throw new KernelError(`Cannot find device "${name}"`, { errno: 19 });
+    return link;
+  }
+
+  private requireFreeName(name: string): void {
+    if (this.links.has(name)) throw new KernelError(`RTNETLINK answers: File exists (${name})`, { errno: 17 });
+  }
+}

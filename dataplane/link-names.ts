@@ -1,0 +1,38 @@
+// The names weft gives its kernel links. Anything not matching these is never touched.
+
+export function bridgeName(vni: number): string {
+  return `weft-br${vni}`;
+}
+
+export function vxlanName(vni: number): string {
+  return `weft-vx${vni}`;
+}
+
+/** "weft" + the first 11 hex digits of the endpoint id: 15 characters, the kernel's limit. */
+export function hostIfNameFor(endpointId: string): string {
+  if (!/^[0-9a-f]{11,}$/i.test(endpointId)) {
+    throw new TypeError(`endpointId: ${endpointId} is not a hex id of at least 11 digits`);
+  }
+  return `weft${endpointId.slice(0, 11).toLowerCase()}`;
+}
+
+/** The VNI of a weft-br<vni> name, or undefined for any other name. */
+export function vniOfBridge(name: string): number | undefined {
+  return vniAfter("weft-br", name);
+}
+
+/** The VNI of a weft-vx<vni> name, or undefined for any other name. */
+export function vniOfVxlan(name: string): number | undefined {
+  return vniAfter("weft-vx", name);
+}
+
+export function isWeftVethName(name: string): boolean {
+  return /^weft[0-9a-f]{11}$/.test(name);
+}
+
+function vniAfter(prefix: string, name: string): number | undefined {
+  if (!name.startsWith(prefix)) return undefined;
+  const digits = name.slice(prefix.length);
+  if (!/^[1-9]\d{0,7}$/.test(digits)) return undefined;
+  return Number(digits);
+}

@@ -1,0 +1,119 @@
+// Observe, diff, apply, report. Runs are serialized; states handed in while a run is under way
+// coalesce into one follow-up run with the latest of them.
+import { validateDesiredState, type DesiredState } from "./desired-state.js";
+import { isEmptyPlan, type Kernel } from "./kernel.js";
+import { diffKernelState } from "./kernel-diff.js";
+import type { ReconcileReport } from "./reconcile-report.js";
+
+export interface ReconcilerOptions {
+  log?: (line: string) => void;
+}
+
+interface PendingRun {
+  desired: DesiredState;
+  promise: Promise<ReconcileReport>;
+  resolve: (report: ReconcileReport) => void;
+  reject: (error: unknown) => void;
+}
+
+export class Reconciler {
+  private readonly log: (line: string) => void;
+  // Guarded by the single-threaded event loop: `running` is set while a run is in flight;
+  // `pending` collects every call made meanwhile, and only its latest desired state is used.
+  private running = false;
+  private pending: PendingRun | undefined;
+
+  constructor(
+    private readonly kernel: Kernel,
+    options: ReconcilerOptions = {},
+  ) {
+    this.log = options.log ?? (() => {});
+  }
+
+  /**
+   * Makes the kernel match `desired`. Rejects (having changed nothing) when `desired` is invalid;
+   * failures of single kernel objects are listed in the report's errors instead.
+   */
+  reconcile(desired: DesiredState): Promise<ReconcileReport> {
+    try {
+      validateDesiredState(desired);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (this.pending !== undefined) {
+      this.pending.desired = desired;
+      return this.pending.promise;
+    }
+    let resolve!: (report: ReconcileReport) => void;
+    let reject!: (error: unknown) => void;
+    const promise = new Promise<ReconcileReport>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    this.pending = { desired, promise, resolve, reject };
+    if (!this.running) void this.drain();
+    return promise;
+  }
+
+  private async drain(): Promise<void> {
+    this.running = true;
+    try {
+      while (this.pending !== undefined) {
+        const run = this.pending;
+        this.pending = undefined;
+        try {
+          run.resolve(await this.runOnce(run.desired));
+        } catch (error) {
+          run.reject(error);
+        }
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async runOnce(desired: DesiredState): Promise<ReconcileReport> {
+    const started = performance.now();
+    let observed;
+    try {
+      observed = await this.kernel.observe();
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      this.log(`reconcile: observing the kernel failed: ${message}`);
+      return {
+        linksCreated: 0,
+        linksDeleted: 0,
+        fdbAdded: 0,
+        fdbRemoved: 0,
+        neighboursAdded: 0,
+        neighboursRemoved: 0,
+        errors: [{ object: "kernel", message: `observe: ${message}` }],
+        durationMs: performance.now() - started,
+      };
+    }
+    const plan = diffKernelState(observed, desired);
+    if (isEmptyPlan(plan)) {
+      return {
+        linksCreated: 0,
+        linksDeleted: 0,
+        fdbAdded: 0,
+        fdbRemoved: 0,
+        neighboursAdded: 0,
+        neighboursRemoved: 0,
+        errors: [],
+        durationMs: performance.now() - started,
+      };
+    }
+    const result = await this.kernel.apply(plan);
+    const report: ReconcileReport = { ...result, durationMs: performance.now() - started };
+    this.log(
+      `reconcile: links +${report.linksCreated}/-${report.linksDeleted} (${plan.links.length} actions), ` +
+        `fdb +${report.fdbAdded}/-${report.fdbRemoved}, neighbours +${report.neighboursAdded}/-${report.neighboursRemoved}, ` +
+        `${report.errors.length} errors, ${report.durationMs.toFixed(1)} ms`,
+    );
+    for (const error of report.errors) {
+      this.log(`reconcile: ${error.object}${error.endpointId ? ` (endpoint ${error.endpointId})` : ""}: ${error.message}`);
+    }
+    return report;
+  }
+}
