@@ -9,3 +9,4 @@ export { DEFAULT_LAB_PREFIX, LAB_ROOT_DIR, isLabNetns, labDir, validateLabPrefix
 export { listLabNetns } from "./lab-namespaces.js";
 export { pidsWithCommandLine } from "./detached-process.js";
 export { agentStatus } from "./lab-agent-process.js";
+export { runPingChecks, crossHostPairs } from "./lab-checks.js";
