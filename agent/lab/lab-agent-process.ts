@@ -76,10 +76,15 @@ export async function agentStatus(host: Pick<LabHost, "apiSocket">, deadlineMs =
 }
 
 /** Polls GetStatus until the agent answers; on timeout or exit fails with the tail of its log. */
-export async function waitAgentReady(host: LabHost, timeoutMs = 45_000): Promise<GetStatusResponse> {
+export async function waitAgentReady(
+  host: LabHost,
+  options: { timeoutMs?: number; signal?: AbortSignal } = {},
+): Promise<GetStatusResponse> {
+  const timeoutMs = options.timeoutMs ?? 45_000;
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
+    if (options.signal?.aborted) throw new LabError(`agent ${host.name}`, "stopped waiting: another agent failed");
     if (!isAlive(host.agentPid)) {
       throw new LabError(`agent ${host.name}`, `weftd exited before its API answered; log tail (${host.logFile}):\n${await logTail(host.logFile)}`);
     }

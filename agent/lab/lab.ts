@@ -49,7 +49,7 @@ export async function labUp(options: LabOptions): Promise<{ state: LabState; che
     log(`starting ${resolved.hosts} weftd agents`);
     state.hosts = await Promise.all(state.hosts.map((host) => startLabAgent(host, state.clusterKeyFile)));
     await writeLabState(state);
-    await Promise.all(state.hosts.map((host) => waitAgentReady(host)));
+    await waitAllAgentsReady(state.hosts);
 
     const network = resolved.network;
     log(`creating network ${network.name} (${network.subnet}, VNI ${network.vni})`);
@@ -227,6 +227,19 @@ async function requireLab(prefix: string | undefined): Promise<LabState> {
   const state = await readLabState(resolved);
   if (!state) throw new LabError("prefix", `no lab named ${resolved} is running (no ${labDir(resolved)}/state.json): start one with 'weft lab up'`);
   return state;
+}
+
+/** Waits for every agent; the first failure stops the other waits so the error surfaces at once. */
+async function waitAllAgentsReady(hosts: readonly LabHost[]): Promise<void> {
+  const abort = new AbortController();
+  await Promise.all(
+    hosts.map((host) =>
+      waitAgentReady(host, { signal: abort.signal }).catch((err: unknown) => {
+        abort.abort();
+        throw err;
+      }),
+    ),
+  );
 }
 
 function annotate(state: LabState): LabState {
