@@ -75,7 +75,7 @@ export async function agentStatus(host: Pick<LabHost, "apiSocket">, deadlineMs =
   }
 }
 
-/** Polls GetStatus until the agent answers; on timeout or exit fails with the tail of its log. */
+/** Polls GetStatus until the agent answers and is connected to etcd; on timeout or exit fails with the tail of its log. */
 export async function waitAgentReady(
   host: LabHost,
   options: { timeoutMs?: number; signal?: AbortSignal } = {},
@@ -89,7 +89,10 @@ export async function waitAgentReady(
       throw new LabError(`agent ${host.name}`, `weftd exited before its API answered; log tail (${host.logFile}):\n${await logTail(host.logFile)}`);
     }
     try {
-      return await agentStatus(host);
+      const status = await agentStatus(host);
+      // Answering is not enough: creating the network right after needs the agent's etcd session.
+      if (status.etcdConnected) return status;
+      lastError = new Error("the agent answers but is not connected to etcd yet");
     } catch (err) {
       lastError = err;
     }
