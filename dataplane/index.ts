@@ -20,3 +20,5 @@ export { Reconciler, type ReconcilerOptions } from "./reconciler.js";
 export { hostIfNameFor, bridgeName, vxlanName, isWeftVethName } from "./link-names.js";
 export { vtepMacFor } from "./vtep-mac.js";
 export { KernelError } from "./kernel-error.js";
+export { createLinuxKernel, type LinuxKernelOptions } from "./linux-kernel.js";
+export { inspectUnderlay, chooseUnderlay, UnderlayError, type Underlay, type UnderlaySelection } from "./underlay.js";

@@ -1,0 +1,306 @@
+// The real Kernel: links through iproute2, FDB and neighbour entries through batched raw rtnetlink.
+// Everything happens in the network namespace the process runs in.
+import { setImmediate as yieldToEventLoop } from "node:timers/promises";
+import { KernelError, errnoText } from "./kernel-error.js";
+import { ip, ipIn } from "./iproute2.js";
+import {
+  describeFdb,
+  describeLinkAction,
+  describeNeighbour,
+  emptyApplyResult,
+  type ApplyResult,
+  type FdbEntry,
+  type Kernel,
+  type KernelPlan,
+  type LinkAction,
+  type NeighbourEntry,
+  type ObservedLink,
+  type ObservedState,
+} from "./kernel.js";
+import { vniOfVxlan } from "./link-names.js";
+import {
+  AF_BRIDGE,
+  AF_INET,
+  NLM_F_ACK,
+  NLM_F_APPEND,
+  NLM_F_CREATE,
+  NLM_F_REPLACE,
+  NLM_F_REQUEST,
+  NTF_SELF,
+  NUD_PERMANENT,
+  RTM_DELNEIGH,
+  RTM_NEWNEIGH,
+  encodeNeighbourDumpRequest,
+  neighbourMessageSize,
+  parseNeighbour,
+  writeNeighbourMessage,
+  type NeighbourMessage,
+} from "./netlink-message.js";
+import { NetlinkSocket, interfaceIndex } from "./netlink-socket.js";
+import type { ReconcileError } from "./reconcile-report.js";
+
+export interface LinuxKernelOptions {
+  /** Messages per sendmsg; the event loop gets a turn between chunks. */
+  chunkSize?: number;
+}
+
+const ENOENT = 2;
+const ESRCH = 3;
+const DUMP_ATTEMPTS = 5;
+
+export function createLinuxKernel(options: LinuxKernelOptions = {}): Kernel {
+  return new LinuxKernel(options.chunkSize ?? 2000);
+}
+
+class LinuxKernel implements Kernel {
+  private socket: NetlinkSocket | undefined;
+
+  constructor(private readonly chunkSize: number) {}
+
+  async observe(): Promise<ObservedState> {
+    const links = await listLinks();
+    const vxlans = new Map<number, string>();
+    for (const link of links) if (vniOfVxlan(link.name) !== undefined) vxlans.set(link.ifindex, link.name);
+    const fdb: FdbEntry[] = [];
+    const neighbours: NeighbourEntry[] = [];
+    if (vxlans.size === 0) return { links, fdb, neighbours };
+
+    this.dumpUntilConsistent(AF_BRIDGE, (entry) => {
+      const device = vxlans.get(entry.ifindex);
+      // Only the vxlan driver's own entries (NTF_SELF with a remote); the bridge's learned ones have no dst.
+      if (device === undefined || entry.dst === undefined || entry.lladdr === undefined || (entry.ndmFlags & NTF_SELF) === 0) return;
+      fdb.push({ device, mac: entry.lladdr, dst: entry.dst });
+    }, () => (fdb.length = 0));
+    this.dumpUntilConsistent(AF_INET, (entry) => {
+      const device = vxlans.get(entry.ifindex);
+      if (device === undefined || entry.dst === undefined || entry.lladdr === undefined) return;
+      neighbours.push({ device, ip: entry.dst, mac: entry.lladdr, permanent: (entry.state & NUD_PERMANENT) !== 0 });
+    }, () => (neighbours.length = 0));
+    return { links, fdb, neighbours };
+  }
+
+  async apply(plan: KernelPlan): Promise<ApplyResult> {
+    const result = emptyApplyResult();
+    for (const action of plan.links) {
+      try {
+        await applyLinkAction(action, result);
+      } catch (error) {
+        result.errors.push({
+          object: describeLinkAction(action),
+          ...(action.kind === "create-veth" ? { endpointId: action.endpoint.id } : {}),
+          message: error instanceof Error ? error.message : String(error),
+        });
+      }
+    }
+    const devices = new Map<string, number | undefined>();
+    const ifindexOf = (device: string): number | undefined => {
+      if (!devices.has(device)) devices.set(device, interfaceIndex(device));
+      return devices.get(device);
+    };
+    result.fdbRemoved += await this.sendEntries(plan.fdbRemove, ifindexOf, fdbMessage("delete"), describeFdb, result.errors);
+    result.neighboursRemoved += await this.sendEntries(plan.neighboursRemove, ifindexOf, neighbourMessage("delete"), describeNeighbour, result.errors);
+    result.fdbAdded += await this.sendEntries(plan.fdbAdd, ifindexOf, fdbMessage("add"), describeFdb, result.errors);
+    result.neighboursAdded += await this.sendEntries(plan.neighboursAdd, ifindexOf, neighbourMessage("add"), describeNeighbour, result.errors);
+    return result;
+  }
+
+  close(): void {
+    this.socket?.close();
+    this.socket = undefined;
+  }
+
+  private netlink(): NetlinkSocket {
+    this.socket ??= new NetlinkSocket();
+    return this.socket;
+  }
+
+  private dumpUntilConsistent(
+    family: number,
+    onEntry: (entry: ReturnType<typeof parseNeighbour>) => void,
+    reset: () => void,
+  ): void {
+    const socket = this.netlink();
+    for (let attempt = 1; ; attempt++) {
+      const seq = socket.allocateSeqs(1);
+      const complete = socket.dump(encodeNeighbourDumpRequest(family, seq), seq, (buffer, header) => {
+        if (header.type === RTM_NEWNEIGH) onEntry(parseNeighbour(buffer, header));
+      });
+      if (complete) return;
+      if (attempt === DUMP_ATTEMPTS) throw new KernelError(`netlink dump interrupted ${DUMP_ATTEMPTS} times in a row`);
+      reset();
+    }
+  }
+
+  /** Sends entries in chunks, one ACK per chunk; returns how many succeeded and records the rest. */
+  private async sendEntries<E extends { device: string }>(
+    entries: readonly E[],
+    ifindexOf: (device: string) => number | undefined,
+    toMessage: (entry: E, ifindex: number, seq: number, ack: boolean) => NeighbourMessage & { deleting: boolean },
+    describe: (entry: E) => string,
+    errors: ReconcileError[],
+  ): Promise<number> {
+    if (entries.length === 0) return 0;
+    const missing = new Map<string, number>();
+    const ready: { entry: E; ifindex: number }[] = [];
+    for (const entry of entries) {
+      const ifindex = ifindexOf(entry.device);
+      if (ifindex === undefined) missing.set(entry.device, (missing.get(entry.device) ?? 0) + 1);
+      else ready.push({ entry, ifindex });
+    }
+    for (const [device, count] of missing) {
+      errors.push({ object: `link ${device}`, message: `${count} entries not written: no device named ${device}` });
+    }
+    const socket = this.netlink();
+    let done = 0;
+    for (let start = 0; start < ready.length; start += this.chunkSize) {
+      if (start > 0) await yieldToEventLoop();
+      const chunk = ready.slice(start, start + this.chunkSize);
+      const firstSeq = socket.allocateSeqs(chunk.length);
+      const messages = chunk.map(({ entry, ifindex }, i) => toMessage(entry, ifindex, firstSeq + i, i === chunk.length - 1));
+      let size = 0;
+      for (const message of messages) size += neighbourMessageSize(message);
+      const batch = Buffer.alloc(size);
+      let offset = 0;
+      for (const message of messages) offset = writeNeighbourMessage(batch, offset, message);
+      const failures = socket.sendBatch(batch, firstSeq, firstSeq + chunk.length - 1);
+      done += chunk.length;
+      for (const [seq, ack] of failures) {
+        const index = seq - firstSeq;
+        const message = messages[index];
+        const item = chunk[index];
+        if (message === undefined || item === undefined) continue;
+        if (message.deleting && (ack.errno === ENOENT || ack.errno === ESRCH)) continue; // already gone
+        done--;
+        errors.push({ object: describe(item.entry), message: ack.message ?? errnoText(ack.errno) });
+      }
+    }
+    return done;
+  }
+}
+
+function fdbMessage(op: "add" | "delete") {
+  return (entry: FdbEntry, ifindex: number, seq: number, ack: boolean): NeighbourMessage & { deleting: boolean } => ({
+    type: op === "add" ? RTM_NEWNEIGH : RTM_DELNEIGH,
+    flags: NLM_F_REQUEST | (ack ? NLM_F_ACK : 0) | (op === "add" ? NLM_F_CREATE | NLM_F_APPEND : 0),
+    seq,
+    family: AF_BRIDGE,
+    ifindex,
+    state: NUD_PERMANENT,
+    ndmFlags: NTF_SELF,
+    dst: entry.dst,
+    lladdr: entry.mac,
+    deleting: op === "delete",
+  });
+}
+
+function neighbourMessage(op: "add" | "delete") {
+  return (entry: NeighbourEntry, ifindex: number, seq: number, ack: boolean): NeighbourMessage & { deleting: boolean } => ({
+    type: op === "add" ? RTM_NEWNEIGH : RTM_DELNEIGH,
+    flags: NLM_F_REQUEST | (ack ? NLM_F_ACK : 0) | (op === "add" ? NLM_F_CREATE | NLM_F_REPLACE : 0),
+    seq,
+    family: AF_INET,
+    ifindex,
+    state: NUD_PERMANENT,
+    ndmFlags: 0,
+    dst: entry.ip,
+    ...(op === "add" ? { lladdr: entry.mac } : {}),
+    deleting: op === "delete",
+  });
+}
+
+interface IpJsonLink {
+  ifindex: number;
+  ifname: string;
+  flags?: string[];
+  mtu: number;
+  address?: string;
+  master?: string;
+  linkinfo?: { info_kind?: string; info_data?: { id?: number; local?: string; port?: number; learning?: boolean; proxy?: boolean } };
+}
+
+async function listLinks(): Promise<ObservedLink[]> {
+  const { stdout } = await ip("-d", "-j", "link", "show");
+  const parsed = JSON.parse(stdout) as IpJsonLink[];
+  return parsed.map((link) => {
+    const observed: ObservedLink = {
+      name: link.ifname,
+      ifindex: link.ifindex,
+      kind: link.linkinfo?.info_kind ?? "",
+      mac: link.address ?? "",
+      mtu: link.mtu,
+      up: link.flags?.includes("UP") ?? false,
+    };
+    if (link.master !== undefined) observed.master = link.master;
+    const data = link.linkinfo?.info_data;
+    if (observed.kind === "vxlan" && data !== undefined) {
+      observed.vxlan = {
+        id: data.id ?? 0,
+        local: data.local,
+        dstport: data.port ?? 0,
+        learning: data.learning ?? true,
+        proxy: data.proxy ?? false,
+      };
+    }
+    return observed;
+  });
+}
+
+async function applyLinkAction(action: LinkAction, result: ApplyResult): Promise<void> {
+  switch (action.kind) {
+    case "delete-link":
+      try {
+        await ip("link", "del", action.name);
+      } catch (error) {
+        if (error instanceof KernelError && error.errno === 19) return; // already gone
+        throw error;
+      }
+      result.linksDeleted++;
+      return;
+    case "create-bridge":
+      await ip("link", "add", action.name, "mtu", String(action.mtu), "type", "bridge");
+      result.linksCreated++;
+      await ip("link", "set", action.name, "up");
+      return;
+    case "create-vxlan":
+      await ip(
+        "link", "add", action.name, "address", action.mac, "mtu", String(action.mtu),
+        "type", "vxlan", "id", String(action.vni), "local", action.local, "dstport", String(action.dstport),
+        "nolearning", "proxy",
+      );
+      result.linksCreated++;
+      await ip("link", "set", action.name, "master", action.master, "up");
+      return;
+    case "set-link": {
+      const args = ["link", "set", action.name];
+      if (action.mac !== undefined) args.push("address", action.mac);
+      if (action.mtu !== undefined) args.push("mtu", String(action.mtu));
+      if (action.master !== undefined) args.push("master", action.master);
+      if (action.up === true) args.push("up");
+      await ip(...args);
+      return;
+    }
+    case "create-veth":
+      await createVeth(action);
+      result.linksCreated++;
+      return;
+  }
+}
+
+/** Creates both ends in one step, configures them, and on any failure deletes what it made. */
+async function createVeth(action: Extract<LinkAction, { kind: "create-veth" }>): Promise<void> {
+  const { endpoint, mtu, master } = action;
+  await ip(
+    "link", "add", endpoint.hostIfName, "mtu", String(mtu), "type", "veth",
+    "peer", "name", endpoint.ifName, "address", endpoint.mac, "mtu", String(mtu), "netns", endpoint.netns, // iproute2 opens a path directly, a plain name under /run/netns
+  );
+  try {
+    await ipIn(endpoint.netns, "addr", "add", `${endpoint.ip}/${endpoint.prefixLen}`, "dev", endpoint.ifName);
+    await ipIn(endpoint.netns, "link", "set", endpoint.ifName, "up");
+    await ipIn(endpoint.netns, "link", "set", "lo", "up");
+    await ip("link", "set", endpoint.hostIfName, "master", master, "up");
+  } catch (error) {
+    await ip("link", "del", endpoint.hostIfName).catch(() => undefined);
+    throw error;
+  }
+}
+
