@@ -17,7 +17,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await lab?.down();
-});
+}, 60_000);
 
 function host(name: string): LabHost {
   return lab.state.hosts.find((h) => h.name === name)!;
@@ -93,7 +93,7 @@ describe("cluster of 3 hosts x 2 containers", () => {
     const touchingH2 = checks.filter((c) => c.from.includes("-h2-") || c.to.includes("-h2-"));
     expect(touchingH2).toHaveLength(16);
     expect(failed(checks)).toEqual([]);
-  });
+  }, 120_000);
 
   it("a killed agent's endpoints leave the other hosts within 15 s and return when it starts again", async () => {
     const h3Macs = containersOn("h3").map((c) => c.mac.toLowerCase());
@@ -115,7 +115,7 @@ describe("cluster of 3 hosts x 2 containers", () => {
       expect(h3Macs.filter((mac) => !back.has(mac))).toEqual([]);
     }
     expect(failed(await runPingChecks(lab.state.containers))).toEqual([]);
-  });
+  }, 120_000);
 
   it("detaching a container removes its FDB and neighbour entries on the other hosts within 2 s", async () => {
     const victim = containersOn("h2")[1]!;

@@ -141,5 +141,5 @@ describe("lab up with agents", () => {
     await expectGone(prefix);
     expect(await labStatus({ prefix })).toBeUndefined();
     lab = undefined;
-  });
+  }, 180_000);
 });
