@@ -15,3 +15,4 @@ export { MemoryRegistry, MemoryRegistryStore, type MemoryRegistryOptions } from 
 export { lowestFreeVni, planNetwork } from "./network-plan.js";
 export { planSubnetClaim, type SubnetClaimPlan } from "./subnet-claim-plan.js";
 export { registryKeys, DEFAULT_PREFIX, type RegistryKeys } from "./keys.js";
+export { createEtcdRegistry, EtcdRegistry, type EtcdRegistryOptions } from "./etcd-registry.js";

@@ -1,0 +1,117 @@
+// A private etcd per test file, and a TCP proxy in front of it so that tests can cut a client off
+// from etcd (and reconnect it) deterministically while etcd itself keeps running.
+import { execFile } from "node:child_process";
+import { createServer, connect, type Server, type Socket } from "node:net";
+import { promisify } from "node:util";
+import { startEtcdServer } from "../../agent/etcd-server.js";
+import { requireCommand } from "../../agent/host-dependencies.js";
+
+const execFileAsync = promisify(execFile);
+
+export interface TestEtcd {
+  /** Client URL, e.g. http://127.0.0.1:23791 */
+  endpoint: string;
+  stop(): Promise<void>;
+}
+
+/** Starts etcd on free loopback ports; throws MissingDependencyError (with the apt hint) when etcd is not installed. */
+export async function withEtcd(): Promise<TestEtcd> {
+  const server = await startEtcdServer();
+  return { endpoint: server.endpoint, stop: () => server.stop() };
+}
+
+/** Runs etcdctl (API v3) against `endpoint`; returns stdout. Fails with the apt hint when it is missing. */
+export async function etcdctl(endpoint: string, ...args: string[]): Promise<string> {
+  requireCommand("etcdctl", "etcd-client");
+  const { stdout } = await execFileAsync("etcdctl", [`--endpoints=${endpoint}`, "--dial-timeout=2s", ...args], {
+    env: { ...process.env, ETCDCTL_API: "3" },
+  });
+  return stdout;
+}
+
+/** The current revision of the etcd store. */
+export async function currentRevision(endpoint: string): Promise<number> {
+  const out = await etcdctl(endpoint, "endpoint", "status", "--write-out=json");
+  const status = JSON.parse(out) as Array<{ Status: { header: { revision: number } } }>;
+  return status[0]!.Status.header.revision;
+}
+
+export interface TcpProxy {
+  /** URL clients should use instead of the target's. */
+  endpoint: string;
+  /** Destroys every connection and refuses new ones (connections are reset immediately). */
+  cut(): void;
+  /** Accepts connections again. */
+  restore(): void;
+  close(): Promise<void>;
+}
+
+/** A loopback TCP proxy to `target` (an http://host:port URL). */
+export async function startTcpProxy(target: string): Promise<TcpProxy> {
+  const url = new URL(target);
+  const sockets = new Set<Socket>();
+  let open = true;
+  const server: Server = createServer((client) => {
+    if (!open) {
+      client.destroy();
+      return;
+    }
+    const upstream = connect(Number(url.port), url.hostname);
+    sockets.add(client);
+    sockets.add(upstream);
+    const drop = (): void => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    client.on("error", drop).on("close", drop);
+    upstream.on("error", drop).on("close", drop);
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolve());
+  });
+  const address = server.address();
+  if (typeof address !== "object" || !address) throw new Error("proxy has no address");
+  const destroyAll = (): void => {
+    for (const s of sockets) s.destroy();
+    sockets.clear();
+  };
+  return {
+    endpoint: `http://127.0.0.1:${address.port}`,
+    cut() {
+      open = false;
+      destroyAll();
+    },
+    restore() {
+      open = true;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        open = false;
+        destroyAll();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Polls `check` until it returns a truthy value or the deadline passes (then throws with `what`). */
+export async function eventually<T>(what: string, check: () => T | Promise<T>, timeoutMs = 15_000, intervalMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value) return value;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ""}`);
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
