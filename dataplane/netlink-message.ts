@@ -143,7 +143,8 @@ export interface NetlinkAck {
 /** Decodes the payload of an NLMSG_ERROR (which is also the ACK, with error 0). */
 export function parseNetlinkError(buffer: Buffer, header: NetlinkHeader): NetlinkAck {
   const at = header.payloadOffset;
-  const errno = -buffer.readInt32LE(at);
+  const raw = buffer.readInt32LE(at);
+  const errno = raw === 0 ? 0 : -raw;
   let message: string | undefined;
   if ((header.flags & NLM_F_ACK_TLVS) !== 0 && header.payloadLength >= 4 + NLMSG_HDRLEN) {
     const echoedLength = (header.flags & NLM_F_CAPPED) !== 0 ? NLMSG_HDRLEN : buffer.readUInt32LE(at + 4);
