@@ -1,0 +1,75 @@
+// Network creation against a real etcd: uniqueness of name, VNI and subnet, also under a race.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createEtcdRegistry, type Registry, type RegistryEvent } from "../../controlplane/registry/index.js";
+import { eventually, withEtcd, type TestEtcd } from "../helpers/etcd.js";
+
+let etcd: TestEtcd;
+const registries: Registry[] = [];
+
+function registry(prefix: string): Registry {
+  const r = createEtcdRegistry({ endpoints: [etcd.endpoint], prefix });
+  registries.push(r);
+  return r;
+}
+
+beforeAll(async () => {
+  etcd = await withEtcd();
+});
+
+afterAll(async () => {
+  await Promise.all(registries.map((r) => r.close()));
+  await etcd?.stop();
+});
+
+describe("createNetwork against etcd", () => {
+  it("refuses a duplicate name, a duplicate VNI and an overlapping subnet, naming the field", async () => {
+    const r = registry("/dup");
+    const blue = await r.createNetwork({ name: "blue", subnet: "10.1.0.0/16", vni: 42 });
+    expect(blue).toMatchObject({ name: "blue", vni: 42, subnet: "10.1.0.0/16", hostPrefixLen: 24, mode: "overlay" });
+    await expect(r.createNetwork({ name: "blue", subnet: "10.2.0.0/16" })).rejects.toMatchObject({ code: "already-exists", field: "name" });
+    await expect(r.createNetwork({ name: "red", subnet: "10.2.0.0/16", vni: 42 })).rejects.toMatchObject({ code: "already-exists", field: "vni" });
+    await expect(r.createNetwork({ name: "red", subnet: "10.1.128.0/17" })).rejects.toMatchObject({ code: "already-exists", field: "subnet" });
+    await expect(r.createNetwork({ name: "red", subnet: "10.0.0.0/8" })).rejects.toMatchObject({ code: "already-exists", field: "subnet" });
+    await expect(r.createNetwork({ name: "red", subnet: "10.1.0.1/16" })).rejects.toMatchObject({ code: "invalid-argument", field: "subnet" });
+    const red = await r.createNetwork({ name: "red", subnet: "10.2.0.0/16" });
+    expect(red.vni).toBe(1); // lowest free
+  });
+
+  it("lets exactly one of many concurrent creators of the same network win", async () => {
+    const creators = Array.from({ length: 8 }, () => registry("/race"));
+    const results = await Promise.allSettled(creators.map((c) => c.createNetwork({ name: "same", subnet: "10.9.0.0/16" })));
+    expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+    for (const r of results.filter((r) => r.status === "rejected")) {
+      expect((r as PromiseRejectedResult).reason).toMatchObject({ code: "already-exists", field: "name" });
+    }
+  });
+
+  it("never lets concurrent creators of different networks share a subnet or a VNI", async () => {
+    const creators = Array.from({ length: 8 }, () => registry("/overlap"));
+    // Every other creator asks for an overlapping subnet; VNIs are left to the registry.
+    const results = await Promise.allSettled(
+      creators.map((c, i) => c.createNetwork({ name: `net-${i}`, subnet: i % 2 === 0 ? `10.${i}.0.0/16` : `10.${i - 1}.128.0/17` })),
+    );
+    const created = results.filter((r) => r.status === "fulfilled").map((r) => (r as PromiseFulfilledResult<{ vni: number; subnet: string }>).value);
+    expect(created).toHaveLength(4);
+    expect(new Set(created.map((n) => n.vni)).size).toBe(4);
+    for (const r of results.filter((r) => r.status === "rejected")) {
+      expect((r as PromiseRejectedResult).reason).toMatchObject({ code: "already-exists", field: "subnet" });
+    }
+  });
+
+  it("removes a network with its leases, and watchers see it", async () => {
+    const r = registry("/remove");
+    await r.start();
+    const events: RegistryEvent[] = [];
+    r.subscribe((e) => events.push(e));
+    await r.createNetwork({ name: "gone", subnet: "10.70.0.0/16" });
+    const lease = await r.claimSubnet("gone", "h1");
+    await eventually("the lease in the cache", () => r.snapshot().subnets.get("gone")?.length === 1);
+    await r.removeNetwork("gone");
+    await eventually("the network and lease deleted from the cache", () => !r.snapshot().networks.has("gone") && !r.snapshot().subnets.has("gone"));
+    expect(events).toContainEqual({ kind: "subnet", type: "delete", network: "gone", cidr: lease.cidr });
+    expect(events).toContainEqual({ kind: "network", type: "delete", name: "gone" });
+    await expect(r.removeNetwork("gone")).rejects.toMatchObject({ code: "not-found" });
+  });
+});
