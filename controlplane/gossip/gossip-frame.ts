@@ -1,0 +1,88 @@
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import nacl from "tweetnacl";
+import { FrameSchema, GossipMessageSchema, type GossipMessage } from "../../proto/gen/weft/v1/gossip_pb.js";
+import type { RejectionReason } from "./rejection-reason.js";
+import type { SignatureScheme } from "./signature-scheme.js";
+
+export const CLUSTER_KEY_BYTES = nacl.secretbox.keyLength;
+
+export interface FrameSecrets {
+  readonly secretKey: Uint8Array;
+  readonly scheme: SignatureScheme;
+  /** When set, payloads are sealed with secretbox under this 32-byte key. */
+  readonly clusterKey?: Uint8Array;
+}
+
+/** Signs a message with the origin's key and seals it when a cluster key is set. */
+export function encodeFrame(message: GossipMessage, secrets: FrameSecrets): Uint8Array {
+  const bytes = toBinary(GossipMessageSchema, message);
+  const signature = secrets.scheme.sign(bytes, secrets.secretKey);
+  if (secrets.clusterKey === undefined) return toBinary(FrameSchema, create(FrameSchema, { payload: bytes, signature }));
+  const nonce = nacl.randomBytes(nacl.secretbox.nonceLength);
+  const payload = nacl.secretbox(bytes, nonce, secrets.clusterKey);
+  return toBinary(FrameSchema, create(FrameSchema, { nonce, payload, signature }));
+}
+
+export type DecodedFrame =
+  | { readonly ok: true; readonly message: GossipMessage }
+  | { readonly ok: false; readonly reason: RejectionReason; readonly origin: string; readonly detail: string };
+
+export interface FrameCheck {
+  readonly scheme: SignatureScheme;
+  readonly clusterKey?: Uint8Array;
+  readonly maxFrameBytes: number;
+  publicKeyOf(origin: string): Uint8Array | undefined;
+}
+
+/**
+ * Opens, decodes and authenticates a frame. Never throws: garbage comes back as a rejection with a
+ * reason and, when it could be read, the claimed origin (otherwise "unknown").
+ */
+export function decodeFrame(bytes: Uint8Array, check: FrameCheck): DecodedFrame {
+  const fail = (reason: RejectionReason, detail: string, origin = "unknown"): DecodedFrame => ({ ok: false, reason, origin, detail });
+  if (bytes.length > check.maxFrameBytes) return fail("oversized-frame", `frame of ${bytes.length} bytes exceeds ${check.maxFrameBytes}`);
+  let nonce: Uint8Array;
+  let payload: Uint8Array;
+  let signature: Uint8Array;
+  try {
+    ({ nonce, payload, signature } = fromBinary(FrameSchema, bytes));
+  } catch (err) {
+    return fail("malformed-frame", `undecodable frame: ${errorText(err)}`);
+  }
+  let plain: Uint8Array;
+  if (check.clusterKey !== undefined) {
+    if (nonce.length === 0)
+      return fail("unsealed-frame", "frame not sealed with the cluster key (sent without one)", claimedOrigin(payload));
+    if (nonce.length !== nacl.secretbox.nonceLength) return fail("malformed-frame", `nonce of ${nonce.length} bytes`);
+    const opened = nacl.secretbox.open(payload, nonce, check.clusterKey);
+    if (opened === null) return fail("wrong-cluster-key", "frame not sealed with the cluster key (wrong key or tampered)");
+    plain = opened;
+  } else {
+    if (nonce.length !== 0) return fail("unexpected-seal", "frame is sealed but this node has no cluster key");
+    plain = payload;
+  }
+  let message: GossipMessage;
+  try {
+    message = fromBinary(GossipMessageSchema, plain);
+  } catch (err) {
+    return fail("malformed-frame", `undecodable message: ${errorText(err)}`);
+  }
+  const publicKey = check.publicKeyOf(message.origin);
+  if (publicKey === undefined) return fail("unknown-origin", `origin ${JSON.stringify(message.origin.slice(0, 64))} is not a known node`, message.origin.slice(0, 64));
+  if (!check.scheme.verify(plain, signature, publicKey))
+    return fail("bad-frame-signature", "frame signature does not match the origin's key", message.origin);
+  return { ok: true, message };
+}
+
+// For the log line only: the origin an unsealed frame claims, unauthenticated.
+function claimedOrigin(payload: Uint8Array): string {
+  try {
+    return fromBinary(GossipMessageSchema, payload).origin.slice(0, 64) || "unknown";
+  } catch {
+    return "unknown";
+  }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

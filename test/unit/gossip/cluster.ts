@@ -1,0 +1,172 @@
+// A small in-memory cluster of real GossipNodes on a MemoryNetwork and a FakeClock, for tests.
+import nacl from "tweetnacl";
+import { Registry } from "prom-client";
+import {
+  FakeClock,
+  GossipNode,
+  MemoryNetwork,
+  type EndpointRecord,
+  type EntryPolicy,
+  type GossipConfig,
+  type GossipPeer,
+} from "../../../controlplane/gossip/index.js";
+
+export const NETWORK = "blue";
+
+/** Node i owns 10.40.i.0/24 in network "blue". */
+export function sliceOf(index: number): string {
+  return `10.40.${index}.0/24`;
+}
+
+export function ipOf(index: number, host: number): string {
+  return `10.40.${index}.${host}`;
+}
+
+export function macOf(index: number, host: number): string {
+  return `02:00:00:00:${index.toString(16).padStart(2, "0")}:${host.toString(16).padStart(2, "0")}`;
+}
+
+export const staticPolicy: EntryPolicy = {
+  isKnownNetwork: (network) => network === NETWORK,
+  ownerSlices: (owner, network) => {
+    const match = /^n(\d+)$/.exec(owner);
+    return network === NETWORK && match ? [sliceOf(Number(match[1]))] : [];
+  },
+};
+
+export interface TestMember {
+  readonly index: number;
+  readonly name: string;
+  readonly address: string;
+  readonly keyPair: nacl.SignKeyPair;
+  node: GossipNode;
+  readonly logs: string[];
+  readonly metrics: Registry;
+}
+
+export interface ClusterOptions {
+  readonly size: number;
+  readonly config?: Partial<GossipConfig>;
+  readonly clusterKey?: Uint8Array;
+  readonly seed?: number;
+}
+
+export class TestCluster {
+  readonly clock = new FakeClock();
+  readonly network: MemoryNetwork;
+  readonly members: TestMember[] = [];
+  readonly random: () => number;
+
+  constructor(readonly options: ClusterOptions) {
+    this.random = seededRandom(options.seed ?? 42);
+    this.network = new MemoryNetwork({ clock: this.clock, random: this.random });
+    for (let i = 1; i <= options.size; i++) {
+      const name = `n${i}`;
+      const member: TestMember = {
+        index: i,
+        name,
+        address: `mem:${name}`,
+        keyPair: nacl.sign.keyPair.fromSeed(seedBytes(i)),
+        node: undefined as never,
+        logs: [],
+        metrics: new Registry(),
+      };
+      member.node = this.makeNode(member);
+      this.members.push(member);
+    }
+  }
+
+  makeNode(member: TestMember, versionFloor?: number): GossipNode {
+    return new GossipNode({
+      name: member.name,
+      keyPair: member.keyPair,
+      transport: this.network.transport(member.address),
+      policy: staticPolicy,
+      clock: this.clock,
+      config: { antiEntropyIntervalMs: 1000, ...this.options.config },
+      log: (line) => member.logs.push(line),
+      metrics: member.metrics,
+      random: this.random,
+      ...(this.options.clusterKey ? { clusterKey: this.options.clusterKey } : {}),
+      ...(versionFloor !== undefined ? { versionFloor } : {}),
+    });
+  }
+
+  peersOf(member: TestMember, members: readonly TestMember[] = this.members): GossipPeer[] {
+    return members.filter((m) => m !== member).map((m) => ({ name: m.name, gossipAddr: m.address, publicKey: m.keyPair.publicKey }));
+  }
+
+  async start(): Promise<void> {
+    for (const member of this.members) member.node.setPeers(this.peersOf(member));
+    for (const member of this.members) await member.node.start();
+  }
+
+  async stop(): Promise<void> {
+    for (const member of this.members) await member.node.stop();
+  }
+
+  member(name: string): TestMember {
+    const member = this.members.find((m) => m.name === name);
+    if (!member) throw new Error(`no member ${name}`);
+    return member;
+  }
+
+  publish(member: TestMember, host: number, endpointId = `${member.name}-ep${host}`): EndpointRecord {
+    return member.node.publish({
+      network: NETWORK,
+      endpointId,
+      ip: ipOf(member.index, host),
+      mac: macOf(member.index, host),
+      vtep: `192.168.0.${member.index}`,
+      name: endpointId,
+    });
+  }
+
+  /** Advances simulated time in steps until `done` holds, failing after `deadlineMs` of simulated time. */
+  async until(done: () => boolean, deadlineMs: number, stepMs = 10): Promise<number> {
+    const start = this.clock.now();
+    while (!done()) {
+      if (this.clock.now() - start > deadlineMs) throw new Error(`condition not met within ${deadlineMs} ms of simulated time`);
+      await this.clock.advance(stepMs);
+    }
+    return this.clock.now() - start;
+  }
+
+  /** Whether every member (or those given) holds the same set of (key, version, tombstone). */
+  agree(members: readonly TestMember[] = this.members): boolean {
+    const views = members.map((m) => tableFingerprint(m.node.allEntries()));
+    return views.every((v) => v === views[0]);
+  }
+}
+
+export function tableFingerprint(records: readonly EndpointRecord[]): string {
+  return records
+    .map((r) => `${r.network}/${r.endpointId}@${r.owner}#${r.version}${r.tombstone ? "x" : ""}`)
+    .sort()
+    .join("\n");
+}
+
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0 || 1;
+  return () => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state >>> 0) / 2 ** 32;
+  };
+}
+
+function seedBytes(i: number): Uint8Array {
+  const seed = new Uint8Array(32);
+  seed[0] = i;
+  seed[1] = 0x77;
+  return seed;
+}
+
+export async function counterValue(registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const metric = await registry.getSingleMetric(name)?.get();
+  if (!metric) return 0;
+  return metric.values
+    .filter((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val))
+    .reduce((sum, v) => sum + v.value, 0);
+}
