@@ -33,6 +33,7 @@ const UNAVAILABLE_ERROR_NAMES = new Set([
   "GRPCResourceExhaustedError",
   "ClientRuntimeError",
   "ClientClosedError",
+  "BrokenCircuitError",
 ]);
 
 /** True for failures worth retrying: etcd unreachable, or a transaction that lost a race. */
