@@ -22,3 +22,4 @@ export { vtepMacFor } from "./vtep-mac.js";
 export { KernelError } from "./kernel-error.js";
 export { createLinuxKernel, type LinuxKernelOptions } from "./linux-kernel.js";
 export { inspectUnderlay, chooseUnderlay, UnderlayError, type Underlay, type UnderlaySelection } from "./underlay.js";
+export { KernelWorkerClient } from "./kernel-worker-client.js";

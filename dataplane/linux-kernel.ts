@@ -31,10 +31,10 @@ import {
   RTM_DELNEIGH,
   RTM_NEWNEIGH,
   encodeNeighbourDumpRequest,
-  neighbourMessageSize,
+  NLMSG_HDRLEN,
+  NDMSG_LEN,
   parseNeighbour,
-  writeNeighbourMessage,
-  type NeighbourMessage,
+  writeNeighbour,
 } from "./netlink-message.js";
 import { NetlinkSocket, interfaceIndex } from "./netlink-socket.js";
 import type { ReconcileError } from "./reconcile-report.js";
@@ -47,6 +47,7 @@ export interface LinuxKernelOptions {
 const ENOENT = 2;
 const ESRCH = 3;
 const DUMP_ATTEMPTS = 5;
+const MAX_MESSAGE_SIZE = NLMSG_HDRLEN + NDMSG_LEN + 8 + 12;
 
 export function createLinuxKernel(options: LinuxKernelOptions = {}): Kernel {
   return new LinuxKernel(options.chunkSize ?? 2000);
@@ -97,10 +98,10 @@ class LinuxKernel implements Kernel {
       if (!devices.has(device)) devices.set(device, interfaceIndex(device));
       return devices.get(device);
     };
-    result.fdbRemoved += await this.sendEntries(plan.fdbRemove, ifindexOf, fdbMessage("delete"), describeFdb, result.errors);
-    result.neighboursRemoved += await this.sendEntries(plan.neighboursRemove, ifindexOf, neighbourMessage("delete"), describeNeighbour, result.errors);
-    result.fdbAdded += await this.sendEntries(plan.fdbAdd, ifindexOf, fdbMessage("add"), describeFdb, result.errors);
-    result.neighboursAdded += await this.sendEntries(plan.neighboursAdd, ifindexOf, neighbourMessage("add"), describeNeighbour, result.errors);
+    result.fdbRemoved += await this.sendEntries(plan.fdbRemove, ifindexOf, writeFdb("delete"), true, describeFdb, result.errors);
+    result.neighboursRemoved += await this.sendEntries(plan.neighboursRemove, ifindexOf, writeNeighbourEntry("delete"), true, describeNeighbour, result.errors);
+    result.fdbAdded += await this.sendEntries(plan.fdbAdd, ifindexOf, writeFdb("add"), false, describeFdb, result.errors);
+    result.neighboursAdded += await this.sendEntries(plan.neighboursAdd, ifindexOf, writeNeighbourEntry("add"), false, describeNeighbour, result.errors);
     return result;
   }
 
@@ -135,7 +136,8 @@ class LinuxKernel implements Kernel {
   private async sendEntries<E extends { device: string }>(
     entries: readonly E[],
     ifindexOf: (device: string) => number | undefined,
-    toMessage: (entry: E, ifindex: number, seq: number, ack: boolean) => NeighbourMessage & { deleting: boolean },
+    write: EntryWriter<E>,
+    deleting: boolean,
     describe: (entry: E) => string,
     errors: ReconcileError[],
   ): Promise<number> {
@@ -154,22 +156,20 @@ class LinuxKernel implements Kernel {
     let done = 0;
     for (let start = 0; start < ready.length; start += this.chunkSize) {
       if (start > 0) await yieldToEventLoop();
-      const chunk = ready.slice(start, start + this.chunkSize);
-      const firstSeq = socket.allocateSeqs(chunk.length);
-      const messages = chunk.map(({ entry, ifindex }, i) => toMessage(entry, ifindex, firstSeq + i, i === chunk.length - 1));
-      let size = 0;
-      for (const message of messages) size += neighbourMessageSize(message);
-      const batch = Buffer.alloc(size);
+      const end = Math.min(start + this.chunkSize, ready.length);
+      const firstSeq = socket.allocateSeqs(end - start);
+      const batch = Buffer.allocUnsafe((end - start) * MAX_MESSAGE_SIZE);
       let offset = 0;
-      for (const message of messages) offset = writeNeighbourMessage(batch, offset, message);
-      const failures = socket.sendBatch(batch, firstSeq, firstSeq + chunk.length - 1);
-      done += chunk.length;
+      for (let i = start; i < end; i++) {
+        const { entry, ifindex } = ready[i]!;
+        offset = write(batch, offset, entry, ifindex, firstSeq + i - start, i === end - 1);
+      }
+      const failures = socket.sendBatch(batch.subarray(0, offset), firstSeq, firstSeq + end - start - 1);
+      done += end - start;
       for (const [seq, ack] of failures) {
-        const index = seq - firstSeq;
-        const message = messages[index];
-        const item = chunk[index];
-        if (message === undefined || item === undefined) continue;
-        if (message.deleting && (ack.errno === ENOENT || ack.errno === ESRCH)) continue; // already gone
+        const item = ready[start + seq - firstSeq];
+        if (item === undefined) continue;
+        if (deleting && (ack.errno === ENOENT || ack.errno === ESRCH)) continue; // already gone
         done--;
         errors.push({ object: describe(item.entry), message: ack.message ?? errnoText(ack.errno) });
       }
@@ -178,34 +178,22 @@ class LinuxKernel implements Kernel {
   }
 }
 
-function fdbMessage(op: "add" | "delete") {
-  return (entry: FdbEntry, ifindex: number, seq: number, ack: boolean): NeighbourMessage & { deleting: boolean } => ({
-    type: op === "add" ? RTM_NEWNEIGH : RTM_DELNEIGH,
-    flags: NLM_F_REQUEST | (ack ? NLM_F_ACK : 0) | (op === "add" ? NLM_F_CREATE | NLM_F_APPEND : 0),
-    seq,
-    family: AF_BRIDGE,
-    ifindex,
-    state: NUD_PERMANENT,
-    ndmFlags: NTF_SELF,
-    dst: entry.dst,
-    lladdr: entry.mac,
-    deleting: op === "delete",
-  });
+type EntryWriter<E> = (buffer: Buffer, offset: number, entry: E, ifindex: number, seq: number, ack: boolean) => number;
+
+// FDB: like `bridge fdb append MAC dev VX dst VTEP self permanent`; a delete names the dst so only it goes.
+function writeFdb(op: "add" | "delete"): EntryWriter<FdbEntry> {
+  const type = op === "add" ? RTM_NEWNEIGH : RTM_DELNEIGH;
+  const flags = NLM_F_REQUEST | (op === "add" ? NLM_F_CREATE | NLM_F_APPEND : 0);
+  return (buffer, offset, entry, ifindex, seq, ack) =>
+    writeNeighbour(buffer, offset, type, ack ? flags | NLM_F_ACK : flags, seq, AF_BRIDGE, ifindex, NUD_PERMANENT, NTF_SELF, entry.dst, entry.mac);
 }
 
-function neighbourMessage(op: "add" | "delete") {
-  return (entry: NeighbourEntry, ifindex: number, seq: number, ack: boolean): NeighbourMessage & { deleting: boolean } => ({
-    type: op === "add" ? RTM_NEWNEIGH : RTM_DELNEIGH,
-    flags: NLM_F_REQUEST | (ack ? NLM_F_ACK : 0) | (op === "add" ? NLM_F_CREATE | NLM_F_REPLACE : 0),
-    seq,
-    family: AF_INET,
-    ifindex,
-    state: NUD_PERMANENT,
-    ndmFlags: 0,
-    dst: entry.ip,
-    ...(op === "add" ? { lladdr: entry.mac } : {}),
-    deleting: op === "delete",
-  });
+// Neighbour: like `ip neigh replace IP lladdr MAC dev VX nud permanent`.
+function writeNeighbourEntry(op: "add" | "delete"): EntryWriter<NeighbourEntry> {
+  const type = op === "add" ? RTM_NEWNEIGH : RTM_DELNEIGH;
+  const flags = NLM_F_REQUEST | (op === "add" ? NLM_F_CREATE | NLM_F_REPLACE : 0);
+  return (buffer, offset, entry, ifindex, seq, ack) =>
+    writeNeighbour(buffer, offset, type, ack ? flags | NLM_F_ACK : flags, seq, AF_INET, ifindex, NUD_PERMANENT, 0, entry.ip, op === "add" ? entry.mac : undefined);
 }
 
 interface IpJsonLink {

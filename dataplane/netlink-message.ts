@@ -57,28 +57,53 @@ export function neighbourMessageSize(message: Pick<NeighbourMessage, "dst" | "ll
 
 /** Writes `message` at `offset` (the buffer must be zero-filled there) and returns the offset after it. */
 export function writeNeighbourMessage(buffer: Buffer, offset: number, message: NeighbourMessage): number {
-  const length = neighbourMessageSize(message);
+  return writeNeighbour(
+    buffer, offset, message.type, message.flags, message.seq, message.family,
+    message.ifindex, message.state, message.ndmFlags, message.dst, message.lladdr,
+  );
+}
+
+/** The same as writeNeighbourMessage without an object per message: the hot path of large batches. */
+export function writeNeighbour(
+  buffer: Buffer,
+  offset: number,
+  type: number,
+  flags: number,
+  seq: number,
+  family: number,
+  ifindex: number,
+  state: number,
+  ndmFlags: number,
+  dst: string | undefined,
+  lladdr: string | undefined,
+): number {
+  const length = NLMSG_HDRLEN + NDMSG_LEN + (dst === undefined ? 0 : 8) + (lladdr === undefined ? 0 : 12);
   buffer.writeUInt32LE(length, offset);
-  buffer.writeUInt16LE(message.type, offset + 4);
-  buffer.writeUInt16LE(message.flags, offset + 6);
-  buffer.writeUInt32LE(message.seq >>> 0, offset + 8);
+  buffer.writeUInt16LE(type, offset + 4);
+  buffer.writeUInt16LE(flags, offset + 6);
+  buffer.writeUInt32LE(seq >>> 0, offset + 8);
   buffer.writeUInt32LE(0, offset + 12);
   let at = offset + NLMSG_HDRLEN;
-  buffer.writeUInt8(message.family, at);
-  buffer.writeInt32LE(message.ifindex, at + 4);
-  buffer.writeUInt16LE(message.state, at + 8);
-  buffer.writeUInt8(message.ndmFlags, at + 10);
+  buffer[at] = family;
+  buffer[at + 1] = 0;
+  buffer.writeUInt16LE(0, at + 2);
+  buffer.writeInt32LE(ifindex, at + 4);
+  buffer.writeUInt16LE(state, at + 8);
+  buffer[at + 10] = ndmFlags;
+  buffer[at + 11] = 0;
   at += NDMSG_LEN;
-  if (message.dst !== undefined) {
+  if (dst !== undefined) {
     buffer.writeUInt16LE(8, at);
     buffer.writeUInt16LE(NDA_DST, at + 2);
-    writeIPv4(buffer, at + 4, message.dst);
+    writeIPv4(buffer, at + 4, dst);
     at += 8;
   }
-  if (message.lladdr !== undefined) {
+  if (lladdr !== undefined) {
     buffer.writeUInt16LE(10, at);
     buffer.writeUInt16LE(NDA_LLADDR, at + 2);
-    writeMac(buffer, at + 4, message.lladdr);
+    writeMac(buffer, at + 4, lladdr);
+    buffer[at + 10] = 0;
+    buffer[at + 11] = 0;
     at += 12;
   }
   return at;
@@ -200,14 +225,17 @@ export function parseNeighbour(buffer: Buffer, header: NetlinkHeader): DecodedNe
 function writeIPv4(buffer: Buffer, offset: number, ip: string): void {
   let part = 0;
   let value = 0;
+  let digits = 0;
   for (let i = 0; i <= ip.length; i++) {
     const code = i < ip.length ? ip.charCodeAt(i) : 46;
     if (code === 46) {
-      if (part > 3 || value > 255) throw new TypeError(`ip: ${ip} is not an IPv4 address`);
+      if (part > 3 || value > 255 || digits === 0) throw new TypeError(`ip: ${ip} is not an IPv4 address`);
       buffer[offset + part++] = value;
       value = 0;
+      digits = 0;
     } else if (code >= 48 && code <= 57) {
       value = value * 10 + code - 48;
+      digits++;
     } else {
       throw new TypeError(`ip: ${ip} is not an IPv4 address`);
     }
@@ -218,10 +246,18 @@ function writeIPv4(buffer: Buffer, offset: number, ip: string): void {
 function writeMac(buffer: Buffer, offset: number, mac: string): void {
   if (mac.length !== 17) throw new TypeError(`mac: ${mac} is not a MAC address`);
   for (let i = 0; i < 6; i++) {
-    const byte = parseInt(mac.slice(i * 3, i * 3 + 2), 16);
-    if (Number.isNaN(byte) || (i < 5 && mac[i * 3 + 2] !== ":")) throw new TypeError(`mac: ${mac} is not a MAC address`);
-    buffer[offset + i] = byte;
+    const high = hexValue(mac.charCodeAt(i * 3));
+    const low = hexValue(mac.charCodeAt(i * 3 + 1));
+    if (high < 0 || low < 0 || (i < 5 && mac.charCodeAt(i * 3 + 2) !== 58)) throw new TypeError(`mac: ${mac} is not a MAC address`);
+    buffer[offset + i] = (high << 4) | low;
   }
+}
+
+function hexValue(code: number): number {
+  if (code >= 48 && code <= 57) return code - 48;
+  if (code >= 97 && code <= 102) return code - 87;
+  if (code >= 65 && code <= 70) return code - 55;
+  return -1;
 }
 
 function readIPv4(buffer: Buffer, offset: number): string {
