@@ -1,7 +1,12 @@
 // A small in-memory cluster of real GossipNodes on a MemoryNetwork and a FakeClock, for tests.
+import { create } from "@bufbuild/protobuf";
 import nacl from "tweetnacl";
 import { Registry } from "prom-client";
+import { GossipMessageSchema, PushDeltaSchema, type SignedEntry } from "../../../proto/gen/weft/v1/gossip_pb.js";
 import {
+  ed25519Signatures,
+  encodeAndSignEntry,
+  encodeFrame,
   FakeClock,
   GossipNode,
   MemoryNetwork,
@@ -169,4 +174,27 @@ export async function counterValue(registry: Registry, name: string, labels: Rec
   return metric.values
     .filter((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val))
     .reduce((sum, v) => sum + v.value, 0);
+}
+
+/** A push frame as `origin` would send it, carrying the given signed entries. */
+export function pushFrame(
+  origin: { name: string; keyPair: { secretKey: Uint8Array } },
+  entries: readonly SignedEntry[],
+  clusterKey?: Uint8Array,
+): Uint8Array {
+  const message = create(GossipMessageSchema, {
+    origin: origin.name,
+    sentAtMs: 1n,
+    body: { case: "push", value: create(PushDeltaSchema, { entries: [...entries] }) },
+  });
+  return encodeFrame(message, { secretKey: origin.keyPair.secretKey, scheme: ed25519Signatures, ...(clusterKey ? { clusterKey } : {}) });
+}
+
+/** Signs a record with the given secret key, whoever the record claims as owner. */
+export function signedBy(record: EndpointRecord, secretKey: Uint8Array): SignedEntry {
+  return encodeAndSignEntry(record, secretKey).signed;
+}
+
+export function liveRecord(owner: string, endpointId: string, version: number, ip: string, network = NETWORK): EndpointRecord {
+  return { network, endpointId, owner, version, tombstone: false, ip, mac: "02:00:00:00:aa:01", vtep: "192.168.0.9", name: "", labels: {}, deletedAtMs: 0 };
 }
