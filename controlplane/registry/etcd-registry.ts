@@ -132,7 +132,12 @@ export class EtcdRegistry implements Registry {
     // Closing the lease object stops keepalive without revoking it (see Registry.close).
     this.lease?.release();
     this.lease = undefined;
-    if (watcher) await watcher.cancel().catch(() => undefined);
+    // Cancelling waits for etcd to confirm; do not let an unreachable etcd hold up shutdown.
+    if (watcher) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([watcher.cancel().catch(() => undefined), new Promise((r) => (timer = setTimeout(r, 1000)))]);
+      clearTimeout(timer);
+    }
     this.client.close();
   }
 
