@@ -178,7 +178,7 @@ export class EtcdRegistry implements Registry {
     const lease = this.client.lease(this.ttl);
     lease.on("lost", (err) => {
       if (this.lease !== lease || this.closed) return;
-      this.log(`registry: node lease lost (${err.message}); re-acquiring and re-registering ${record.name}`);
+      this.log(`node lease lost (${err.message}); re-acquiring and re-registering ${record.name}`);
       this.lease = undefined;
       void this.reacquire();
     });
@@ -206,10 +206,10 @@ export class EtcdRegistry implements Registry {
       while (!this.closed && this.node && !this.lease) {
         try {
           await this.acquireLeaseAndPut(this.node);
-          this.log(`registry: node ${this.node.name} registered again under a new lease`);
+          this.log(`node ${this.node.name} registered again under a new lease`);
           return;
         } catch (err) {
-          this.log(`registry: re-registering node failed (${errorText(err)}); retrying in ${delay} ms`);
+          this.log(`re-registering node failed (${errorText(err)}); retrying in ${delay} ms`);
           await sleep(delay);
           delay = Math.min(delay * 2, 2000);
         }
@@ -339,7 +339,7 @@ export class EtcdRegistry implements Registry {
       );
       if (txn.succeeded) {
         if (plan.kind === "reclaim") {
-          this.log(`registry: reclaimed ${plan.cidr} of network ${network} from node ${plan.previous.node}, gone longer than ${this.reclaimAfterMs} ms`);
+          this.log(`reclaimed ${plan.cidr} of network ${network} from node ${plan.previous.node}, gone longer than ${this.reclaimAfterMs} ms`);
         }
         return lease;
       }
@@ -410,7 +410,7 @@ export class EtcdRegistry implements Registry {
     });
     watcher.on("connected", () => this.setConnected(true));
     watcher.on("disconnected", (err) => {
-      this.log(`registry: lost the etcd watch (${errorText(err)}); reconnecting`);
+      this.log(`lost the etcd watch (${errorText(err)}); reconnecting`);
       this.setConnected(false);
     });
     watcher.on("put", (kv) => this.applyPut(kv));
@@ -420,12 +420,12 @@ export class EtcdRegistry implements Registry {
       this.watcher = undefined;
       void watcher.cancel().catch(() => undefined);
       const compacted = /compact/i.test(err.message);
-      this.log(`registry: watch ended (${err.message}); ${compacted ? "history compacted, " : ""}re-listing`);
+      this.log(`watch ended (${err.message}); ${compacted ? "history compacted, " : ""}re-listing`);
       void this.rewatch();
     });
     await connected.catch((err: unknown) => {
       // The error handler above schedules a re-list; start() must not fail for it.
-      this.log(`registry: watch failed to start (${errorText(err)})`);
+      this.log(`watch failed to start (${errorText(err)})`);
     });
   }
 
@@ -440,7 +440,7 @@ export class EtcdRegistry implements Registry {
         return;
       } catch (err) {
         this.setConnected(false);
-        this.log(`registry: re-list failed (${errorText(err)}); retrying in ${delay} ms`);
+        this.log(`re-list failed (${errorText(err)}); retrying in ${delay} ms`);
         await sleep(delay);
         delay = Math.min(delay * 2, 2000);
       }
@@ -486,7 +486,7 @@ export class EtcdRegistry implements Registry {
       const id = `${key}@${kv.mod_revision}`;
       if (!this.loggedInvalid.has(id)) {
         this.loggedInvalid.add(id);
-        this.log(`registry: skipping invalid value at ${key}: ${errorText(err)}`);
+        this.log(`skipping invalid value at ${key}: ${errorText(err)}`);
       }
       return undefined;
     }
@@ -504,7 +504,7 @@ export class EtcdRegistry implements Registry {
       try {
         listener(event);
       } catch (err) {
-        this.log(`registry: listener failed on ${event.kind} event: ${errorText(err)}`);
+        this.log(`listener failed on ${event.kind} event: ${errorText(err)}`);
       }
     }
   }

@@ -159,7 +159,7 @@ export class MemoryRegistry implements Registry {
       try {
         listener(event);
       } catch (err) {
-        (this.options.log ?? console.error)(`registry listener failed on ${event.kind} event: ${String(err)}`);
+        (this.options.log ?? console.error)(`listener failed on ${event.kind} event: ${String(err)}`);
       }
     }
   }
