@@ -272,6 +272,13 @@ export class GossipNode {
     });
   }
 
+  /** Runs one push-pull anti-entropy exchange with the named peer now (tests, operators). */
+  async antiEntropyWith(peerName: string): Promise<void> {
+    const peer = this.#peers.get(peerName);
+    if (peer === undefined) throw new GossipInputError("peerName", `${peerName} is not a known peer`);
+    await this.#syncWith(peer);
+  }
+
   /** Own current version: persist it and pass it back as versionFloor on restart. */
   version(): number {
     return this.#nextVersion - 1;
@@ -401,7 +408,8 @@ export class GossipNode {
       const decoded = decodeFrame(bytes, this.#frameCheck());
       if (!decoded.ok) {
         this.#reject(decoded.origin, decoded.reason, decoded.detail);
-        return this.#frame({ case: "refusal", value: create(RefusalSchema, { reason: `${decoded.reason}: ${decoded.detail}` }) });
+        // Unauthenticated input gets an empty reply: no signing work for whoever sends garbage.
+        return new Uint8Array();
       }
       const message = decoded.message;
       const from = message.origin;
@@ -605,6 +613,10 @@ export class GossipNode {
       response = await this.#transport.call(peer.peer.gossipAddr, frame, this.config.callTimeoutMs);
     } catch (err) {
       this.#logLimited(peer.peer.name, "unreachable", `gossip: peer ${peer.peer.name} unreachable: ${err instanceof Error ? err.message : String(err)}`);
+      return undefined;
+    }
+    if (response.length === 0) {
+      this.#logLimited(peer.peer.name, "refused", `gossip: peer ${peer.peer.name} refused our frame (it could not authenticate it: check the cluster key and that both nodes are registered)`);
       return undefined;
     }
     const decoded = decodeFrame(response, this.#frameCheck());
