@@ -4,9 +4,7 @@
 import { normalizeMac } from "./address-format.js";
 import { KernelError } from "./kernel-error.js";
 import {
-  describeFdb,
   describeLinkAction,
-  describeNeighbour,
   emptyApplyResult,
   type ApplyResult,
   type Kernel,
@@ -116,21 +114,24 @@ export class FakeKernel implements Kernel {
       this.neighbours.get(entry.device)?.delete(entry.ip);
       result.neighboursRemoved++;
     }
+    // Like the real kernel: entries for a device that does not exist are reported once per device.
+    const missing = new Map<string, number>();
     for (const entry of plan.fdbAdd) {
-      try {
+      if (!this.links.has(entry.device)) missing.set(entry.device, (missing.get(entry.device) ?? 0) + 1);
+      else {
         this.addFdb(entry.device, entry.mac, entry.dst);
         result.fdbAdded++;
-      } catch (error) {
-        result.errors.push({ object: describeFdb(entry), message: (error as Error).message });
       }
     }
     for (const entry of plan.neighboursAdd) {
-      try {
+      if (!this.links.has(entry.device)) missing.set(entry.device, (missing.get(entry.device) ?? 0) + 1);
+      else {
         this.addNeighbour({ ...entry, permanent: true });
         result.neighboursAdded++;
-      } catch (error) {
-        result.errors.push({ object: describeNeighbour(entry), message: (error as Error).message });
       }
+    }
+    for (const [device, count] of missing) {
+      result.errors.push({ object: `link ${device}`, message: `${count} entries not written: no device named ${device}` });
     }
     return result;
   }
