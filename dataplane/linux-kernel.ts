@@ -98,10 +98,25 @@ class LinuxKernel implements Kernel {
       if (!devices.has(device)) devices.set(device, interfaceIndex(device));
       return devices.get(device);
     };
-    result.fdbRemoved += await this.sendEntries(plan.fdbRemove, ifindexOf, writeFdb("delete"), true, describeFdb, result.errors);
-    result.neighboursRemoved += await this.sendEntries(plan.neighboursRemove, ifindexOf, writeNeighbourEntry("delete"), true, describeNeighbour, result.errors);
-    result.fdbAdded += await this.sendEntries(plan.fdbAdd, ifindexOf, writeFdb("add"), false, describeFdb, result.errors);
-    result.neighboursAdded += await this.sendEntries(plan.neighboursAdd, ifindexOf, writeNeighbourEntry("add"), false, describeNeighbour, result.errors);
+    // A socket-level failure (not one entry's) loses the rest of that kind of entries for this run;
+    // the next reconcile observes what did land and retries the remainder.
+    const guarded = async (what: string, send: () => Promise<number>): Promise<number> => {
+      try {
+        return await send();
+      } catch (error) {
+        this.close();
+        result.errors.push({ object: `netlink ${what}`, message: error instanceof Error ? error.message : String(error) });
+        return 0;
+      }
+    };
+    result.fdbRemoved += await guarded("fdb delete", () => this.sendEntries(plan.fdbRemove, ifindexOf, writeFdb("delete"), true, describeFdb, result.errors));
+    result.neighboursRemoved += await guarded("neighbour delete", () =>
+      this.sendEntries(plan.neighboursRemove, ifindexOf, writeNeighbourEntry("delete"), true, describeNeighbour, result.errors),
+    );
+    result.fdbAdded += await guarded("fdb add", () => this.sendEntries(plan.fdbAdd, ifindexOf, writeFdb("add"), false, describeFdb, result.errors));
+    result.neighboursAdded += await guarded("neighbour add", () =>
+      this.sendEntries(plan.neighboursAdd, ifindexOf, writeNeighbourEntry("add"), false, describeNeighbour, result.errors),
+    );
     return result;
   }
 

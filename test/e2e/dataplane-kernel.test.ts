@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { requireCommand } from "../../agent/host-dependencies.js";
 import {
   KernelWorkerClient,
+  inspectUnderlay,
   hostIfNameFor,
   vtepMacFor,
   type DesiredLocalEndpoint,
@@ -197,5 +198,12 @@ describe("dataplane on the real kernel", () => {
     expect(report.errors).toEqual([]);
     expect(links(hostNs).map((l) => l.ifname).filter((n) => n.startsWith("weft"))).toEqual([]);
     expect(links(hostNs).map((l) => l.ifname)).toEqual(expect.arrayContaining(["foreignvx", "foreignbr"]));
+  });
+
+  it("inspects the underlay of this host by interface and by address, naming the flag on errors", async () => {
+    await expect(inspectUnderlay({ iface: "lo" })).resolves.toEqual({ iface: "lo", ip: "127.0.0.1", mtu: 65536 });
+    await expect(inspectUnderlay({ ip: "127.0.0.1" })).resolves.toEqual({ iface: "lo", ip: "127.0.0.1", mtu: 65536 });
+    await expect(inspectUnderlay({ iface: `${run}-none` })).rejects.toThrow(`--underlay-iface: no interface named ${run}-none`);
+    await expect(inspectUnderlay({ ip: "198.51.100.254" })).rejects.toThrow("--underlay-ip: 198.51.100.254 is not assigned to any interface");
   });
 });
