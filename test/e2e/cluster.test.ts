@@ -45,10 +45,14 @@ function kernelJson(netns: string, command: string[]): unknown[] {
   }
 }
 
-/** MACs with an FDB entry on the VXLAN device in a host's namespace. */
+/**
+ * MACs with a VXLAN FDB entry (one with a remote VTEP as `dst`) in a host's namespace. The bridge's
+ * own learned entries for the same MACs (`master weft-br42`, no dst) are the kernel's, not the
+ * agent's, and age out on their own.
+ */
 async function fdbMacs(hostName: string): Promise<Set<string>> {
-  const entries = kernelJson(host(hostName).netns, ["bridge", "-j", "fdb", "show", "dev", VXLAN_DEVICE]) as { mac?: string }[];
-  return new Set(entries.map((e) => e.mac?.toLowerCase() ?? ""));
+  const entries = kernelJson(host(hostName).netns, ["bridge", "-j", "fdb", "show", "dev", VXLAN_DEVICE]) as { mac?: string; dst?: string }[];
+  return new Set(entries.filter((e) => e.dst !== undefined).map((e) => e.mac?.toLowerCase() ?? ""));
 }
 
 /** "ip lladdr" of the neighbour entries on the VXLAN device in a host's namespace. */
