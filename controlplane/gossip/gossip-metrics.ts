@@ -14,13 +14,18 @@ export class GossipMetrics {
   constructor(registry?: Registry) {
     if (registry === undefined) return;
     const registers = [registry];
-    this.#rejected = new Counter({ name: "weft_gossip_rejected_total", help: "Frames and entries refused, by reason.", labelNames: ["reason"], registers });
-    this.#sent = new Counter({ name: "weft_gossip_messages_sent_total", help: "Gossip messages sent (requests and replies).", registers });
-    this.#received = new Counter({ name: "weft_gossip_messages_received_total", help: "Gossip messages received and authenticated.", registers });
-    this.#bytesSent = new Counter({ name: "weft_gossip_bytes_sent_total", help: "Bytes of gossip frames sent.", registers });
-    this.#queueDropped = new Counter({ name: "weft_gossip_queue_dropped_total", help: "Queued deltas dropped because a peer's queue was full.", registers });
-    this.#entries = new Gauge({ name: "weft_gossip_entries", help: "Live endpoint entries held, all owners.", registers });
-    this.#peers = new Gauge({ name: "weft_gossip_peers", help: "Known peers by state.", labelNames: ["state"], registers });
+    // A node restarted in the same process reuses the series registered by its predecessor.
+    const counter = <L extends string>(name: string, help: string, labelNames: L[] = []) =>
+      (registry.getSingleMetric(name) as Counter<L> | undefined) ?? new Counter<L>({ name, help, labelNames, registers });
+    const gauge = <L extends string>(name: string, help: string, labelNames: L[] = []) =>
+      (registry.getSingleMetric(name) as Gauge<L> | undefined) ?? new Gauge<L>({ name, help, labelNames, registers });
+    this.#rejected = counter("weft_gossip_rejected_total", "Frames and entries refused, by reason.", ["reason"]);
+    this.#sent = counter("weft_gossip_messages_sent_total", "Gossip messages sent (requests and replies).");
+    this.#received = counter("weft_gossip_messages_received_total", "Gossip messages received and authenticated.");
+    this.#bytesSent = counter("weft_gossip_bytes_sent_total", "Bytes of gossip frames sent.");
+    this.#queueDropped = counter("weft_gossip_queue_dropped_total", "Queued deltas dropped because a peer's queue was full.");
+    this.#entries = gauge("weft_gossip_entries", "Live endpoint entries held, all owners.");
+    this.#peers = gauge("weft_gossip_peers", "Known peers by state.", ["state"]);
   }
 
   rejected(reason: RejectionReason): void {

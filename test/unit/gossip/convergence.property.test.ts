@@ -71,7 +71,7 @@ describe("convergence (property)", () => {
           }
         },
       ),
-      { numRuns: 10 },
+      { numRuns: 30 },
     );
   });
 });
