@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { createUnaryClient } from "../../proto/grpc-binding.js";
-import { AttachEndpointRequestSchema, CreateNetworkRequestSchema, WeftService } from "../../proto/gen/weft/v1/api_pb.js";
+import { AttachEndpointRequestSchema, CreateNetworkRequestSchema, ListEndpointsRequestSchema, WeftService } from "../../proto/gen/weft/v1/api_pb.js";
 import { installMissing } from "../host-dependencies.js";
 import { commandLineOf, isAlive, pidsWithCommandLine, stopProcess } from "./detached-process.js";
 import { LabError } from "./lab-error.js";
@@ -192,9 +192,34 @@ export async function labStatus(options: LabPrefixOptions = {}): Promise<LabStat
   return state && annotate(state);
 }
 
+/** Pings across hosts between the lab's containers that are still attached. */
 export async function labCheck(options: LabPrefixOptions = {}): Promise<CheckResult[]> {
   const state = await requireLab(options.prefix);
-  return runPingChecks(state.containers);
+  return runPingChecks(await attachedContainers(state));
+}
+
+/**
+ * The lab's containers minus those detached since `lab up` (by `weft endpoint detach`, say). A host
+ * whose agent does not answer keeps its containers: their failing checks are the news.
+ */
+async function attachedContainers(state: LabState): Promise<LabContainer[]> {
+  const detached = new Set<string>();
+  await Promise.all(
+    state.hosts.map(async (host) => {
+      if (!isAlive(host.agentPid)) return;
+      const client = createUnaryClient(WeftService, `unix:${host.apiSocket}`);
+      try {
+        const { endpoints } = await client.listEndpoints(create(ListEndpointsRequestSchema, {}), { deadlineMs: 3000 });
+        const local = new Set(endpoints.filter((e) => e.local).map((e) => e.id));
+        for (const c of state.containers) if (c.host === host.name && !local.has(c.endpointId)) detached.add(c.name);
+      } catch {
+        // Not answering: keep its containers.
+      } finally {
+        client.close();
+      }
+    }),
+  );
+  return state.containers.filter((c) => !detached.has(c.name));
 }
 
 /** Stops (SIGTERM), kills (SIGKILL) or starts again (same flags, same state dir) one host's weftd. */
