@@ -142,4 +142,18 @@ describe("lab up with agents", () => {
     expect(await labStatus({ prefix })).toBeUndefined();
     lab = undefined;
   }, 180_000);
+
+  it("seals gossip with a cluster key and still converges; down after a crash finds agents and containers by name", async () => {
+    lab = await withLab({ hosts: 2, containers: 1, clusterKey: true });
+    made.push(lab.prefix);
+    const { prefix, state, checks } = lab;
+    expect(state.clusterKeyFile).toBe(`${labDir(prefix)}/cluster.key`);
+    expect(checks).toHaveLength(2);
+    expect(checks.filter((c) => !c.ok)).toEqual([]);
+
+    rmSync(`${labDir(prefix)}/state.json`); // as if the CLI had crashed
+    await labDown({ prefix });
+    await expectGone(prefix);
+    lab = undefined;
+  }, 180_000);
 });
