@@ -1,0 +1,174 @@
+// The local API: WeftService over gRPC on a unix socket (mode 0660). It translates between protobuf
+// messages and the Agent; errors become gRPC statuses whose message starts with the field name.
+import * as grpc from "@grpc/grpc-js";
+import { create } from "@bufbuild/protobuf";
+import { chmod, lstat, mkdir, unlink } from "node:fs/promises";
+import { connect } from "node:net";
+import { dirname } from "node:path";
+import { ControlplaneError, type ErrorCode } from "../controlplane/errors.js";
+import type { NetworkRecord } from "../controlplane/registry/index.js";
+import {
+  EndpointSchema,
+  NetworkSchema,
+  PeerSchema,
+  SubnetSliceSchema,
+  WeftService,
+  type Endpoint,
+  type Network,
+} from "../proto/gen/weft/v1/api_pb.js";
+import { addUnaryService, StatusError } from "../proto/grpc-binding.js";
+import type { Agent, EndpointView } from "./agent.js";
+
+const STATUS_BY_CODE: Record<ErrorCode, grpc.status> = {
+  "invalid-argument": grpc.status.INVALID_ARGUMENT,
+  "not-found": grpc.status.NOT_FOUND,
+  "already-exists": grpc.status.ALREADY_EXISTS,
+  "failed-precondition": grpc.status.FAILED_PRECONDITION,
+  "resource-exhausted": grpc.status.RESOURCE_EXHAUSTED,
+  unavailable: grpc.status.UNAVAILABLE,
+  internal: grpc.status.INTERNAL,
+};
+
+export async function startApiServer(
+  socketPath: string,
+  agent: Agent,
+  log: (line: string) => void,
+): Promise<grpc.Server> {
+  await mkdir(dirname(socketPath), { recursive: true, mode: 0o755 });
+  await removeStaleSocket(socketPath);
+  const server = new grpc.Server();
+  const handle = <T>(work: () => T | Promise<T>): Promise<T> =>
+    Promise.resolve()
+      .then(work)
+      .catch((err: unknown) => {
+        throw toStatusError(err);
+      });
+  addUnaryService(
+    server,
+    WeftService,
+    {
+      createNetwork: (req) =>
+        handle(async () => {
+          const record = await agent.createNetwork({
+            name: req.name,
+            subnet: req.subnet,
+            vni: req.vni === 0 ? undefined : req.vni,
+            hostPrefixLen: req.hostPrefixLen === 0 ? undefined : req.hostPrefixLen,
+            labels: req.labels,
+          });
+          return create(WeftService.method.createNetwork.output, { network: toNetwork(record) });
+        }),
+      listNetworks: () =>
+        handle(() => create(WeftService.method.listNetworks.output, { networks: agent.listNetworks().map(toNetwork) })),
+      inspectNetwork: (req) =>
+        handle(() => {
+          const { network, slices, endpoints } = agent.inspectNetwork(req.name);
+          return create(WeftService.method.inspectNetwork.output, {
+            network: toNetwork(network),
+            slices: slices.map((s) => create(SubnetSliceSchema, { cidr: s.cidr, node: s.node })),
+            endpoints: endpoints.map(toEndpoint),
+          });
+        }),
+      removeNetwork: (req) =>
+        handle(async () => {
+          await agent.removeNetwork(req.name);
+          return create(WeftService.method.removeNetwork.output, {});
+        }),
+      attachEndpoint: (req) =>
+        handle(async () => {
+          const endpoint = await agent.attachEndpoint({ network: req.network, netns: req.netns, name: req.name, ifName: req.ifName });
+          return create(WeftService.method.attachEndpoint.output, { endpoint: toEndpoint(endpoint) });
+        }),
+      detachEndpoint: (req) =>
+        handle(async () => {
+          const endpoint = await agent.detachEndpoint(req.endpoint);
+          return create(WeftService.method.detachEndpoint.output, { endpoint: toEndpoint(endpoint) });
+        }),
+      listEndpoints: (req) =>
+        handle(() => create(WeftService.method.listEndpoints.output, { endpoints: agent.listEndpoints(req.network).map(toEndpoint) })),
+      listPeers: () =>
+        handle(() =>
+          create(WeftService.method.listPeers.output, {
+            peers: agent.peers().map((p) =>
+              create(PeerSchema, {
+                name: p.name,
+                gossipAddr: p.gossipAddr,
+                underlayIp: p.gossipAddr.replace(/:\d+$/, ""),
+                state: p.state,
+                endpoints: p.endpoints,
+                lastSeenAgoMs: BigInt(p.lastSeenMs === undefined ? -1 : Math.max(0, Date.now() - p.lastSeenMs)),
+              }),
+            ),
+          }),
+        ),
+      getStatus: () =>
+        handle(() => {
+          const s = agent.status();
+          return create(WeftService.method.getStatus.output, {
+            node: s.node,
+            version: s.version,
+            underlayIp: s.underlayIp,
+            gossipAddr: s.gossipAddr,
+            etcdConnected: s.etcdConnected,
+            networks: s.networks,
+            localEndpoints: s.localEndpoints,
+            remoteEndpoints: s.remoteEndpoints,
+            peersAlive: s.peersAlive,
+            peersTotal: s.peersTotal,
+            lastReconcileMs: BigInt(s.lastReconcileMs),
+            uptimeMs: BigInt(s.uptimeMs),
+          });
+        }),
+    },
+    (method, err) => {
+      if (!(err instanceof StatusError) || err.code === grpc.status.INTERNAL) log(`api ${method}: ${err instanceof Error ? err.message : String(err)}`);
+    },
+  );
+  await new Promise<void>((resolve, reject) =>
+    server.bindAsync(`unix:${socketPath}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
+  );
+  await chmod(socketPath, 0o660);
+  return server;
+}
+
+export function toStatusError(err: unknown): StatusError {
+  if (err instanceof StatusError) return err;
+  if (err instanceof ControlplaneError) return new StatusError(STATUS_BY_CODE[err.code], err.message, { cause: err });
+  return new StatusError(grpc.status.INTERNAL, err instanceof Error ? err.message : String(err), { cause: err });
+}
+
+function toNetwork(record: NetworkRecord): Network {
+  return create(NetworkSchema, {
+    name: record.name,
+    vni: record.vni,
+    subnet: record.subnet,
+    hostPrefixLen: record.hostPrefixLen,
+    mtu: record.mtu ?? 0,
+    labels: record.labels,
+  });
+}
+
+function toEndpoint(view: EndpointView): Endpoint {
+  return create(EndpointSchema, { ...view });
+}
+
+/** Removes a socket file left by an agent that died, refusing to steal one that still answers. */
+async function removeStaleSocket(path: string): Promise<void> {
+  try {
+    const info = await lstat(path);
+    if (!info.isSocket()) throw new Error(`--api-socket: ${path} exists and is not a socket`);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
+    throw err;
+  }
+  const alive = await new Promise<boolean>((resolve) => {
+    const socket = connect(path);
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+  if (alive) throw new Error(`--api-socket: another agent is serving ${path}`);
+  await unlink(path);
+}

@@ -1,0 +1,82 @@
+// `weft lab ...`: a real multi-host cluster on this machine, in network namespaces.
+import { InvalidArgumentError, type Command } from "commander";
+import { formatLabTable, labAgent, labCheck, labDown, labStatus, labStatusJson, labUp } from "../lab/index.js";
+
+function count(flag: string, min: number, max: number) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+      throw new InvalidArgumentError(`--${flag} must be a whole number from ${min} to ${max}`);
+    }
+    return Number(value);
+  };
+}
+
+const say = (line: string): void => {
+  process.stderr.write(`lab: ${line}\n`);
+};
+
+export function addLabCommands(program: Command): void {
+  const lab = program.command("lab").description("a real multi-host cluster on this machine, in network namespaces (root)");
+  lab
+    .command("up")
+    .description("start etcd, N hosts with one weftd each, a network and containers; check every cross-host pair")
+    .option("--hosts <n>", "number of hosts", count("hosts", 1, 50), 3)
+    .option("--containers <n>", "containers per host", count("containers", 0, 50), 2)
+    .option("--prefix <prefix>", "name prefix of everything the lab makes", "weft")
+    .option("--cluster-key", "seal gossip with a generated cluster key")
+    .action(async (opts: { hosts: number; containers: number; prefix: string; clusterKey?: boolean }, cmd: Command) => {
+      const { state, checks } = await labUp({ hosts: opts.hosts, containers: opts.containers, prefix: opts.prefix, clusterKey: opts.clusterKey, log: say });
+      const json = (cmd.optsWithGlobals() as { json?: boolean }).json;
+      if (json) process.stdout.write(JSON.stringify({ ...labStatusJson(state), checks }, null, 2) + "\n");
+      else process.stdout.write(formatLabTable(state, checks));
+      const failed = checks.filter((c) => !c.ok).length;
+      if (failed > 0) throw new Error(`${failed} of ${checks.length} checks failed`);
+    });
+  lab
+    .command("status")
+    .description("hosts, agents and containers of the running lab")
+    .option("--prefix <prefix>", "name prefix of the lab", "weft")
+    .action(async (opts: { prefix: string }, cmd: Command) => {
+      const state = await labStatus({ prefix: opts.prefix });
+      if (!state) throw new Error(`no lab with prefix "${opts.prefix}" is running (start one with 'weft lab up')`);
+      const json = (cmd.optsWithGlobals() as { json?: boolean }).json;
+      if (json) process.stdout.write(JSON.stringify(labStatusJson(state), null, 2) + "\n");
+      else process.stdout.write(formatLabTable(state, []));
+    });
+  lab
+    .command("check")
+    .description("ping every container from every container on other hosts; exits non-zero on any failure")
+    .option("--prefix <prefix>", "name prefix of the lab", "weft")
+    .action(async (opts: { prefix: string }, cmd: Command) => {
+      const state = await labStatus({ prefix: opts.prefix });
+      if (!state) throw new Error(`no lab with prefix "${opts.prefix}" is running (start one with 'weft lab up')`);
+      const checks = await labCheck({ prefix: opts.prefix });
+      const json = (cmd.optsWithGlobals() as { json?: boolean }).json;
+      if (json) process.stdout.write(JSON.stringify({ checks }, null, 2) + "\n");
+      else process.stdout.write(formatLabTable(state, checks));
+      const failed = checks.filter((c) => !c.ok).length;
+      if (failed > 0) throw new Error(`${failed} of ${checks.length} checks failed`);
+    });
+  lab
+    .command("down")
+    .description("remove everything the lab made: agents, etcd, namespaces, state (also after a crash)")
+    .option("--prefix <prefix>", "name prefix of the lab", "weft")
+    .action(async (opts: { prefix: string }) => {
+      await labDown({ prefix: opts.prefix, log: say });
+    });
+  lab
+    .command("agent")
+    .description("stop (SIGTERM), kill (SIGKILL) or start one host's weftd")
+    .argument("<action>", "stop, kill or start")
+    .argument("<host>", "host name, e.g. h2")
+    .option("--prefix <prefix>", "name prefix of the lab", "weft")
+    .action(async (action: string, host: string, opts: { prefix: string }, cmd: Command) => {
+      if (action !== "stop" && action !== "kill" && action !== "start") {
+        throw new InvalidArgumentError(`action must be stop, kill or start, not "${action}"`);
+      }
+      const result = await labAgent(action, host, { prefix: opts.prefix });
+      const json = (cmd.optsWithGlobals() as { json?: boolean }).json;
+      if (json) process.stdout.write(JSON.stringify(result, null, 2) + "\n");
+      else process.stdout.write(`${host}: ${action === "start" ? `started, pid ${result.agentPid}` : `${action === "stop" ? "stopped" : "killed"}`}\n`);
+    });
+}

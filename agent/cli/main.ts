@@ -1,0 +1,231 @@
+// weft: the CLI. Speaks only to a local agent's API socket (and, for `weft lab`, builds the lab).
+import { Command, InvalidArgumentError, Option } from "commander";
+import { toJson, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
+import * as grpc from "@grpc/grpc-js";
+import { WeftService } from "../../proto/gen/weft/v1/api_pb.js";
+import { createUnaryClient, type UnaryClient } from "../../proto/grpc-binding.js";
+import { renderTable } from "./table.js";
+import { addLabCommands } from "./lab-commands.js";
+
+const DEFAULT_SOCKET = "/run/weft/weft.sock";
+
+export class CliError extends Error {}
+
+type Api = UnaryClient<(typeof WeftService)["method"]>;
+
+interface GlobalOptions {
+  json?: boolean;
+  apiSocket: string;
+}
+
+function globals(command: Command): GlobalOptions {
+  return command.optsWithGlobals() as GlobalOptions;
+}
+
+async function withApi<T>(command: Command, work: (api: Api) => Promise<T>): Promise<T> {
+  const { apiSocket } = globals(command);
+  const api = createUnaryClient(WeftService, `unix:${apiSocket}`) as Api;
+  try {
+    return await work(api);
+  } catch (err) {
+    const e = err as grpc.ServiceError;
+    if (e.code === grpc.status.UNAVAILABLE) {
+      throw new CliError(`cannot reach the agent at ${apiSocket}: is weftd running? (choose another with --api-socket or WEFT_API_SOCKET)`);
+    }
+    if (typeof e.code === "number" && e.details !== undefined) throw new CliError(e.details);
+    throw err;
+  } finally {
+    api.close();
+  }
+}
+
+function print(command: Command, schema: DescMessage, message: MessageShape<DescMessage>, human: () => string): void {
+  if (globals(command).json) {
+    process.stdout.write(JSON.stringify(toJson(schema, message, { alwaysEmitImplicit: true }), null, 2) + "\n");
+  } else {
+    process.stdout.write(human());
+  }
+}
+
+function intArg(flag: string, min: number, max: number) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`--${flag} must be a whole number from ${min} to ${max}`);
+    const n = Number(value);
+    if (n < min || n > max) throw new InvalidArgumentError(`--${flag} must be from ${min} to ${max}, not ${n}`);
+    return n;
+  };
+}
+
+function labelArg(value: string, previous: Record<string, string> = {}): Record<string, string> {
+  const at = value.indexOf("=");
+  if (at <= 0) throw new InvalidArgumentError(`--label takes key=value, not "${value}"`);
+  return { ...previous, [value.slice(0, at)]: value.slice(at + 1) };
+}
+
+export function buildProgram(env: Readonly<Record<string, string | undefined>>): Command {
+  const program = new Command("weft")
+    .description("weft: a multi-host overlay network for containers (talks to the local weftd)")
+    .addOption(new Option("--api-socket <path>", "the agent's API socket").env("WEFT_API_SOCKET").default(env["WEFT_API_SOCKET"] ?? DEFAULT_SOCKET))
+    .option("--json", "print JSON instead of tables")
+    .showHelpAfterError()
+    .configureOutput({ outputError: (text, write) => write(text) });
+
+  const network = program.command("network").description("manage overlay networks");
+  network
+    .command("create")
+    .argument("<name>")
+    .requiredOption("--subnet <cidr>", "the network's IPv4 subnet, e.g. 10.40.0.0/16")
+    .option("--vni <n>", "VXLAN network identifier (default: lowest free)", intArg("vni", 1, 16777215))
+    .option("--host-prefix-len <n>", "prefix length of each host's slice (default 24)", intArg("host-prefix-len", 1, 32))
+    .option("--label <key=value>", "a label (repeatable)", labelArg)
+    .description("create a network in the cluster")
+    .action(async (name: string, opts: { subnet: string; vni?: number; hostPrefixLen?: number; label?: Record<string, string> }, cmd: Command) =>
+      withApi(cmd, async (api) => {
+        const res = await api.createNetwork({ name, subnet: opts.subnet, vni: opts.vni ?? 0, hostPrefixLen: opts.hostPrefixLen ?? 0, labels: opts.label ?? {} } as never);
+        print(cmd, WeftService.method.createNetwork.output, res, () => `${res.network!.name}: vni ${res.network!.vni}, subnet ${res.network!.subnet}, host slices /${res.network!.hostPrefixLen}\n`);
+      }),
+    );
+  network
+    .command("ls")
+    .description("list networks")
+    .action(async (_opts: unknown, cmd: Command) =>
+      withApi(cmd, async (api) => {
+        const res = await api.listNetworks({} as never);
+        print(cmd, WeftService.method.listNetworks.output, res, () =>
+          renderTable(["NAME", "VNI", "SUBNET", "HOST SLICE"], res.networks.map((n) => [n.name, n.vni, n.subnet, `/${n.hostPrefixLen}`])),
+        );
+      }),
+    );
+  network
+    .command("inspect")
+    .argument("<name>")
+    .description("show a network, its host slices and endpoints")
+    .action(async (name: string, _opts: unknown, cmd: Command) =>
+      withApi(cmd, async (api) => {
+        const res = await api.inspectNetwork({ name } as never);
+        print(cmd, WeftService.method.inspectNetwork.output, res, () => {
+          const n = res.network!;
+          return (
+            `network ${n.name}: vni ${n.vni}, subnet ${n.subnet}, host slices /${n.hostPrefixLen}\n\n` +
+            renderTable(["SLICE", "NODE"], res.slices.map((s) => [s.cidr, s.node])) +
+            "\n" +
+            renderTable(["ENDPOINT", "NAME", "NODE", "IP", "MAC"], res.endpoints.map((e) => [e.id.slice(0, 12), e.name, e.node, e.ip, e.mac]))
+          );
+        });
+      }),
+    );
+  network
+    .command("rm")
+    .argument("<name>")
+    .description("remove a network (it must have no endpoints)")
+    .action(async (name: string, _opts: unknown, cmd: Command) =>
+      withApi(cmd, async (api) => {
+        const res = await api.removeNetwork({ name } as never);
+        print(cmd, WeftService.method.removeNetwork.output, res, () => `removed ${name}\n`);
+      }),
+    );
+
+  const endpoint = program.command("endpoint").description("attach network namespaces to networks");
+  endpoint
+    .command("attach")
+    .requiredOption("--network <name>", "network to attach to")
+    .requiredOption("--netns <name-or-path>", "a name under /run/netns, or a path such as /proc/PID/ns/net")
+    .option("--name <name>", "endpoint name (default: the namespace's name)")
+    .option("--if-name <name>", "interface name inside the namespace", "eth0")
+    .description("give a network namespace an interface on a network; prints its IP and MAC")
+    .action(async (opts: { network: string; netns: string; name?: string; ifName: string }, cmd: Command) =>
+      withApi(cmd, async (api) => {
+        const res = await api.attachEndpoint({ network: opts.network, netns: opts.netns, name: opts.name ?? "", ifName: opts.ifName } as never);
+        const e = res.endpoint!;
+        print(cmd, WeftService.method.attachEndpoint.output, res, () => renderTable(["ENDPOINT", "NAME", "NETWORK", "IP", "MAC"], [[e.id.slice(0, 12), e.name, e.network, e.ip, e.mac]]));
+      }),
+    );
+  endpoint
+    .command("detach")
+    .argument("<name-or-id>")
+    .description("remove an endpoint of this node")
+    .action(async (ref: string, _opts: unknown, cmd: Command) =>
+      withApi(cmd, async (api) => {
+        const res = await api.detachEndpoint({ endpoint: ref } as never);
+        print(cmd, WeftService.method.detachEndpoint.output, res, () => `detached ${res.endpoint!.name} (${res.endpoint!.ip})\n`);
+      }),
+    );
+  endpoint
+    .command("ls")
+    .option("--network <name>", "only this network")
+    .description("list endpoints this node knows (its own and, through gossip, everyone's)")
+    .action(async (opts: { network?: string }, cmd: Command) =>
+      withApi(cmd, async (api) => {
+        const res = await api.listEndpoints({ network: opts.network ?? "" } as never);
+        print(cmd, WeftService.method.listEndpoints.output, res, () =>
+          renderTable(
+            ["ENDPOINT", "NAME", "NETWORK", "NODE", "IP", "MAC", "VTEP"],
+            res.endpoints.map((e) => [e.id.slice(0, 12), e.name, e.network, e.local ? `${e.node} (local)` : e.node, e.ip, e.mac, e.vtep]),
+          ),
+        );
+      }),
+    );
+
+  program
+    .command("peers")
+    .description("list the other agents and how gossip sees them")
+    .action(async (_opts: unknown, cmd: Command) =>
+      withApi(cmd, async (api) => {
+        const res = await api.listPeers({} as never);
+        print(cmd, WeftService.method.listPeers.output, res, () =>
+          renderTable(
+            ["NODE", "GOSSIP", "STATE", "ENDPOINTS", "LAST SEEN"],
+            res.peers.map((p) => [p.name, p.gossipAddr, p.state, p.endpoints, p.lastSeenAgoMs < 0n ? "never" : `${p.lastSeenAgoMs} ms ago`]),
+          ),
+        );
+      }),
+    );
+
+  program
+    .command("status")
+    .description("this agent's health at a glance")
+    .action(async (_opts: unknown, cmd: Command) =>
+      withApi(cmd, async (api) => {
+        const s = await api.getStatus({} as never);
+        print(cmd, WeftService.method.getStatus.output, s, () =>
+          renderTable(
+            ["FIELD", "VALUE"],
+            [
+              ["node", s.node],
+              ["version", s.version],
+              ["underlay", s.underlayIp],
+              ["gossip", s.gossipAddr],
+              ["etcd", s.etcdConnected ? "connected" : "UNREACHABLE"],
+              ["networks", s.networks],
+              ["endpoints", `${s.localEndpoints} local, ${s.remoteEndpoints} remote`],
+              ["peers", `${s.peersAlive} alive of ${s.peersTotal}`],
+              ["last reconcile", s.lastReconcileMs === 0n ? "never" : new Date(Number(s.lastReconcileMs)).toISOString()],
+              ["uptime", `${Math.round(Number(s.uptimeMs) / 1000)} s`],
+            ],
+          ),
+        );
+      }),
+    );
+
+  addLabCommands(program);
+  return program;
+}
+
+export async function runCli(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Promise<number> {
+  const program = buildProgram(env).exitOverride();
+  try {
+    await program.parseAsync([...argv], { from: "user" });
+    return 0;
+  } catch (err) {
+    const e = err as { code?: string; exitCode?: number };
+    if (typeof e.code === "string" && e.code.startsWith("commander.")) {
+      return e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help" ? 0 : (e.exitCode ?? 2);
+    }
+    process.stderr.write(`weft: ${err instanceof Error ? err.message : String(err)}\n`);
+    return err instanceof CliError ? 1 : 1;
+  }
+}
+
+runCli(process.argv.slice(2), process.env).then((code) => {
+  process.exitCode = code;
+});

@@ -1,0 +1,229 @@
+// weftd's configuration: command-line flags over WEFT_* environment variables over a YAML file over
+// defaults. Pure: argv, env and the file's text come in as values; every error names the flag.
+import { hostname } from "node:os";
+import { parseArgs } from "node:util";
+import { isIPv4 } from "node:net";
+import { parse as parseYaml } from "yaml";
+
+export interface AgentConfig {
+  nodeName: string;
+  etcdEndpoints: string[];
+  etcdPrefix: string;
+  etcdTls?: { caFile?: string; certFile?: string; keyFile?: string };
+  underlay: { iface?: string; ip?: string };
+  /** host:port; empty host means "the underlay IP". */
+  gossipListen: string;
+  /** host:port, or undefined when metrics are off. */
+  metricsListen?: string;
+  apiSocket: string;
+  stateDir: string;
+  clusterKeyFile?: string;
+  logLevel: "debug" | "info" | "warn" | "error";
+  nodeTtlSeconds: number;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly flag: string,
+    reason: string,
+  ) {
+    super(`--${flag}: ${reason}`);
+    this.name = "ConfigError";
+  }
+}
+
+interface Option {
+  flag: string;
+  env: string;
+  /** Key in the YAML file. */
+  key: string;
+  help: string;
+}
+
+const OPTIONS: readonly Option[] = [
+  { flag: "config", env: "WEFT_CONFIG", key: "", help: "YAML file with any of the settings below (keys in camelCase)" },
+  { flag: "node-name", env: "WEFT_NODE_NAME", key: "nodeName", help: "this node's name in the cluster (default: hostname)" },
+  { flag: "etcd-endpoints", env: "WEFT_ETCD_ENDPOINTS", key: "etcdEndpoints", help: "comma-separated etcd client URLs (default http://127.0.0.1:2379)" },
+  { flag: "etcd-prefix", env: "WEFT_ETCD_PREFIX", key: "etcdPrefix", help: "key prefix in etcd (default /weft/v1)" },
+  { flag: "etcd-ca-file", env: "WEFT_ETCD_CA_FILE", key: "etcdCaFile", help: "CA bundle for etcd TLS" },
+  { flag: "etcd-cert-file", env: "WEFT_ETCD_CERT_FILE", key: "etcdCertFile", help: "client certificate for etcd TLS" },
+  { flag: "etcd-key-file", env: "WEFT_ETCD_KEY_FILE", key: "etcdKeyFile", help: "client key for etcd TLS" },
+  { flag: "underlay-iface", env: "WEFT_UNDERLAY_IFACE", key: "underlayIface", help: "interface whose IPv4 address is the VTEP" },
+  { flag: "underlay-ip", env: "WEFT_UNDERLAY_IP", key: "underlayIp", help: "VTEP address (must be on a local interface)" },
+  { flag: "gossip-listen", env: "WEFT_GOSSIP_LISTEN", key: "gossipListen", help: "host:port for gossip (default <underlay ip>:7946)" },
+  { flag: "metrics-listen", env: "WEFT_METRICS_LISTEN", key: "metricsListen", help: "host:port for /metrics, /healthz, /readyz, or 'off' (default 127.0.0.1:9464)" },
+  { flag: "api-socket", env: "WEFT_API_SOCKET", key: "apiSocket", help: "unix socket of the local API (default /run/weft/weft.sock)" },
+  { flag: "state-dir", env: "WEFT_STATE_DIR", key: "stateDir", help: "where the node key, subnet slices and endpoints persist (default /var/lib/weft)" },
+  { flag: "cluster-key-file", env: "WEFT_CLUSTER_KEY_FILE", key: "clusterKeyFile", help: "32-byte key (hex or base64) sealing gossip; all nodes must share it" },
+  { flag: "log-level", env: "WEFT_LOG_LEVEL", key: "logLevel", help: "debug, info, warn or error (default info)" },
+  { flag: "node-ttl", env: "WEFT_NODE_TTL", key: "nodeTtl", help: "seconds the node's etcd lease lives without keepalive (default 10)" },
+];
+
+export function usage(): string {
+  const lines = OPTIONS.map((o) => `  --${o.flag.padEnd(18)} ${o.help}\n  ${"".padEnd(20)} env ${o.env}`);
+  return `usage: weftd [flags]\n\nflags (each also settable by environment variable or in the --config file):\n${lines.join("\n")}\n  --help\n  --version\n`;
+}
+
+export type ParsedCommand = { kind: "help" } | { kind: "version" } | { kind: "run"; config: AgentConfig };
+
+export function parseAgentConfig(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+  readFile: (path: string) => string,
+): ParsedCommand {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      options: {
+        ...Object.fromEntries(OPTIONS.map((o) => [o.flag, { type: "string" as const }])),
+        help: { type: "boolean" },
+        version: { type: "boolean" },
+      },
+      allowPositionals: false,
+      strict: true,
+    });
+  } catch (err) {
+    throw new ConfigError("args", err instanceof Error ? err.message.replace(/^.*?: /, "") : String(err));
+  }
+  if (parsed.values.help) return { kind: "help" };
+  if (parsed.values.version) return { kind: "version" };
+  const flags = parsed.values as Record<string, string | undefined>;
+
+  const configPath = flags["config"] ?? env["WEFT_CONFIG"];
+  const file = configPath === undefined ? {} : readConfigFile(configPath, readFile);
+
+  const get = (flag: string): string | undefined => {
+    const option = OPTIONS.find((o) => o.flag === flag)!;
+    if (flags[flag] !== undefined) return flags[flag];
+    if (env[option.env] !== undefined && env[option.env] !== "") return env[option.env];
+    const value = file[option.key];
+    if (value === undefined || value === null) return undefined;
+    if (Array.isArray(value)) return value.map(String).join(",");
+    if (typeof value === "object") throw new ConfigError(flag, `${configPath}: ${option.key} must be a string or a number`);
+    return String(value);
+  };
+
+  const nodeName = get("node-name") ?? hostname();
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/.test(nodeName)) {
+    throw new ConfigError("node-name", `"${nodeName}" must be 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit`);
+  }
+
+  const etcdEndpoints = (get("etcd-endpoints") ?? "http://127.0.0.1:2379").split(",").map((s) => s.trim()).filter(Boolean);
+  if (etcdEndpoints.length === 0) throw new ConfigError("etcd-endpoints", "at least one URL is required");
+  for (const url of etcdEndpoints) {
+    let u: URL;
+    try {
+      u = new URL(url);
+    } catch {
+      throw new ConfigError("etcd-endpoints", `"${url}" is not a URL (expected e.g. http://10.0.0.1:2379)`);
+    }
+    if (u.protocol !== "http:" && u.protocol !== "https:") throw new ConfigError("etcd-endpoints", `"${url}" must use http or https`);
+    if (!u.port) throw new ConfigError("etcd-endpoints", `"${url}" has no port`);
+  }
+
+  const etcdPrefix = get("etcd-prefix") ?? "/weft/v1";
+  if (!/^\/[A-Za-z0-9_./-]*[^/]$/.test(etcdPrefix)) {
+    throw new ConfigError("etcd-prefix", `"${etcdPrefix}" must start with '/' and not end with '/'`);
+  }
+
+  const underlayIface = get("underlay-iface");
+  const underlayIp = get("underlay-ip");
+  if (underlayIface === undefined && underlayIp === undefined) {
+    throw new ConfigError("underlay-ip", "one of --underlay-iface or --underlay-ip is required (the address other nodes reach this VTEP on)");
+  }
+  if (underlayIp !== undefined && !isIPv4(underlayIp)) throw new ConfigError("underlay-ip", `"${underlayIp}" is not an IPv4 address`);
+  if (underlayIface !== undefined && !/^[^\s/]{1,15}$/.test(underlayIface)) {
+    throw new ConfigError("underlay-iface", `"${underlayIface}" is not a valid interface name`);
+  }
+
+  const gossipListen = get("gossip-listen") ?? ":7946";
+  parseHostPort("gossip-listen", gossipListen, true);
+
+  const metricsRaw = get("metrics-listen") ?? "127.0.0.1:9464";
+  const metricsListen = metricsRaw === "off" ? undefined : metricsRaw;
+  if (metricsListen !== undefined) parseHostPort("metrics-listen", metricsListen, false);
+
+  const apiSocket = get("api-socket") ?? "/run/weft/weft.sock";
+  if (!apiSocket.startsWith("/")) throw new ConfigError("api-socket", `"${apiSocket}" must be an absolute path`);
+  if (Buffer.byteLength(apiSocket) > 107) throw new ConfigError("api-socket", `"${apiSocket}" is longer than a unix socket path may be (107 bytes)`);
+
+  const stateDir = get("state-dir") ?? "/var/lib/weft";
+  if (!stateDir.startsWith("/")) throw new ConfigError("state-dir", `"${stateDir}" must be an absolute path`);
+
+  const logLevel = get("log-level") ?? "info";
+  if (!["debug", "info", "warn", "error"].includes(logLevel)) {
+    throw new ConfigError("log-level", `"${logLevel}" must be one of debug, info, warn, error`);
+  }
+
+  const ttlRaw = get("node-ttl") ?? "10";
+  const nodeTtlSeconds = Number(ttlRaw);
+  if (!Number.isInteger(nodeTtlSeconds) || nodeTtlSeconds < 2 || nodeTtlSeconds > 300) {
+    throw new ConfigError("node-ttl", `"${ttlRaw}" must be a whole number of seconds from 2 to 300`);
+  }
+
+  const tls = { caFile: get("etcd-ca-file"), certFile: get("etcd-cert-file"), keyFile: get("etcd-key-file") };
+  if ((tls.certFile === undefined) !== (tls.keyFile === undefined)) {
+    throw new ConfigError(tls.certFile ? "etcd-key-file" : "etcd-cert-file", "--etcd-cert-file and --etcd-key-file go together");
+  }
+  const hasTls = tls.caFile !== undefined || tls.certFile !== undefined;
+
+  const config: AgentConfig = {
+    nodeName,
+    etcdEndpoints,
+    etcdPrefix,
+    underlay: { iface: underlayIface, ip: underlayIp },
+    gossipListen,
+    metricsListen,
+    apiSocket,
+    stateDir,
+    logLevel: logLevel as AgentConfig["logLevel"],
+    nodeTtlSeconds,
+  };
+  if (hasTls) config.etcdTls = tls;
+  const clusterKeyFile = get("cluster-key-file");
+  if (clusterKeyFile !== undefined) config.clusterKeyFile = clusterKeyFile;
+  return { kind: "run", config };
+}
+
+function readConfigFile(path: string, readFile: (path: string) => string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFile(path);
+  } catch (err) {
+    throw new ConfigError("config", `cannot read ${path}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  let value: unknown;
+  try {
+    value = parseYaml(text);
+  } catch (err) {
+    throw new ConfigError("config", `${path} is not valid YAML: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (value === null || value === undefined) return {};
+  if (typeof value !== "object" || Array.isArray(value)) throw new ConfigError("config", `${path} must hold a mapping of settings`);
+  const known = new Set(OPTIONS.map((o) => o.key).filter(Boolean));
+  for (const key of Object.keys(value)) {
+    if (!known.has(key)) throw new ConfigError("config", `${path}: unknown setting "${key}" (known: ${[...known].join(", ")})`);
+  }
+  return value as Record<string, unknown>;
+}
+
+/** Splits "host:port" (host may be empty when allowEmptyHost). */
+export function parseHostPort(flag: string, value: string, allowEmptyHost: boolean): { host: string; port: number } {
+  const match = /^(.*):(\d+)$/.exec(value);
+  if (!match) throw new ConfigError(flag, `"${value}" must be host:port`);
+  const host = match[1]!;
+  const port = Number(match[2]);
+  if (port < 1 || port > 65535) throw new ConfigError(flag, `port ${port} is out of range 1-65535`);
+  if (host === "" && !allowEmptyHost) throw new ConfigError(flag, `"${value}" needs a host`);
+  if (host !== "" && !isIPv4(host) && host !== "localhost") throw new ConfigError(flag, `"${host}" is not an IPv4 address`);
+  return { host, port };
+}
+
+/** Reads a 32-byte cluster key written as hex or base64. */
+export function parseClusterKey(text: string): Uint8Array {
+  const trimmed = text.trim();
+  const bytes = /^[0-9a-fA-F]{64}$/.test(trimmed) ? Buffer.from(trimmed, "hex") : Buffer.from(trimmed, "base64");
+  if (bytes.length !== 32) throw new ConfigError("cluster-key-file", "the key must be 32 bytes, written as 64 hex digits or base64");
+  return new Uint8Array(bytes);
+}

@@ -1,0 +1,76 @@
+// The agent's own Prometheus metrics (gossip and registry register theirs on the same registry).
+// Names: prefix weft_, base units, _total for counters.
+import * as prom from "prom-client";
+import type { ReconcileReport } from "../dataplane/index.js";
+
+export class AgentMetrics {
+  private readonly endpoints: prom.Gauge<"kind">;
+  private readonly reconciles: prom.Counter<"result">;
+  private readonly reconcileSeconds: prom.Histogram;
+  private readonly kernelChanges: prom.Counter<"object" | "op">;
+  private readonly etcdConnected: prom.Gauge;
+
+  constructor(registry: prom.Registry, node: string, version: string) {
+    const buildInfo = new prom.Gauge({
+      name: "weft_build_info",
+      help: "Always 1; labels say which weft build and node this is.",
+      labelNames: ["version", "node", "nodejs"],
+      registers: [registry],
+    });
+    buildInfo.set({ version, node, nodejs: process.versions.node }, 1);
+    this.endpoints = new prom.Gauge({
+      name: "weft_endpoints",
+      help: "Endpoints this node programs, by kind (local: its own containers; remote: FDB/neighbour pairs for other nodes' endpoints).",
+      labelNames: ["kind"],
+      registers: [registry],
+    });
+    this.reconciles = new prom.Counter({
+      name: "weft_reconciles_total",
+      help: "Kernel reconcile runs, by result (ok, partial: some objects failed, failed).",
+      labelNames: ["result"],
+      registers: [registry],
+    });
+    this.reconcileSeconds = new prom.Histogram({
+      name: "weft_reconcile_duration_seconds",
+      help: "Time to observe, diff and apply one kernel reconcile.",
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    });
+    this.kernelChanges = new prom.Counter({
+      name: "weft_kernel_changes_total",
+      help: "Kernel objects changed by reconciles, by object (link, fdb, neighbour) and op (add, remove).",
+      labelNames: ["object", "op"],
+      registers: [registry],
+    });
+    this.etcdConnected = new prom.Gauge({
+      name: "weft_etcd_connected",
+      help: "1 while the agent can reach etcd.",
+      registers: [registry],
+    });
+    this.etcdConnected.set(1);
+  }
+
+  recordReconcile(report: ReconcileReport): void {
+    this.reconciles.inc({ result: report.errors.length === 0 ? "ok" : "partial" });
+    this.reconcileSeconds.observe(report.durationMs / 1000);
+    this.kernelChanges.inc({ object: "link", op: "add" }, report.linksCreated);
+    this.kernelChanges.inc({ object: "link", op: "remove" }, report.linksDeleted);
+    this.kernelChanges.inc({ object: "fdb", op: "add" }, report.fdbAdded);
+    this.kernelChanges.inc({ object: "fdb", op: "remove" }, report.fdbRemoved);
+    this.kernelChanges.inc({ object: "neighbour", op: "add" }, report.neighboursAdded);
+    this.kernelChanges.inc({ object: "neighbour", op: "remove" }, report.neighboursRemoved);
+  }
+
+  recordReconcileFailure(): void {
+    this.reconciles.inc({ result: "failed" });
+  }
+
+  setEndpoints(local: number, remote: number): void {
+    this.endpoints.set({ kind: "local" }, local);
+    this.endpoints.set({ kind: "remote" }, remote);
+  }
+
+  setEtcdConnected(connected: boolean): void {
+    this.etcdConnected.set(connected ? 1 : 0);
+  }
+}

@@ -1,0 +1,121 @@
+// weftd: the composition root. Reads argv and the environment, builds the real collaborators
+// (etcd registry, Linux kernel, gRPC gossip transport) and runs the Agent until SIGTERM/SIGINT.
+// On shutdown it leaves the kernel as it is: containers keep their traffic while the agent restarts.
+import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import * as prom from "prom-client";
+import { createEtcdRegistry } from "../controlplane/registry/index.js";
+import { createGrpcTransport } from "../controlplane/gossip/index.js";
+import { createLinuxKernel, inspectUnderlay } from "../dataplane/index.js";
+import { Agent, AGENT_VERSION, errorText } from "./agent.js";
+import { startApiServer } from "./api-server.js";
+import { ConfigError, parseAgentConfig, parseClusterKey, parseHostPort, usage, type AgentConfig } from "./config.js";
+import { createLogger, type Logger } from "./log.js";
+import { startMetricsServer } from "./metrics-server.js";
+import { loadOrCreateNodeKey } from "./node-identity.js";
+import { StateStore } from "./state-store.js";
+
+async function main(): Promise<number> {
+  let config: AgentConfig;
+  try {
+    const command = parseAgentConfig(process.argv.slice(2), process.env, (path) => readFileSync(path, "utf8"));
+    if (command.kind === "help") {
+      process.stdout.write(usage());
+      return 0;
+    }
+    if (command.kind === "version") {
+      process.stdout.write(`weftd ${AGENT_VERSION}\n`);
+      return 0;
+    }
+    config = command.config;
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`weftd: ${err.message}\n\n${usage()}`);
+      return 2;
+    }
+    throw err;
+  }
+  const log = createLogger(config.logLevel);
+  try {
+    return await run(config, log);
+  } catch (err) {
+    log("error", errorText(err));
+    return 1;
+  }
+}
+
+async function run(config: AgentConfig, log: Logger): Promise<number> {
+  if (process.getuid?.() !== 0) log("warn", "not running as root: programming the kernel needs CAP_NET_ADMIN");
+  const underlay = await inspectUnderlay({ iface: config.underlay.iface, ip: config.underlay.ip });
+  const gossipListen = parseHostPort("gossip-listen", config.gossipListen, true);
+  const gossipAddr = `${gossipListen.host || underlay.ip}:${gossipListen.port}`;
+  const keyPair = await loadOrCreateNodeKey(config.stateDir, (line) => log("info", line));
+  const clusterKey = config.clusterKeyFile ? parseClusterKey(await readFile(config.clusterKeyFile, "utf8").catch((err: unknown) => {
+    throw new ConfigError("cluster-key-file", `cannot read ${config.clusterKeyFile}: ${errorText(err)}`);
+  })) : undefined;
+
+  const metrics = new prom.Registry();
+  prom.collectDefaultMetrics({ register: metrics, prefix: "weft_" });
+  const registry = createEtcdRegistry({
+    endpoints: config.etcdEndpoints,
+    prefix: config.etcdPrefix,
+    nodeTtlSeconds: config.nodeTtlSeconds,
+    tls: config.etcdTls,
+    log: (line) => log("info", `registry: ${line}`),
+  });
+  const transport = createGrpcTransport({ listen: `${gossipListen.host || underlay.ip}:${gossipListen.port}` });
+  const agent = new Agent({
+    node: config.nodeName,
+    underlay: { ip: underlay.ip, mtu: underlay.mtu },
+    gossipAddr,
+    registry,
+    kernel: createLinuxKernel(),
+    transport,
+    keyPair,
+    clusterKey,
+    stateStore: new StateStore(config.stateDir),
+    metrics,
+    log,
+  });
+  await agent.start();
+  const api = await startApiServer(config.apiSocket, agent, (line) => log("warn", line));
+  const metricsServer = config.metricsListen
+    ? await startMetricsServer(parseHostPort("metrics-listen", config.metricsListen, false), metrics, () => agent.ready())
+    : undefined;
+  log("info", `weftd ${AGENT_VERSION} ready: api unix:${config.apiSocket}${config.metricsListen ? `, metrics http://${config.metricsListen}/metrics` : ""}`);
+  notifySystemd("--ready");
+
+  await new Promise<void>((resolve) => {
+    const onSignal = (signal: string): void => {
+      log("info", `${signal}: shutting down (the kernel state stays in place)`);
+      resolve();
+    };
+    process.once("SIGTERM", () => onSignal("SIGTERM"));
+    process.once("SIGINT", () => onSignal("SIGINT"));
+  });
+  notifySystemd("--stopping");
+  const forceExit = setTimeout(() => {
+    log("warn", "shutdown took longer than 5 s; exiting");
+    process.exit(0);
+  }, 5000);
+  forceExit.unref();
+  api.forceShutdown();
+  metricsServer?.close();
+  await agent.stop();
+  return 0;
+}
+
+// Node has no unix datagram sockets, so readiness goes through systemd-notify (NotifyAccess=all).
+function notifySystemd(flag: string): void {
+  if (!process.env["NOTIFY_SOCKET"]) return;
+  execFile("systemd-notify", [flag], () => undefined);
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`weftd: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);

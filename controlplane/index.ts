@@ -1,0 +1,6 @@
+// The controlplane: etcd registry, IPAM and gossip. Never touches the kernel.
+export * from "./errors.js";
+export * from "./network-spec.js";
+export * from "./registry/index.js";
+export * from "./ipam/index.js";
+export * from "./gossip/index.js";

@@ -1,0 +1,146 @@
+// The agent on fakes: two nodes sharing an in-memory registry, gossiping over an in-memory network,
+// each with an in-memory kernel. Checks the request paths and that bad input leaves nothing behind.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as prom from "prom-client";
+import nacl from "tweetnacl";
+import { afterEach, describe, expect, it } from "vitest";
+import { Agent } from "../../../agent/agent.js";
+import { StateStore } from "../../../agent/state-store.js";
+import { ControlplaneError } from "../../../controlplane/errors.js";
+import { MemoryNetwork } from "../../../controlplane/gossip/index.js";
+import { MemoryRegistry, MemoryRegistryStore } from "../../../controlplane/registry/index.js";
+import { FakeKernel, hostIfNameFor, vxlanName } from "../../../dataplane/index.js";
+
+interface TestNode {
+  agent: Agent;
+  kernel: FakeKernel;
+  registry: MemoryRegistry;
+  stateDir: string;
+}
+
+const namespaces = new Set(["c1", "c2", "c3"]);
+const started: TestNode[] = [];
+const dirs: string[] = [];
+
+async function startNode(name: string, index: number, store: MemoryRegistryStore, net: MemoryNetwork, stateDir?: string): Promise<TestNode> {
+  const dir = stateDir ?? (await mkdtemp(join(tmpdir(), `weft-agent-${name}-`)));
+  if (!stateDir) dirs.push(dir);
+  const kernel = new FakeKernel({ namespaceExists: (ns) => namespaces.has(ns) });
+  const registry = new MemoryRegistry({ store });
+  const gossipAddr = `10.251.0.${index}:7946`;
+  const agent = new Agent({
+    node: name,
+    underlay: { ip: `10.251.0.${index}`, mtu: 1500 },
+    gossipAddr,
+    registry,
+    kernel,
+    transport: net.transport(gossipAddr),
+    keyPair: nacl.sign.keyPair(),
+    stateStore: new StateStore(dir),
+    metrics: new prom.Registry(),
+    log: () => undefined,
+    namespaceExists: (ns) => namespaces.has(ns),
+  });
+  await agent.start();
+  const node = { agent, kernel, registry, stateDir: dir };
+  started.push(node);
+  return node;
+}
+
+async function expectError(work: Promise<unknown>, code: string, field: string): Promise<ControlplaneError> {
+  const err = await work.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(ControlplaneError);
+  const ce = err as ControlplaneError;
+  expect(ce.code).toBe(code);
+  expect(ce.field).toBe(field);
+  expect(ce.message.startsWith(`${field}: `)).toBe(true);
+  return ce;
+}
+
+function fdbDestinations(kernel: FakeKernel, vni: number, mac: string): string[] {
+  return [...(kernel.fdb.get(vxlanName(vni))?.get(mac) ?? [])];
+}
+
+afterEach(async () => {
+  for (const node of started.splice(0)) await node.agent.stop();
+  for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
+});
+
+describe("Agent", () => {
+  it("attaches on one node and programs the other node's kernel; detach removes it", async () => {
+    const store = new MemoryRegistryStore();
+    const net = new MemoryNetwork();
+    const h1 = await startNode("h1", 1, store, net);
+    const h2 = await startNode("h2", 2, store, net);
+    await h1.agent.createNetwork({ name: "blue", subnet: "10.40.0.0/16", vni: 42 });
+    const a = await h1.agent.attachEndpoint({ network: "blue", netns: "c1" });
+    const b = await h2.agent.attachEndpoint({ network: "blue", netns: "c2", name: "web" });
+    expect(a.name).toBe("c1");
+    expect(b.name).toBe("web");
+    expect(a.ip.startsWith("10.40.")).toBe(true);
+    expect(a.ip.split(".").slice(0, 3)).not.toEqual(b.ip.split(".").slice(0, 3));
+    expect(h1.kernel.links.has(hostIfNameFor(a.id))).toBe(true);
+
+    await expect.poll(() => fdbDestinations(h2.kernel, 42, a.mac)).toEqual(["10.251.0.1"]);
+    await expect.poll(() => fdbDestinations(h1.kernel, 42, b.mac)).toEqual(["10.251.0.2"]);
+    const seenByH2 = Object.fromEntries(h2.agent.listEndpoints("blue").map((e) => [e.name, { local: e.local, node: e.node }]));
+    expect(seenByH2).toEqual({ c1: { local: false, node: "h1" }, web: { local: true, node: "h2" } });
+
+    await h1.agent.detachEndpoint(a.name);
+    await expect.poll(() => fdbDestinations(h2.kernel, 42, a.mac)).toEqual([]);
+    expect(h1.kernel.links.has(hostIfNameFor(a.id))).toBe(false);
+    await expectError(h2.agent.detachEndpoint(a.id), "not-found", "endpoint");
+    await expectError(h1.agent.detachEndpoint("web"), "failed-precondition", "endpoint");
+  });
+
+  it("refuses bad attaches with the field named and leaves no slice, veth or endpoint behind", async () => {
+    const store = new MemoryRegistryStore();
+    const h1 = await startNode("h1", 1, store, new MemoryNetwork());
+    await h1.agent.createNetwork({ name: "tiny", subnet: "10.40.0.0/16", vni: 43, hostPrefixLen: 30 });
+    const linksBefore = [...h1.kernel.links.keys()];
+
+    await expectError(h1.agent.attachEndpoint({ network: "nope", netns: "c1" }), "not-found", "network");
+    await expectError(h1.agent.attachEndpoint({ network: "tiny", netns: "missing" }), "not-found", "netns");
+    await expectError(h1.agent.attachEndpoint({ network: "tiny", netns: "c1", ifName: "a-name-far-too-long" }), "invalid-argument", "if_name");
+    expect(store.cache.snapshot().subnets.get("tiny") ?? []).toEqual([]);
+    expect([...h1.kernel.links.keys()]).toEqual(linksBefore);
+
+    // A /30 slice holds one endpoint: the second attach finds it full and changes nothing.
+    const first = await h1.agent.attachEndpoint({ network: "tiny", netns: "c1" });
+    const links = [...h1.kernel.links.keys()].sort();
+    await expectError(h1.agent.attachEndpoint({ network: "tiny", netns: "c2" }), "resource-exhausted", "ip");
+    expect([...h1.kernel.links.keys()].sort()).toEqual(links);
+    expect(h1.agent.listEndpoints("tiny").map((e) => e.id)).toEqual([first.id]);
+    await expectError(h1.agent.attachEndpoint({ network: "tiny", netns: "c1" }), "already-exists", "name");
+    await expectError(h1.agent.removeNetwork("tiny"), "failed-precondition", "name");
+    await expectError(h1.agent.createNetwork({ name: "tiny", subnet: "10.41.0.0/16" }), "already-exists", "name");
+  });
+
+  it("keeps its slice and endpoints across a restart", async () => {
+    const store = new MemoryRegistryStore();
+    const net = new MemoryNetwork();
+    const h1 = await startNode("h1", 1, store, net);
+    const h2 = await startNode("h2", 2, store, net);
+    await h1.agent.createNetwork({ name: "blue", subnet: "10.40.0.0/16", vni: 42 });
+    // h2 programs the network only once it has a container of its own there.
+    await h2.agent.attachEndpoint({ network: "blue", netns: "c2" });
+    const a = await h1.agent.attachEndpoint({ network: "blue", netns: "c1" });
+    const slice = h1.agent.inspectNetwork("blue").slices.find((s) => s.node === "h1")!.cidr;
+    await expect.poll(() => fdbDestinations(h2.kernel, 42, a.mac)).toEqual(["10.251.0.1"]);
+
+    await h1.agent.stop();
+    started.splice(started.indexOf(h1), 1);
+    const again = await startNode("h1", 1, store, net, h1.stateDir);
+    expect(again.agent.listEndpoints("blue").filter((e) => e.local).map((e) => e.id)).toEqual([a.id]);
+    expect(again.agent.inspectNetwork("blue").slices.filter((s) => s.node === "h1").map((s) => s.cidr)).toEqual([slice]);
+    const b = await again.agent.attachEndpoint({ network: "blue", netns: "c3" });
+    expect(b.ip.startsWith(slice.split(".").slice(0, 3).join("."))).toBe(true);
+    await expect.poll(() => fdbDestinations(h2.kernel, 42, b.mac)).toEqual(["10.251.0.1"]);
+    expect(fdbDestinations(h2.kernel, 42, a.mac)).toEqual(["10.251.0.1"]);
+  });
+});
