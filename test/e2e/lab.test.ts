@@ -92,6 +92,13 @@ describe("lab building blocks", () => {
     await expectGone(longer);
   });
 
+  it("a step that fails after agents started removes everything built so far and says why", async () => {
+    const prefix = prefixForTest();
+    // The lab checks only the shape of the subnet; the agent refuses host bits, after the lab is half built.
+    await expect(labUp({ hosts: 2, containers: 1, prefix, network: { name: "n", subnet: "10.40.0.1/16" } })).rejects.toThrow(/subnet/);
+    await expectGone(prefix);
+  }, 120_000);
+
   it("refuses to build over an existing lab with the same prefix", async () => {
     const prefix = prefixForTest();
     await buildLabUnderlay({ hosts: 1, containers: 0, prefix });
