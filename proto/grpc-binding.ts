@@ -2,7 +2,7 @@
 // protobuf-es v2, and the binding is short: a grpc-js ServiceDefinition whose serializers are
 // protobuf-es toBinary/fromBinary.
 import * as grpc from "@grpc/grpc-js";
-import { fromBinary, toBinary, type DescMessage, type DescService, type MessageShape } from "@bufbuild/protobuf";
+import { create, fromBinary, isMessage, toBinary, type DescMessage, type DescService, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
 import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
 
 /** Builds the grpc-js service definition for a generated protobuf-es service. */
@@ -39,7 +39,7 @@ export type UnaryHandlers<S extends GenServiceMethods> = {
 /** Typed promise-returning client for the unary methods of a generated service. */
 export type UnaryClient<S extends GenServiceMethods> = {
   [K in keyof S]: S[K] extends { methodKind: "unary"; input: infer I extends DescMessage; output: infer O extends DescMessage }
-    ? (request: MessageShape<I>, options?: { deadlineMs?: number }) => Promise<MessageShape<O>>
+    ? (request: MessageInitShape<I>, options?: { deadlineMs?: number }) => Promise<MessageShape<O>>
     : never;
 } & { close(): void };
 
@@ -95,8 +95,10 @@ export function createUnaryClient<S extends GenServiceMethods>(
   const result: Record<string, unknown> = { close: () => client.close() };
   for (const method of service.methods) {
     const fn = (client as unknown as Record<string, Function>)[method.localName]!.bind(client);
-    result[method.localName] = (request: unknown, opts?: { deadlineMs?: number }) =>
+    result[method.localName] = (init: MessageInitShape<DescMessage>, opts?: { deadlineMs?: number }) =>
       new Promise((resolve, reject) => {
+        // Callers may pass plain objects; the serializer needs real messages.
+        const request = isMessage(init, method.input) ? init : create(method.input, init);
         const callOptions: grpc.CallOptions = opts?.deadlineMs ? { deadline: Date.now() + opts.deadlineMs } : {};
         fn(request, new grpc.Metadata(), callOptions, (err: grpc.ServiceError | null, response: unknown) =>
           err ? reject(err) : resolve(response),

@@ -81,7 +81,7 @@ export function buildProgram(env: Readonly<Record<string, string | undefined>>):
     .description("create a network in the cluster")
     .action(async (name: string, opts: { subnet: string; vni?: number; hostPrefixLen?: number; label?: Record<string, string> }, cmd: Command) =>
       withApi(cmd, async (api) => {
-        const res = await api.createNetwork({ name, subnet: opts.subnet, vni: opts.vni ?? 0, hostPrefixLen: opts.hostPrefixLen ?? 0, labels: opts.label ?? {} } as never);
+        const res = await api.createNetwork({ name, subnet: opts.subnet, vni: opts.vni ?? 0, hostPrefixLen: opts.hostPrefixLen ?? 0, labels: opts.label ?? {} });
         print(cmd, WeftService.method.createNetwork.output, res, () => `${res.network!.name}: vni ${res.network!.vni}, subnet ${res.network!.subnet}, host slices /${res.network!.hostPrefixLen}\n`);
       }),
     );
@@ -90,7 +90,7 @@ export function buildProgram(env: Readonly<Record<string, string | undefined>>):
     .description("list networks")
     .action(async (_opts: unknown, cmd: Command) =>
       withApi(cmd, async (api) => {
-        const res = await api.listNetworks({} as never);
+        const res = await api.listNetworks({});
         print(cmd, WeftService.method.listNetworks.output, res, () =>
           renderTable(["NAME", "VNI", "SUBNET", "HOST SLICE"], res.networks.map((n) => [n.name, n.vni, n.subnet, `/${n.hostPrefixLen}`])),
         );
@@ -102,7 +102,7 @@ export function buildProgram(env: Readonly<Record<string, string | undefined>>):
     .description("show a network, its host slices and endpoints")
     .action(async (name: string, _opts: unknown, cmd: Command) =>
       withApi(cmd, async (api) => {
-        const res = await api.inspectNetwork({ name } as never);
+        const res = await api.inspectNetwork({ name });
         print(cmd, WeftService.method.inspectNetwork.output, res, () => {
           const n = res.network!;
           return (
@@ -120,7 +120,7 @@ export function buildProgram(env: Readonly<Record<string, string | undefined>>):
     .description("remove a network (it must have no endpoints)")
     .action(async (name: string, _opts: unknown, cmd: Command) =>
       withApi(cmd, async (api) => {
-        const res = await api.removeNetwork({ name } as never);
+        const res = await api.removeNetwork({ name });
         print(cmd, WeftService.method.removeNetwork.output, res, () => `removed ${name}\n`);
       }),
     );
@@ -135,7 +135,7 @@ export function buildProgram(env: Readonly<Record<string, string | undefined>>):
     .description("give a network namespace an interface on a network; prints its IP and MAC")
     .action(async (opts: { network: string; netns: string; name?: string; ifName: string }, cmd: Command) =>
       withApi(cmd, async (api) => {
-        const res = await api.attachEndpoint({ network: opts.network, netns: opts.netns, name: opts.name ?? "", ifName: opts.ifName } as never);
+        const res = await api.attachEndpoint({ network: opts.network, netns: opts.netns, name: opts.name ?? "", ifName: opts.ifName });
         const e = res.endpoint!;
         print(cmd, WeftService.method.attachEndpoint.output, res, () => renderTable(["ENDPOINT", "NAME", "NETWORK", "IP", "MAC"], [[e.id.slice(0, 12), e.name, e.network, e.ip, e.mac]]));
       }),
@@ -146,7 +146,7 @@ export function buildProgram(env: Readonly<Record<string, string | undefined>>):
     .description("remove an endpoint of this node")
     .action(async (ref: string, _opts: unknown, cmd: Command) =>
       withApi(cmd, async (api) => {
-        const res = await api.detachEndpoint({ endpoint: ref } as never);
+        const res = await api.detachEndpoint({ endpoint: ref });
         print(cmd, WeftService.method.detachEndpoint.output, res, () => `detached ${res.endpoint!.name} (${res.endpoint!.ip})\n`);
       }),
     );
@@ -156,7 +156,7 @@ export function buildProgram(env: Readonly<Record<string, string | undefined>>):
     .description("list endpoints this node knows (its own and, through gossip, everyone's)")
     .action(async (opts: { network?: string }, cmd: Command) =>
       withApi(cmd, async (api) => {
-        const res = await api.listEndpoints({ network: opts.network ?? "" } as never);
+        const res = await api.listEndpoints({ network: opts.network ?? "" });
         print(cmd, WeftService.method.listEndpoints.output, res, () =>
           renderTable(
             ["ENDPOINT", "NAME", "NETWORK", "NODE", "IP", "MAC", "VTEP"],
@@ -171,7 +171,7 @@ export function buildProgram(env: Readonly<Record<string, string | undefined>>):
     .description("list the other agents and how gossip sees them")
     .action(async (_opts: unknown, cmd: Command) =>
       withApi(cmd, async (api) => {
-        const res = await api.listPeers({} as never);
+        const res = await api.listPeers({});
         print(cmd, WeftService.method.listPeers.output, res, () =>
           renderTable(
             ["NODE", "GOSSIP", "STATE", "ENDPOINTS", "LAST SEEN"],
@@ -186,7 +186,7 @@ export function buildProgram(env: Readonly<Record<string, string | undefined>>):
     .description("this agent's health at a glance")
     .action(async (_opts: unknown, cmd: Command) =>
       withApi(cmd, async (api) => {
-        const s = await api.getStatus({} as never);
+        const s = await api.getStatus({});
         print(cmd, WeftService.method.getStatus.output, s, () =>
           renderTable(
             ["FIELD", "VALUE"],

@@ -34,7 +34,7 @@ export async function measureLatencies(state: LabState, count: number): Promise<
       const netns = `${state.prefix}-h2-c${100 + i}`;
       await run("ip", ["netns", "add", netns]);
       await run("ip", ["-n", netns, "link", "set", "lo", "up"]);
-      const res = await api.attachEndpoint({ network: probe.network, netns, name: `bench${i}`, ifName: "eth0" } as never);
+      const res = await api.attachEndpoint({ network: probe.network, netns, name: `bench${i}`, ifName: "eth0" });
       const attachedAt = Date.now();
       const endpoint = res.endpoint!;
       const reply = await firstPingReply(probe.netns, endpoint.ip);
@@ -42,7 +42,7 @@ export async function measureLatencies(state: LabState, count: number): Promise<
       const vethAt = await linkMonitor.waitFor((line) => line.includes(`weft${endpoint.id.slice(0, 11)}`), 2000);
       const fdbAt = await fdbMonitor.waitFor((line) => line.startsWith(endpoint.mac) && !line.startsWith("Deleted"), 2000);
       samples.joinToRemoteFdbMs.push(fdbAt - vethAt);
-      await api.detachEndpoint({ endpoint: endpoint.id } as never);
+      await api.detachEndpoint({ endpoint: endpoint.id });
       await run("ip", ["netns", "del", netns]);
     }
   } finally {
