@@ -98,6 +98,7 @@ type IngestOutcome = { kind: "accepted"; entry: DecodedEntry } | { kind: "ignore
 
 const FRAME_OVERHEAD_BYTES = 64 * 1024;
 const MAX_FOLLOW_UP_SYNCS = 8;
+const GOSSIP_TARGET_WINDOW_MS = 200;
 const LOG_EVERY_MS = 60_000;
 const NODE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,252}$/;
 
@@ -134,6 +135,8 @@ export class GossipNode {
   readonly #listeners = new Set<(change: EndpointChange) => void>();
   readonly #lastLogged = new Map<string, number>();
   #nextVersion: number;
+  #targets: PeerRecord[] = [];
+  #targetsUntil = 0;
   #running = false;
   #antiEntropyTimer: unknown;
   #pingTimer: unknown;
@@ -256,6 +259,11 @@ export class GossipNode {
     return live;
   }
 
+  /** Number of live entries held (what entries().length would be, without building the array). */
+  liveEntryCount(): number {
+    return this.#liveCount;
+  }
+
   /** Live-view changes: add (next only), update (both), removal (previous only). */
   subscribe(listener: (change: EndpointChange) => void): () => void {
     this.#listeners.add(listener);
@@ -314,8 +322,7 @@ export class GossipNode {
 
   #announce(entry: DecodedEntry, alsoTo?: string): DecodedEntry {
     this.#store(entry);
-    const exclude = new Set<string>();
-    const targets = this.#pickPeers(this.config.fanout, exclude);
+    const targets = [...this.#gossipTargets()];
     if (alsoTo !== undefined && this.#peers.has(alsoTo) && !targets.some((p) => p.peer.name === alsoTo)) targets.push(this.#peers.get(alsoTo)!);
     for (const peer of targets) this.#enqueue(peer, entry);
     return entry;
@@ -447,8 +454,8 @@ export class GossipNode {
       else if (outcome.kind === "rejected") rejected += 1;
     }
     if (fresh.length > 0) {
-      const exclude = new Set([from]);
-      for (const peer of this.#pickPeers(this.config.fanout, exclude)) {
+      for (const peer of this.#gossipTargets()) {
+        if (peer.peer.name === from) continue;
         for (const entry of fresh) if (entry.record.owner !== peer.peer.name) this.#enqueue(peer, entry);
       }
     }
@@ -680,6 +687,21 @@ export class GossipNode {
   #stateOf(peer: PeerRecord): PeerState {
     const heard = peer.lastSeenMs ?? peer.addedAtMs;
     return this.#clock.now() - heard >= this.config.suspectAfterMs ? "suspect" : "alive";
+  }
+
+  /**
+   * The `fanout` peers deltas go to, redrawn every GOSSIP_TARGET_WINDOW_MS: a burst is then batched
+   * into a few large messages per node instead of many small ones, while different windows and
+   * different nodes still pick independently (and anti-entropy covers whom the pushes miss).
+   */
+  #gossipTargets(): readonly PeerRecord[] {
+    const now = this.#clock.now();
+    const stale = this.#targets.some((p) => this.#peers.get(p.peer.name) !== p || this.#stateOf(p) !== "alive");
+    if (now >= this.#targetsUntil || stale) {
+      this.#targets = this.#pickPeers(this.config.fanout, new Set());
+      this.#targetsUntil = now + GOSSIP_TARGET_WINDOW_MS;
+    }
+    return this.#targets;
   }
 
   /** Up to `count` random alive peers not in `exclude`; suspects only when no peer is alive. */

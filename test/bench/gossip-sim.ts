@@ -1,0 +1,194 @@
+// Gossip convergence simulator: N real GossipNodes over a MemoryNetwork with a FakeClock.
+//
+//   npx tsx test/bench/gossip-sim.ts --nodes 1000 --endpoints 20000 --json
+//
+// Publishes the endpoints in one burst spread over the nodes at simulated t=0, advances simulated
+// time until every node holds every entry, and reports simulated convergence time, traffic per node,
+// peak RSS and wall time. Each network hop costs --latency-ms of simulated time.
+//
+// Signatures: by default the simulator swaps ed25519 for a keyed-hash scheme with the same interface
+// (--signatures fast; NOT secure: anyone with the public key can forge). With --signatures ed25519
+// every frame is signed and verified for real; then signing frames dominates the cost (each message
+// and reply is signed and verified once; entries are verified once per process thanks to the shared
+// SignedEntryCache). With fast signatures, protobuf encode/decode of pushed batches dominates.
+import { createHash, randomBytes } from "node:crypto";
+import {
+  ed25519Signatures,
+  FakeClock,
+  GossipNode,
+  MemoryNetwork,
+  SignedEntryCache,
+  type EntryPolicy,
+  type GossipConfig,
+  type SignatureScheme,
+} from "../../controlplane/gossip/index.js";
+import nacl from "tweetnacl";
+
+/** Simulation only: sign = SHA-512(public half of the secret key || message). Forgeable; never use for real. */
+export const insecureHashSignatures: SignatureScheme = {
+  name: "insecure-hash",
+  sign: (message, secretKey) => keyedHash(secretKey.subarray(32), message),
+  verify: (message, signature, publicKey) => signature.length === 64 && Buffer.from(keyedHash(publicKey, message)).equals(signature),
+};
+
+function keyedHash(publicKey: Uint8Array, message: Uint8Array): Uint8Array {
+  return new Uint8Array(createHash("sha512").update(publicKey).update(message).digest());
+}
+
+export interface GossipSimOptions {
+  nodes: number;
+  endpoints: number;
+  latencyMs?: number;
+  signatures?: "fast" | "ed25519";
+  config?: Partial<GossipConfig>;
+  /** Give up after this much simulated time. */
+  maxSimulatedMs?: number;
+  seed?: number;
+}
+
+export interface GossipSimResult {
+  nodes: number;
+  endpoints: number;
+  signatures: string;
+  converged: boolean;
+  convergenceSeconds: number;
+  messagesPerNode: number;
+  bytesPerNode: number;
+  peakRssBytes: number;
+  wallSeconds: number;
+}
+
+const NETWORK = "sim";
+
+// Node i owns the /20 at 10.0.0.0 + i*4096, enough for 4094 endpoints and 4096 nodes.
+function sliceOf(i: number): string {
+  return `${ipv4(0x0a000000 + i * 4096)}/20`;
+}
+
+function ipv4(n: number): string {
+  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join(".");
+}
+
+export async function runGossipSim(options: GossipSimOptions): Promise<GossipSimResult> {
+  const { nodes: n, endpoints } = options;
+  if (!Number.isInteger(n) || n < 2 || n > 4096) throw new Error("nodes: must be an integer between 2 and 4096");
+  if (!Number.isInteger(endpoints) || endpoints < 1 || endpoints / n > 4000) throw new Error("endpoints: must be positive and at most 4000 per node");
+  const started = performance.now();
+  let peakRss = process.memoryUsage().rss;
+  const random = seeded(options.seed ?? 1);
+  const clock = new FakeClock();
+  const network = new MemoryNetwork({ clock, latencyMs: options.latencyMs ?? 1, random });
+  const scheme = options.signatures === "ed25519" ? ed25519Signatures : insecureHashSignatures;
+  const cache = new SignedEntryCache(endpoints * 2 + 1024);
+  const policy: EntryPolicy = {
+    isKnownNetwork: (network) => network === NETWORK,
+    ownerSlices: (owner) => [sliceOf(Number(owner.slice(1)))],
+  };
+  const config: Partial<GossipConfig> = { pingIntervalMs: 0, suspectAfterMs: 1e12, ...options.config };
+  const members = Array.from({ length: n }, (_, i) => {
+    const keyPair = scheme === ed25519Signatures ? nacl.sign.keyPair() : fakeKeyPair();
+    return { i, name: `n${i}`, address: `sim:${i}`, keyPair };
+  });
+  const peers = members.map((m) => ({ name: m.name, gossipAddr: m.address, publicKey: m.keyPair.publicKey }));
+  const gossip = members.map(
+    (m) =>
+      new GossipNode({
+        name: m.name,
+        keyPair: m.keyPair,
+        transport: network.transport(m.address),
+        policy,
+        clock,
+        config,
+        random,
+        signatures: scheme,
+        entryCache: cache,
+      }),
+  );
+  for (const node of gossip) node.setPeers(peers);
+  for (const node of gossip) await node.start();
+  const t0 = clock.now();
+  // The burst: endpoint e belongs to node e mod n.
+  for (let e = 0; e < endpoints; e++) {
+    const owner = e % n;
+    const host = Math.floor(e / n) + 2;
+    gossip[owner]!.publish({
+      network: NETWORK,
+      endpointId: `ep${e}`,
+      ip: ipv4(0x0a000000 + owner * 4096 + host),
+      mac: `02:${hex(owner >> 8)}:${hex(owner & 255)}:00:${hex(host >> 8)}:${hex(host & 255)}`,
+      vtep: ipv4(0xc0a80000 + owner),
+      name: `ep${e}`,
+    });
+  }
+  const maxMs = options.maxSimulatedMs ?? 120_000;
+  let converged = false;
+  while (clock.now() - t0 <= maxMs) {
+    await clock.advance(10);
+    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    if (gossip.every((node) => node.liveEntryCount() === endpoints)) {
+      converged = true;
+      break;
+    }
+  }
+  const convergenceMs = clock.now() - t0;
+  const stats = network.stats();
+  for (const node of gossip) await node.stop();
+  return {
+    nodes: n,
+    endpoints,
+    signatures: scheme.name,
+    converged,
+    convergenceSeconds: convergenceMs / 1000,
+    messagesPerNode: round(stats.calls * 2 / n),
+    bytesPerNode: Math.round(stats.bytes / n),
+    peakRssBytes: peakRss,
+    wallSeconds: round((performance.now() - started) / 1000),
+  };
+}
+
+function fakeKeyPair(): { publicKey: Uint8Array; secretKey: Uint8Array } {
+  const publicKey = new Uint8Array(randomBytes(32));
+  const secretKey = new Uint8Array(64);
+  secretKey.set(randomBytes(32));
+  secretKey.set(publicKey, 32);
+  return { publicKey, secretKey };
+}
+
+function hex(n: number): string {
+  return n.toString(16).padStart(2, "0");
+}
+
+function round(x: number): number {
+  return Math.round(x * 100) / 100;
+}
+
+function seeded(seed: number): () => number {
+  let state = seed >>> 0 || 1;
+  return () => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state >>> 0) / 2 ** 32;
+  };
+}
+
+function argValue(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const args = process.argv.slice(2);
+  const signatures = argValue(args, "--signatures") ?? "fast";
+  if (signatures !== "fast" && signatures !== "ed25519") throw new Error("--signatures: must be fast or ed25519");
+  const result = await runGossipSim({
+    nodes: Number(argValue(args, "--nodes") ?? 100),
+    endpoints: Number(argValue(args, "--endpoints") ?? 2000),
+    latencyMs: Number(argValue(args, "--latency-ms") ?? 1),
+    signatures,
+    ...(argValue(args, "--fanout") ? { config: { fanout: Number(argValue(args, "--fanout")) } } : {}),
+  });
+  if (args.includes("--json")) console.log(JSON.stringify(result));
+  else console.log(result);
+  if (!result.converged) process.exitCode = 1;
+}
