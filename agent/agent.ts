@@ -146,9 +146,10 @@ export class Agent {
     this.unsubscribers.push(registry.subscribe((event) => this.onRegistryEvent(event)));
     this.unsubscribers.push(this.gossip.subscribe(() => void this.reconcile().catch(() => undefined)));
     this.updatePeers();
-    await this.gossip.start();
-    // Re-announce what this node owns: its new versions win over whatever peers still hold.
+    // Re-announce what this node owns before gossip starts: the new versions win over whatever peers
+    // still hold, and a stale copy of its own that arrives first is not mistaken for a deleted one.
     for (const endpoint of this.state.endpoints) this.publish(endpoint);
+    await this.gossip.start();
     await this.persist();
     const report = await this.reconcile();
     await this.dropEndpointsWhoseNamespaceIsGone(report);
