@@ -1,6 +1,7 @@
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import nacl from "tweetnacl";
 import { FrameSchema, GossipMessageSchema, type GossipMessage } from "../../proto/gen/weft/v1/gossip_pb.js";
+import { readGossipMessage, type WireMessage } from "./gossip-wire.js";
 import type { RejectionReason } from "./rejection-reason.js";
 import type { SignatureScheme } from "./signature-scheme.js";
 
@@ -13,9 +14,12 @@ export interface FrameSecrets {
   readonly clusterKey?: Uint8Array;
 }
 
-/** Signs a message with the origin's key and seals it when a cluster key is set. */
-export function encodeFrame(message: GossipMessage, secrets: FrameSecrets): Uint8Array {
-  const bytes = toBinary(GossipMessageSchema, message);
+/**
+ * Signs a message (or its encoding, see encodeGossipMessage) with the origin's key and seals it when
+ * a cluster key is set.
+ */
+export function encodeFrame(message: GossipMessage | Uint8Array, secrets: FrameSecrets): Uint8Array {
+  const bytes = message instanceof Uint8Array ? message : toBinary(GossipMessageSchema, message);
   const signature = secrets.scheme.sign(bytes, secrets.secretKey);
   if (secrets.clusterKey === undefined) return toBinary(FrameSchema, create(FrameSchema, { payload: bytes, signature }));
   const nonce = nacl.randomBytes(nacl.secretbox.nonceLength);
@@ -34,12 +38,36 @@ export interface FrameCheck {
   publicKeyOf(origin: string): Uint8Array | undefined;
 }
 
+export type OpenedFrame =
+  | { readonly ok: true; readonly message: WireMessage }
+  | { readonly ok: false; readonly reason: RejectionReason; readonly origin: string; readonly detail: string };
+
 /**
  * Opens, decodes and authenticates a frame. Never throws: garbage comes back as a rejection with a
  * reason and, when it could be read, the claimed origin (otherwise "unknown").
  */
 export function decodeFrame(bytes: Uint8Array, check: FrameCheck): DecodedFrame {
-  const fail = (reason: RejectionReason, detail: string, origin = "unknown"): DecodedFrame => ({ ok: false, reason, origin, detail });
+  const opened = openFrameBytes(bytes, check);
+  if (!opened.ok) return opened;
+  try {
+    return { ok: true, message: fromBinary(GossipMessageSchema, opened.plain) };
+  } catch (err) {
+    return { ok: false, reason: "malformed-frame", origin: "unknown", detail: `undecodable message: ${errorText(err)}` };
+  }
+}
+
+/** Like decodeFrame, but leaves the entries of pushes and sync replies as undecoded byte ranges. */
+export function openFrame(bytes: Uint8Array, check: FrameCheck): OpenedFrame {
+  const opened = openFrameBytes(bytes, check);
+  return opened.ok ? { ok: true, message: opened.message } : opened;
+}
+
+type FrameBytes =
+  | { readonly ok: true; readonly plain: Uint8Array; readonly message: WireMessage }
+  | { readonly ok: false; readonly reason: RejectionReason; readonly origin: string; readonly detail: string };
+
+function openFrameBytes(bytes: Uint8Array, check: FrameCheck): FrameBytes {
+  const fail = (reason: RejectionReason, detail: string, origin = "unknown"): FrameBytes => ({ ok: false, reason, origin, detail });
   if (bytes.length > check.maxFrameBytes) return fail("oversized-frame", `frame of ${bytes.length} bytes exceeds ${check.maxFrameBytes}`);
   let nonce: Uint8Array;
   let payload: Uint8Array;
@@ -61,9 +89,9 @@ export function decodeFrame(bytes: Uint8Array, check: FrameCheck): DecodedFrame 
     if (nonce.length !== 0) return fail("unexpected-seal", "frame is sealed but this node has no cluster key");
     plain = payload;
   }
-  let message: GossipMessage;
+  let message: WireMessage;
   try {
-    message = fromBinary(GossipMessageSchema, plain);
+    message = readGossipMessage(plain);
   } catch (err) {
     return fail("malformed-frame", `undecodable message: ${errorText(err)}`);
   }
@@ -71,7 +99,7 @@ export function decodeFrame(bytes: Uint8Array, check: FrameCheck): DecodedFrame 
   if (publicKey === undefined) return fail("unknown-origin", `origin ${JSON.stringify(message.origin.slice(0, 64))} is not a known node`, message.origin.slice(0, 64));
   if (!check.scheme.verify(plain, signature, publicKey))
     return fail("bad-frame-signature", "frame signature does not match the origin's key", message.origin);
-  return { ok: true, message };
+  return { ok: true, plain, message };
 }
 
 // For the log line only: the origin an unsealed frame claims, unauthenticated.

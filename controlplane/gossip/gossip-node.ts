@@ -1,16 +1,11 @@
 import { create } from "@bufbuild/protobuf";
 import type { Registry } from "prom-client";
 import {
-  GossipMessageSchema,
   PushAckSchema,
-  PushDeltaSchema,
   PongSchema,
   PingSchema,
   RefusalSchema,
   SyncDigestSchema,
-  SyncReplySchema,
-  type GossipMessage,
-  type SignedEntry,
 } from "../../proto/gen/weft/v1/gossip_pb.js";
 import { systemClock, type Clock } from "../clock.js";
 import {
@@ -23,8 +18,9 @@ import {
 } from "./endpoint-record.js";
 import { policyProblem, type EntryPolicy } from "./entry-policy.js";
 import { resolveGossipConfig, type GossipConfig } from "./gossip-config.js";
-import { decodeFrame, encodeFrame, CLUSTER_KEY_BYTES } from "./gossip-frame.js";
+import { encodeFrame, openFrame, CLUSTER_KEY_BYTES } from "./gossip-frame.js";
 import { GossipMetrics } from "./gossip-metrics.js";
+import { encodeGossipMessage, type OutgoingBody, type SignedEntryBytes, type WireMessage } from "./gossip-wire.js";
 import { decideMerge } from "./merge-entry.js";
 import {
   emptySummary,
@@ -385,7 +381,7 @@ export class GossipNode {
   #emit(previous: EndpointRecord | undefined, next: EndpointRecord | undefined): void {
     const before = previous !== undefined && !previous.tombstone ? previous : undefined;
     const after = next !== undefined && !next.tombstone ? next : undefined;
-    if (before === undefined && after === undefined) return;
+    if ((before === undefined && after === undefined) || this.#listeners.size === 0) return;
     const change: EndpointChange = {};
     if (before !== undefined) change.previous = before;
     if (after !== undefined) change.next = after;
@@ -412,7 +408,7 @@ export class GossipNode {
 
   async #handleFrame(bytes: Uint8Array): Promise<Uint8Array> {
     try {
-      const decoded = decodeFrame(bytes, this.#frameCheck());
+      const decoded = openFrame(bytes, this.#frameCheck());
       if (!decoded.ok) {
         this.#reject(decoded.origin, decoded.reason, decoded.detail);
         // Unauthenticated input gets an empty reply: no signing work for whoever sends garbage.
@@ -424,11 +420,11 @@ export class GossipNode {
       this.#heardFrom(from);
       switch (message.body.case) {
         case "push": {
-          const { accepted, rejected } = this.#ingestAll(message.body.value.entries, from);
+          const { accepted, rejected } = this.#ingestAll(message.body.entries, from);
           return this.#frame({ case: "pushAck", value: create(PushAckSchema, { accepted, rejected }) });
         }
         case "sync":
-          return this.#frame({ case: "syncReply", value: this.#syncReply(message.body.value.owners.map((d) => [d.owner, fromOwnerDigest(d)])) });
+          return this.#frame(this.#syncReply(message.body.value.owners.map((d) => [d.owner, fromOwnerDigest(d)])));
         case "ping":
           return this.#frame({ case: "pong", value: create(PongSchema, { nonce: message.body.value.nonce }) });
         default:
@@ -445,7 +441,7 @@ export class GossipNode {
   }
 
   /** Ingests entries received from `from` and forwards what was new to `fanout` other peers. */
-  #ingestAll(entries: readonly SignedEntry[], from: string): { accepted: number; rejected: number } {
+  #ingestAll(entries: readonly SignedEntryBytes[], from: string): { accepted: number; rejected: number } {
     const fresh: DecodedEntry[] = [];
     let rejected = 0;
     for (const signed of entries) {
@@ -462,7 +458,7 @@ export class GossipNode {
     return { accepted: fresh.length, rejected };
   }
 
-  #ingest(signed: SignedEntry, from: string): IngestOutcome {
+  #ingest(signed: SignedEntryBytes, from: string): IngestOutcome {
     const decoded = this.#cache.decode(signed);
     if (!decoded.ok) return this.#rejectEntry(from, decoded.reason, decoded.detail);
     const entry = decoded.entry;
@@ -514,11 +510,11 @@ export class GossipNode {
     }
   }
 
-  #syncReply(theirs: [string, OwnerSummary][]): ReturnType<typeof create<typeof SyncReplySchema>> {
+  #syncReply(theirs: [string, OwnerSummary][]): OutgoingBody {
     const theirSummaries = new Map(theirs);
     const owners = [...this.#byOwner.keys()].filter((owner) => !sameSummary(this.#summaries.get(owner), theirSummaries.get(owner)));
     shuffle(owners, this.#random);
-    const entries: SignedEntry[] = [];
+    const entries: Uint8Array[] = [];
     let bytes = 0;
     let truncated = false;
     outer: for (const owner of owners) {
@@ -527,11 +523,11 @@ export class GossipNode {
           truncated = true;
           break outer;
         }
-        entries.push(entry.signed);
+        entries.push(entry.wire);
         bytes += entry.wireBytes;
       }
     }
-    return create(SyncReplySchema, { entries, owners: this.#digest(), truncated });
+    return { case: "syncReply", entries, owners: this.#digest(), truncated };
   }
 
   // ---- outgoing ------------------------------------------------------------------------------
@@ -557,15 +553,15 @@ export class GossipNode {
     peer.sending = true;
     try {
       while (this.#running && peer.queue.size > 0 && this.#peers.get(peer.peer.name) === peer) {
-        const batch: SignedEntry[] = [];
+        const batch: Uint8Array[] = [];
         let bytes = 0;
         for (const [key, entry] of peer.queue) {
           if (batch.length >= this.config.maxEntriesPerMessage || (batch.length > 0 && bytes + entry.wireBytes > this.config.maxMessageBytes)) break;
-          batch.push(entry.signed);
+          batch.push(entry.wire);
           bytes += entry.wireBytes;
           peer.queue.delete(key);
         }
-        const reply = await this.#exchange(peer, { case: "push", value: create(PushDeltaSchema, { entries: batch }) });
+        const reply = await this.#exchange(peer, { case: "push", entries: batch });
         // An unreachable peer's backlog is dropped; anti-entropy repairs it when it is back.
         if (reply === undefined) peer.queue.clear();
       }
@@ -578,7 +574,7 @@ export class GossipNode {
   async #syncWith(peer: PeerRecord): Promise<void> {
     const reply = await this.#exchange(peer, { case: "sync", value: create(SyncDigestSchema, { owners: this.#digest() }) });
     if (reply?.body.case !== "syncReply" || !this.#running) return;
-    const { entries, owners, truncated } = reply.body.value;
+    const { entries, owners, truncated } = reply.body;
     this.#ingestAll(entries, peer.peer.name);
     // What the replier holds, per key, for the owners it sent completely.
     const theirVersions = new Map<EndpointKey, number>();
@@ -612,7 +608,7 @@ export class GossipNode {
     }
   }
 
-  async #exchange(peer: PeerRecord, body: GossipMessage["body"]): Promise<GossipMessage | undefined> {
+  async #exchange(peer: PeerRecord, body: OutgoingBody): Promise<WireMessage | undefined> {
     if (!this.#running) return undefined;
     const frame = this.#frame(body);
     let response: Uint8Array;
@@ -626,7 +622,7 @@ export class GossipNode {
       this.#logLimited(peer.peer.name, "refused", `gossip: peer ${peer.peer.name} refused our frame (it could not authenticate it: check the cluster key and that both nodes are registered)`);
       return undefined;
     }
-    const decoded = decodeFrame(response, this.#frameCheck());
+    const decoded = openFrame(response, this.#frameCheck());
     if (!decoded.ok) {
       this.#reject(decoded.origin === "unknown" ? peer.peer.name : decoded.origin, decoded.reason, decoded.detail);
       return undefined;
@@ -644,8 +640,8 @@ export class GossipNode {
     return decoded.message;
   }
 
-  #frame(body: GossipMessage["body"]): Uint8Array {
-    const message = create(GossipMessageSchema, { origin: this.name, sentAtMs: BigInt(Math.max(0, Math.floor(this.#clock.now()))), body });
+  #frame(body: OutgoingBody): Uint8Array {
+    const message = encodeGossipMessage(this.name, BigInt(Math.max(0, Math.floor(this.#clock.now()))), body);
     const secrets = { secretKey: this.#keyPair.secretKey, scheme: this.#scheme, ...(this.#clusterKey ? { clusterKey: this.#clusterKey } : {}) };
     const bytes = encodeFrame(message, secrets);
     this.#metrics.sent(bytes.length);

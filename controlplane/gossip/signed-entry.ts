@@ -1,6 +1,7 @@
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { EndpointEntrySchema, SignedEntrySchema, type SignedEntry } from "../../proto/gen/weft/v1/gossip_pb.js";
 import { endpointKey, endpointRecordProblem, freezeRecord, type EndpointKey, type EndpointRecord } from "./endpoint-record.js";
+import { encodeSignedEntry, repeatedEntrySize, type SignedEntryBytes } from "./gossip-wire.js";
 import { entryHash } from "./owner-digest.js";
 import { ed25519Signatures, type SignatureScheme } from "./signature-scheme.js";
 
@@ -12,9 +13,11 @@ export interface DecodedEntry {
   readonly key: EndpointKey;
   readonly record: EndpointRecord;
   readonly signed: SignedEntry;
+  /** The SignedEntry encoding, spliced as is into every message that carries the entry. */
+  readonly wire: Uint8Array;
   /** entryHash(key, version), for digests. */
   readonly hash: number;
-  /** Approximate size on the wire. */
+  /** Size on the wire as one element of a repeated field. */
   readonly wireBytes: number;
 }
 
@@ -54,7 +57,7 @@ export function encodeAndSignEntry(
 }
 
 /** Decodes an entry's bytes and checks its fields; does not check the signature. */
-export function decodeEntry(signed: SignedEntry): VerifiedEntry {
+export function decodeEntry(signed: SignedEntryBytes): VerifiedEntry {
   if (signed.entry.length === 0 || signed.entry.length > MAX_ENTRY_BYTES)
     return { ok: false, reason: "malformed-entry", detail: `entry of ${signed.entry.length} bytes` };
   let record: EndpointRecord;
@@ -87,7 +90,7 @@ export function decodeEntry(signed: SignedEntry): VerifiedEntry {
 
 /** Decodes an entry and checks it is signed by its owner's key (looked up by the owner's name). */
 export function verifyAndDecodeEntry(
-  signed: SignedEntry,
+  signed: SignedEntryBytes,
   publicKeyOf: (owner: string) => Uint8Array | undefined,
   scheme: SignatureScheme = ed25519Signatures,
 ): VerifiedEntry {
@@ -105,27 +108,31 @@ export function verifyAndDecodeEntry(
  * Remembers decoded entries and the keys they verified against, by signature, so a node that hears
  * the same entry from several peers decodes and verifies it once. Bounded; oldest forgotten first.
  * The simulator shares one cache between all its nodes.
+ *
+ * Slots are found by the signature's first six bytes (a number: no string or buffer per lookup) and
+ * confirmed by comparing the signature and entry bytes in full, so a colliding or forged copy is a
+ * miss, never a wrong hit.
  */
 export class SignedEntryCache {
-  readonly #entries = new Map<string, { entry: DecodedEntry; verifiedWith?: Uint8Array }>();
+  readonly #slots = new Map<number, { entry: DecodedEntry; verifiedWith?: Uint8Array }>();
 
   constructor(readonly capacity = 65_536) {}
 
-  decode(signed: SignedEntry): VerifiedEntry {
-    const id = cacheId(signed.signature);
-    const hit = this.#entries.get(id);
-    if (hit !== undefined && sameBytes(hit.entry.signed.entry, signed.entry)) return { ok: true, entry: hit.entry };
+  decode(signed: SignedEntryBytes): VerifiedEntry {
+    const id = slotId(signed.signature);
+    const hit = this.#slots.get(id);
+    if (hit !== undefined && sameBytes(hit.entry.signed.signature, signed.signature) && sameBytes(hit.entry.signed.entry, signed.entry))
+      return { ok: true, entry: hit.entry };
     const decoded = decodeEntry(signed);
     if (decoded.ok) {
-      if (this.#entries.size >= this.capacity) this.#entries.delete(this.#entries.keys().next().value!);
-      this.#entries.set(id, { entry: decoded.entry });
+      if (hit === undefined && this.#slots.size >= this.capacity) this.#slots.delete(this.#slots.keys().next().value!);
+      this.#slots.set(id, { entry: decoded.entry });
     }
     return decoded;
   }
 
   verify(entry: DecodedEntry, publicKey: Uint8Array, scheme: SignatureScheme): boolean {
-    const id = cacheId(entry.signed.signature);
-    const hit = this.#entries.get(id);
+    const hit = this.#slots.get(slotId(entry.signed.signature));
     if (hit !== undefined && hit.entry === entry && hit.verifiedWith !== undefined && sameBytes(hit.verifiedWith, publicKey)) return true;
     const ok = scheme.verify(entry.signed.entry, entry.signed.signature, publicKey);
     if (ok && hit !== undefined && hit.entry === entry) hit.verifiedWith = publicKey;
@@ -135,19 +142,26 @@ export class SignedEntryCache {
 
 function toDecoded(record: EndpointRecord, signed: SignedEntry): DecodedEntry {
   const key = endpointKey(record);
+  const wire = encodeSignedEntry(signed.entry, signed.signature);
   return Object.freeze({
     key,
     record,
     signed,
+    wire,
     hash: entryHash(key, record.version),
-    wireBytes: signed.entry.length + signed.signature.length + 6,
+    wireBytes: repeatedEntrySize(wire),
   });
 }
 
-function cacheId(signature: Uint8Array): string {
-  return Buffer.from(signature.buffer, signature.byteOffset, signature.byteLength).toString("latin1");
+function slotId(signature: Uint8Array): number {
+  if (signature.length < 6) return -1 - signature.length;
+  let id = 0;
+  for (let i = 0; i < 6; i++) id = id * 256 + signature[i]!;
+  return id;
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

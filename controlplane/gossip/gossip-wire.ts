@@ -1,0 +1,190 @@
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
+import {
+  GossipMessageSchema,
+  OwnerDigestSchema,
+  SyncReplySchema,
+  type GossipMessage,
+  type OwnerDigest,
+} from "../../proto/gen/weft/v1/gossip_pb.js";
+
+// Hand-built protobuf for the two messages that carry entries (PushDelta, SyncReply). A node keeps
+// each entry's SignedEntry bytes once and splices them into every message that carries the entry,
+// and a receiver reads entries as byte ranges, decoding only the ones it has not seen. The bytes
+// are ordinary proto3 (gossip.proto is unchanged): a repeated message field is `tag len bytes` per
+// element, and a message field that appears twice is merged, so spliced parts decode as one.
+
+/** The two byte strings of a SignedEntry; views into a frame when read from the wire. */
+export interface SignedEntryBytes {
+  readonly entry: Uint8Array;
+  readonly signature: Uint8Array;
+}
+
+/** A GossipMessage whose entries, if any, are still undecoded byte ranges. */
+export interface WireMessage {
+  readonly origin: string;
+  readonly body:
+    | { readonly case: "push"; readonly entries: readonly SignedEntryBytes[] }
+    | {
+        readonly case: "syncReply";
+        readonly entries: readonly SignedEntryBytes[];
+        readonly owners: readonly OwnerDigest[];
+        readonly truncated: boolean;
+      }
+    | Exclude<GossipMessage["body"], { case: "push" } | { case: "syncReply" }>;
+}
+
+/** What a node sends: entries as their SignedEntry encodings, everything else as messages. */
+export type OutgoingBody =
+  | { readonly case: "push"; readonly entries: readonly Uint8Array[] }
+  | { readonly case: "syncReply"; readonly entries: readonly Uint8Array[]; readonly owners: OwnerDigest[]; readonly truncated: boolean }
+  | Exclude<GossipMessage["body"], { case: "push" } | { case: "syncReply" } | { case: undefined }>;
+
+const LEN = WireType.LengthDelimited;
+const TAG_ENTRIES = tag(1, LEN);
+const FIELD_PUSH = 10;
+const FIELD_SYNC_REPLY = 13;
+
+/** SignedEntry { entry = 1; signature = 2 } encoded. */
+export function encodeSignedEntry(entry: Uint8Array, signature: Uint8Array): Uint8Array {
+  const out = new Uint8Array(fieldSize(entry.length) + fieldSize(signature.length));
+  let pos = writeField(out, 0, tag(1, LEN), entry);
+  pos = writeField(out, pos, tag(2, LEN), signature);
+  return out;
+}
+
+/** Bytes a SignedEntry encoding adds to a message as one element of a repeated field. */
+export function repeatedEntrySize(encoded: Uint8Array): number {
+  return fieldSize(encoded.length);
+}
+
+export function encodeGossipMessage(origin: string, sentAtMs: bigint, body: OutgoingBody): Uint8Array {
+  if (body.case !== "push" && body.case !== "syncReply") return toBinary(GossipMessageSchema, create(GossipMessageSchema, { origin, sentAtMs, body }));
+  const head = toBinary(GossipMessageSchema, create(GossipMessageSchema, { origin, sentAtMs }));
+  const rest =
+    body.case === "syncReply" ? toBinary(SyncReplySchema, create(SyncReplySchema, { owners: body.owners, truncated: body.truncated })) : new Uint8Array();
+  let inner = rest.length;
+  for (const entry of body.entries) inner += fieldSize(entry.length);
+  const fieldTag = tag(body.case === "push" ? FIELD_PUSH : FIELD_SYNC_REPLY, LEN);
+  const out = new Uint8Array(head.length + varintSize(fieldTag) + varintSize(inner) + inner);
+  out.set(head, 0);
+  let pos = writeVarint(out, head.length, fieldTag);
+  pos = writeVarint(out, pos, inner);
+  for (const entry of body.entries) pos = writeField(out, pos, TAG_ENTRIES, entry);
+  out.set(rest, pos);
+  return out;
+}
+
+/**
+ * Reads a GossipMessage, leaving pushed and synced entries as views into `bytes`. Throws on
+ * malformed input, like fromBinary.
+ */
+export function readGossipMessage(bytes: Uint8Array): WireMessage {
+  const reader = new BinaryReader(bytes);
+  let origin = "";
+  let bodyField = 0;
+  const parts: Uint8Array[] = [];
+  while (reader.pos < reader.len) {
+    const [field, wireType] = reader.tag();
+    if (field === 1 && wireType === LEN) origin = reader.string();
+    else if (field === 2 && wireType === WireType.Varint) reader.uint64();
+    else if ((field === FIELD_PUSH || field === FIELD_SYNC_REPLY) && wireType === LEN && (bodyField === 0 || bodyField === field)) {
+      bodyField = field;
+      parts.push(reader.bytes());
+    } else return fromGeneric(fromBinary(GossipMessageSchema, bytes));
+  }
+  if (bodyField === FIELD_PUSH) {
+    const entries: SignedEntryBytes[] = [];
+    for (const part of parts) readEntries(part, entries);
+    return { origin, body: { case: "push", entries } };
+  }
+  if (bodyField === FIELD_SYNC_REPLY) {
+    const entries: SignedEntryBytes[] = [];
+    const owners: OwnerDigest[] = [];
+    let truncated = false;
+    for (const part of parts) truncated = readSyncReply(part, entries, owners) ?? truncated;
+    return { origin, body: { case: "syncReply", entries, owners, truncated } };
+  }
+  return fromGeneric(fromBinary(GossipMessageSchema, bytes));
+}
+
+function fromGeneric(message: GossipMessage): WireMessage {
+  const body = message.body;
+  if (body.case === "push") return { origin: message.origin, body: { case: "push", entries: body.value.entries } };
+  if (body.case === "syncReply") {
+    const { entries, owners, truncated } = body.value;
+    return { origin: message.origin, body: { case: "syncReply", entries, owners, truncated } };
+  }
+  return { origin: message.origin, body };
+}
+
+function readEntries(bytes: Uint8Array, into: SignedEntryBytes[]): void {
+  const reader = new BinaryReader(bytes);
+  while (reader.pos < reader.len) {
+    const [field, wireType] = reader.tag();
+    if (field === 1 && wireType === LEN) into.push(readSignedEntry(reader.bytes()));
+    else reader.skip(wireType, field);
+  }
+}
+
+/** Returns the truncated flag when the part sets it. */
+function readSyncReply(bytes: Uint8Array, entries: SignedEntryBytes[], owners: OwnerDigest[]): boolean | undefined {
+  const reader = new BinaryReader(bytes);
+  let truncated: boolean | undefined;
+  while (reader.pos < reader.len) {
+    const [field, wireType] = reader.tag();
+    if (field === 1 && wireType === LEN) entries.push(readSignedEntry(reader.bytes()));
+    else if (field === 2 && wireType === LEN) owners.push(fromBinary(OwnerDigestSchema, reader.bytes()));
+    else if (field === 3 && wireType === WireType.Varint) truncated = reader.bool();
+    else reader.skip(wireType, field);
+  }
+  return truncated;
+}
+
+const EMPTY: Uint8Array = new Uint8Array(0);
+
+function readSignedEntry(bytes: Uint8Array): SignedEntryBytes {
+  const reader = new BinaryReader(bytes);
+  let entry = EMPTY;
+  let signature = EMPTY;
+  while (reader.pos < reader.len) {
+    const [field, wireType] = reader.tag();
+    if (field === 1 && wireType === LEN) entry = reader.bytes();
+    else if (field === 2 && wireType === LEN) signature = reader.bytes();
+    else reader.skip(wireType, field);
+  }
+  return { entry, signature };
+}
+
+function tag(field: number, wireType: WireType): number {
+  return (field << 3) | wireType;
+}
+
+function varintSize(value: number): number {
+  let size = 1;
+  while (value >= 0x80) {
+    value = Math.floor(value / 128);
+    size += 1;
+  }
+  return size;
+}
+
+function fieldSize(length: number): number {
+  return 1 + varintSize(length) + length;
+}
+
+function writeVarint(out: Uint8Array, pos: number, value: number): number {
+  while (value >= 0x80) {
+    out[pos++] = (value & 0x7f) | 0x80;
+    value = Math.floor(value / 128);
+  }
+  out[pos++] = value;
+  return pos;
+}
+
+function writeField(out: Uint8Array, pos: number, fieldTag: number, bytes: Uint8Array): number {
+  pos = writeVarint(out, pos, fieldTag);
+  pos = writeVarint(out, pos, bytes.length);
+  out.set(bytes, pos);
+  return pos + bytes.length;
+}
