@@ -1,8 +1,22 @@
-// The real Kernel: links through iproute2, FDB and neighbour entries through batched raw rtnetlink.
-// Everything happens in the network namespace the process runs in.
+// The real Kernel: links observed, veths made and links deleted through rtnetlink; bridges and vxlans
+// (rare) made through iproute2; FDB and neighbour entries through batched raw rtnetlink.
+// Everything happens in the network namespace the process runs in, except the container end of a veth.
+import { closeSync } from "node:fs";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { KernelError, errnoText } from "./kernel-error.js";
-import { ip, ipIn } from "./iproute2.js";
+import { ip } from "./iproute2.js";
+import {
+  IFF_UP,
+  RTM_NEWLINK,
+  encodeAddAddress,
+  encodeCreateVeth,
+  encodeDeleteLink,
+  encodeLinkDumpRequest,
+  encodeSetLinkUp,
+  parseLink,
+  type DecodedLink,
+} from "./link-message.js";
+import { inNetworkNamespace, netnsPath, openNetns } from "./network-namespace.js";
 import {
   describeFdb,
   describeLinkAction,
@@ -45,6 +59,7 @@ export interface LinuxKernelOptions {
 }
 
 const ENOENT = 2;
+const ENODEV = 19;
 const ESRCH = 3;
 const DUMP_ATTEMPTS = 5;
 const MAX_MESSAGE_SIZE = NLMSG_HDRLEN + NDMSG_LEN + 8 + 12;
@@ -59,7 +74,7 @@ class LinuxKernel implements Kernel {
   constructor(private readonly chunkSize: number) {}
 
   async observe(): Promise<ObservedState> {
-    const links = await listLinks();
+    const links = this.listLinks();
     const vxlans = new Map<number, string>();
     for (const link of links) if (vniOfVxlan(link.name) !== undefined) vxlans.set(link.ifindex, link.name);
     const fdb: FdbEntry[] = [];
@@ -84,7 +99,7 @@ class LinuxKernel implements Kernel {
     const result = emptyApplyResult();
     for (const action of plan.links) {
       try {
-        await applyLinkAction(action, result);
+        await this.applyLinkAction(action, result);
       } catch (error) {
         result.errors.push({
           object: describeLinkAction(action),
@@ -128,6 +143,33 @@ class LinuxKernel implements Kernel {
   private netlink(): NetlinkSocket {
     this.socket ??= new NetlinkSocket();
     return this.socket;
+  }
+
+  private listLinks(): ObservedLink[] {
+    const socket = this.netlink();
+    for (let attempt = 1; ; attempt++) {
+      const decoded: DecodedLink[] = [];
+      const seq = socket.allocateSeqs(1);
+      const complete = socket.dump(encodeLinkDumpRequest(seq), seq, (buffer, header) => {
+        if (header.type === RTM_NEWLINK) decoded.push(parseLink(buffer, header));
+      });
+      if (complete) return observedLinks(decoded);
+      if (attempt === DUMP_ATTEMPTS) throw new KernelError(`netlink link dump interrupted ${DUMP_ATTEMPTS} times in a row`);
+    }
+  }
+
+  private async applyLinkAction(action: LinkAction, result: ApplyResult): Promise<void> {
+    switch (action.kind) {
+      case "delete-link":
+        if (deleteLink(this.netlink(), action.name)) result.linksDeleted++;
+        return;
+      case "create-veth":
+        createVeth(this.netlink(), action);
+        result.linksCreated++;
+        return;
+      default:
+        await applyLinkActionByIproute2(action, result);
+    }
   }
 
   private dumpUntilConsistent(
@@ -211,54 +253,102 @@ function writeNeighbourEntry(op: "add" | "delete"): EntryWriter<NeighbourEntry> 
     writeNeighbour(buffer, offset, type, ack ? flags | NLM_F_ACK : flags, seq, AF_INET, ifindex, NUD_PERMANENT, 0, entry.ip, op === "add" ? entry.mac : undefined);
 }
 
-interface IpJsonLink {
-  ifindex: number;
-  ifname: string;
-  flags?: string[];
-  mtu: number;
-  address?: string;
-  master?: string;
-  linkinfo?: { info_kind?: string; info_data?: { id?: number; local?: string; port?: number; learning?: boolean; proxy?: boolean } };
-}
-
-async function listLinks(): Promise<ObservedLink[]> {
-  const { stdout } = await ip("-d", "-j", "link", "show");
-  const parsed = JSON.parse(stdout) as IpJsonLink[];
-  return parsed.map((link) => {
+/** The same shape `ip -d -j link show` gave: master by name, vxlan defaults where the kernel sent nothing. */
+export function observedLinks(decoded: readonly DecodedLink[]): ObservedLink[] {
+  const names = new Map<number, string>();
+  for (const link of decoded) if (link.name !== undefined) names.set(link.ifindex, link.name);
+  return decoded.map((link) => {
     const observed: ObservedLink = {
-      name: link.ifname,
+      name: link.name ?? "",
       ifindex: link.ifindex,
-      kind: link.linkinfo?.info_kind ?? "",
-      mac: link.address ?? "",
-      mtu: link.mtu,
-      up: link.flags?.includes("UP") ?? false,
+      kind: link.kind ?? "",
+      mac: link.mac ?? "",
+      mtu: link.mtu ?? 0,
+      up: (link.flags & IFF_UP) !== 0,
     };
-    if (link.master !== undefined) observed.master = link.master;
-    const data = link.linkinfo?.info_data;
-    if (observed.kind === "vxlan" && data !== undefined) {
+    const master = link.masterIfindex === undefined ? undefined : names.get(link.masterIfindex);
+    if (master !== undefined) observed.master = master;
+    if (observed.kind === "vxlan" && link.vxlan !== undefined) {
       observed.vxlan = {
-        id: data.id ?? 0,
-        local: data.local,
-        dstport: data.port ?? 0,
-        learning: data.learning ?? true,
-        proxy: data.proxy ?? false,
+        id: link.vxlan.id,
+        local: link.vxlan.local,
+        dstport: link.vxlan.port ?? 0,
+        learning: link.vxlan.learning ?? true,
+        proxy: link.vxlan.proxy ?? false,
       };
     }
     return observed;
   });
 }
 
-async function applyLinkAction(action: LinkAction, result: ApplyResult): Promise<void> {
+/** Sends one message that asks for an ACK; a refusal becomes a KernelError with the kernel's text. */
+function request(socket: NetlinkSocket, what: string, encode: (seq: number) => Buffer): void {
+  const seq = socket.allocateSeqs(1);
+  const ack = socket.sendBatch(encode(seq), seq, seq).get(seq);
+  if (ack === undefined) return;
+  const text = ack.message ?? errnoText(ack.errno);
+  throw new KernelError(`${what}: ${text}`, { errno: ack.errno, kernelMessage: text });
+}
+
+/** Like `ip link del NAME`; returns false when there was nothing to delete. */
+function deleteLink(socket: NetlinkSocket, name: string): boolean {
+  try {
+    request(socket, `delete link ${name}`, (seq) => encodeDeleteLink(name, seq));
+    return true;
+  } catch (error) {
+    if (error instanceof KernelError && (error.errno === ENODEV || error.errno === ENOENT)) return false;
+    throw error;
+  }
+}
+
+/**
+ * Creates both ends in one message (host end enslaved and up, container end named with its MAC in its
+ * namespace), then adds the address and brings the container end and lo up from a socket opened inside
+ * the container's namespace. On any failure it deletes the host end, which takes the container end with it.
+ */
+function createVeth(socket: NetlinkSocket, action: Extract<LinkAction, { kind: "create-veth" }>): void {
+  const { endpoint, mtu, master } = action;
+  const masterIfindex = interfaceIndex(master);
+  if (masterIfindex === undefined) throw new KernelError(`create veth ${endpoint.hostIfName}: no bridge named ${master}`, { errno: ENODEV });
+  const netnsFd = openNetns(endpoint.netns);
+  try {
+    request(socket, `create veth ${endpoint.hostIfName} peer ${endpoint.ifName} in ${netnsPath(endpoint.netns)}`, (seq) =>
+      encodeCreateVeth(
+        { hostIfName: endpoint.hostIfName, mtu, masterIfindex, peerIfName: endpoint.ifName, peerMac: endpoint.mac, peerNetnsFd: netnsFd },
+        seq,
+      ),
+    );
+  } finally {
+    closeSync(netnsFd);
+  }
+  try {
+    const inside = inNetworkNamespace(endpoint.netns, () => {
+      const opened = new NetlinkSocket({ receiveBufferSize: 64 << 10 });
+      return { socket: opened, ifindex: interfaceIndex(endpoint.ifName) };
+    });
+    try {
+      if (inside.ifindex === undefined) throw new KernelError(`${endpoint.ifName} vanished from ${netnsPath(endpoint.netns)}`, { errno: ENODEV });
+      const ifindex = inside.ifindex;
+      request(inside.socket, `address ${endpoint.ip}/${endpoint.prefixLen} on ${endpoint.ifName} in ${netnsPath(endpoint.netns)}`, (seq) =>
+        encodeAddAddress(ifindex, endpoint.ip, endpoint.prefixLen, seq),
+      );
+      request(inside.socket, `set ${endpoint.ifName} up in ${netnsPath(endpoint.netns)}`, (seq) => encodeSetLinkUp(endpoint.ifName, seq));
+      request(inside.socket, `set lo up in ${netnsPath(endpoint.netns)}`, (seq) => encodeSetLinkUp("lo", seq));
+    } finally {
+      inside.socket.close();
+    }
+  } catch (error) {
+    try {
+      deleteLink(socket, endpoint.hostIfName);
+    } catch {
+      // the original error says more; the next reconcile sees the leftover veth and removes it
+    }
+    throw error;
+  }
+}
+
+async function applyLinkActionByIproute2(action: Exclude<LinkAction, { kind: "create-veth" | "delete-link" }>, result: ApplyResult): Promise<void> {
   switch (action.kind) {
-    case "delete-link":
-      try {
-        await ip("link", "del", action.name);
-      } catch (error) {
-        if (error instanceof KernelError && error.errno === 19) return; // already gone
-        throw error;
-      }
-      result.linksDeleted++;
-      return;
     case "create-bridge":
       await ip("link", "add", action.name, "mtu", String(action.mtu), "type", "bridge");
       result.linksCreated++;
@@ -282,28 +372,5 @@ async function applyLinkAction(action: LinkAction, result: ApplyResult): Promise
       await ip(...args);
       return;
     }
-    case "create-veth":
-      await createVeth(action);
-      result.linksCreated++;
-      return;
   }
 }
-
-/** Creates both ends in one step, configures them, and on any failure deletes what it made. */
-async function createVeth(action: Extract<LinkAction, { kind: "create-veth" }>): Promise<void> {
-  const { endpoint, mtu, master } = action;
-  await ip(
-    "link", "add", endpoint.hostIfName, "mtu", String(mtu), "type", "veth",
-    "peer", "name", endpoint.ifName, "address", endpoint.mac, "mtu", String(mtu), "netns", endpoint.netns, // iproute2 opens a path directly, a plain name under /run/netns
-  );
-  try {
-    await ipIn(endpoint.netns, "addr", "add", `${endpoint.ip}/${endpoint.prefixLen}`, "dev", endpoint.ifName);
-    await ipIn(endpoint.netns, "link", "set", endpoint.ifName, "up");
-    await ipIn(endpoint.netns, "link", "set", "lo", "up");
-    await ip("link", "set", endpoint.hostIfName, "master", master, "up");
-  } catch (error) {
-    await ip("link", "del", endpoint.hostIfName).catch(() => undefined);
-    throw error;
-  }
-}
-

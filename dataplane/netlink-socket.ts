@@ -66,10 +66,12 @@ export function interfaceIndex(name: string): number | undefined {
 export class NetlinkSocket {
   private readonly libc = loadLibc();
   private readonly fd: number;
-  private readonly receiveBuffer = Buffer.alloc(RECV_BUFFER);
+  private readonly receiveBuffer: Buffer;
   private nextSeq = 1;
 
-  constructor() {
+  /** `receiveBufferSize`: bytes read per recv (a few KiB are enough for single requests). */
+  constructor(options: { receiveBufferSize?: number } = {}) {
+    this.receiveBuffer = Buffer.alloc(options.receiveBufferSize ?? RECV_BUFFER);
     const fd = this.libc.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
     if (fd < 0) throw this.errnoError("socket(AF_NETLINK)");
     this.fd = fd;
