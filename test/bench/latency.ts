@@ -34,13 +34,17 @@ export async function measureLatencies(state: LabState, count: number): Promise<
       const netns = `${state.prefix}-h2-c${100 + i}`;
       await run("ip", ["netns", "add", netns]);
       await run("ip", ["-n", netns, "link", "set", "lo", "up"]);
+      // Addresses (and so MACs) are reused after a detach: forget earlier events.
+      linkMonitor.clear();
+      fdbMonitor.clear();
       const res = await api.attachEndpoint({ network: probe.network, netns, name: `bench${i}`, ifName: "eth0" });
       const attachedAt = Date.now();
       const endpoint = res.endpoint!;
       const reply = await firstPingReply(probe.netns, endpoint.ip);
       samples.attachToReachableMs.push(reply - attachedAt);
       const vethAt = await linkMonitor.waitFor((line) => line.includes(`weft${endpoint.id.slice(0, 11)}`), 2000);
-      const fdbAt = await fdbMonitor.waitFor((line) => line.startsWith(endpoint.mac) && !line.startsWith("Deleted"), 2000);
+      // Only the VXLAN entry (MAC -> remote VTEP), not the bridge's own learned entry for the MAC.
+      const fdbAt = await fdbMonitor.waitFor((line) => line.startsWith(`${endpoint.mac} `) && line.includes(" dst "), 2000);
       samples.joinToRemoteFdbMs.push(fdbAt - vethAt);
       await api.detachEndpoint({ endpoint: endpoint.id });
       await run("ip", ["netns", "del", netns]);
@@ -62,6 +66,7 @@ async function firstPingReply(netns: string, ip: string): Promise<number> {
 }
 
 interface Monitor {
+  clear(): void;
   waitFor(match: (line: string) => boolean, timeoutMs: number): Promise<number>;
   stop(): void;
 }
@@ -101,6 +106,9 @@ function startMonitor(command: string[]): Monitor {
     }
   });
   return {
+    clear() {
+      events.length = 0;
+    },
     async waitFor(match, timeoutMs) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
