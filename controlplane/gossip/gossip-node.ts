@@ -31,6 +31,7 @@ import {
   toOwnerDigest,
   type OwnerSummary,
 } from "./owner-digest.js";
+import { windowTargets } from "./push-targets.js";
 import type { RejectionReason } from "./rejection-reason.js";
 import { ed25519Signatures, type SignatureScheme } from "./signature-scheme.js";
 import { encodeAndSignEntry, SignedEntryCache, type DecodedEntry } from "./signed-entry.js";
@@ -128,6 +129,8 @@ export class GossipNode {
 
   readonly #peers = new Map<string, PeerRecord>();
   #peerList: PeerRecord[] = [];
+  /** Peer names and our own, sorted: the list push-target permutations are drawn over. */
+  #members: string[] = [];
   readonly #listeners = new Set<(change: EndpointChange) => void>();
   readonly #lastLogged = new Map<string, number>();
   #nextVersion: number;
@@ -217,6 +220,8 @@ export class GossipNode {
       added.push(record);
     }
     this.#peerList = [...this.#peers.values()];
+    this.#members = [...this.#peers.keys(), this.name].sort();
+    this.#targetsUntil = 0;
     for (const owner of [...this.#byOwner.keys()]) {
       if (owner !== this.name && !this.#peers.has(owner)) this.#dropOwner(owner);
     }
@@ -686,16 +691,25 @@ export class GossipNode {
   }
 
   /**
-   * The `fanout` peers deltas go to, redrawn every GOSSIP_TARGET_WINDOW_MS: a burst is then batched
-   * into a few large messages per node instead of many small ones, while different windows and
-   * different nodes still pick independently (and anti-entropy covers whom the pushes miss).
+   * The `fanout` peers deltas go to, redrawn every GOSSIP_TARGET_WINDOW_MS (aligned to the clock, so
+   * nodes share windows): a burst is then batched into a few large messages per node instead of many
+   * small ones. The draw is windowTargets' shared permutations, so every node has `fanout` pushers;
+   * a drawn peer that is not alive is replaced by a random alive one.
    */
   #gossipTargets(): readonly PeerRecord[] {
     const now = this.#clock.now();
     const stale = this.#targets.some((p) => this.#peers.get(p.peer.name) !== p || this.#stateOf(p) !== "alive");
     if (now >= this.#targetsUntil || stale) {
-      this.#targets = this.#pickPeers(this.config.fanout, new Set());
-      this.#targetsUntil = now + GOSSIP_TARGET_WINDOW_MS;
+      const window = Math.floor(now / GOSSIP_TARGET_WINDOW_MS);
+      const chosen: PeerRecord[] = [];
+      for (const name of windowTargets(this.#members, this.name, window, this.config.fanout)) {
+        const peer = this.#peers.get(name);
+        if (peer !== undefined && this.#stateOf(peer) === "alive") chosen.push(peer);
+      }
+      if (chosen.length < this.config.fanout)
+        chosen.push(...this.#pickPeers(this.config.fanout - chosen.length, new Set(chosen.map((p) => p.peer.name))));
+      this.#targets = chosen;
+      this.#targetsUntil = (window + 1) * GOSSIP_TARGET_WINDOW_MS;
     }
     return this.#targets;
   }
