@@ -1,6 +1,7 @@
 // rtnetlink link and address messages: a pure encoder and decoder over byte buffers (host byte order,
 // little-endian on the machines weft runs on). Layouts from linux/rtnetlink.h, linux/if_link.h,
 // linux/veth.h and linux/if_addr.h.
+import type { ObservedLink } from "./kernel.js";
 import { AF_INET, NLMSG_HDRLEN, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_REQUEST, type NetlinkHeader } from "./netlink-message.js";
 
 export const RTM_NEWLINK = 16;
@@ -249,6 +250,34 @@ function parseVxlanData(buffer: Buffer, start: number, end: number): DecodedVxla
     else if (type === IFLA_VXLAN_PROXY && length >= 1) vxlan.proxy = buffer[offset] !== 0;
   });
   return vxlan;
+}
+
+/** The same shape `ip -d -j link show` gave: master by name, vxlan defaults where the kernel sent nothing. */
+export function observedLinks(decoded: readonly DecodedLink[]): ObservedLink[] {
+  const names = new Map<number, string>();
+  for (const link of decoded) if (link.name !== undefined) names.set(link.ifindex, link.name);
+  return decoded.map((link) => {
+    const observed: ObservedLink = {
+      name: link.name ?? "",
+      ifindex: link.ifindex,
+      kind: link.kind ?? "",
+      mac: link.mac ?? "",
+      mtu: link.mtu ?? 0,
+      up: (link.flags & IFF_UP) !== 0,
+    };
+    const master = link.masterIfindex === undefined ? undefined : names.get(link.masterIfindex);
+    if (master !== undefined) observed.master = master;
+    if (observed.kind === "vxlan" && link.vxlan !== undefined) {
+      observed.vxlan = {
+        id: link.vxlan.id,
+        local: link.vxlan.local,
+        dstport: link.vxlan.port ?? 0,
+        learning: link.vxlan.learning ?? true,
+        proxy: link.vxlan.proxy ?? false,
+      };
+    }
+    return observed;
+  });
 }
 
 /** Calls `visit(type, dataOffset, dataLength)` for each attribute in [start, end); stops at a malformed one. */

@@ -6,13 +6,13 @@ import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { KernelError, errnoText } from "./kernel-error.js";
 import { ip } from "./iproute2.js";
 import {
-  IFF_UP,
   RTM_NEWLINK,
   encodeAddAddress,
   encodeCreateVeth,
   encodeDeleteLink,
   encodeLinkDumpRequest,
   encodeSetLinkUp,
+  observedLinks,
   parseLink,
   type DecodedLink,
 } from "./link-message.js";
@@ -251,34 +251,6 @@ function writeNeighbourEntry(op: "add" | "delete"): EntryWriter<NeighbourEntry> 
   const flags = NLM_F_REQUEST | (op === "add" ? NLM_F_CREATE | NLM_F_REPLACE : 0);
   return (buffer, offset, entry, ifindex, seq, ack) =>
     writeNeighbour(buffer, offset, type, ack ? flags | NLM_F_ACK : flags, seq, AF_INET, ifindex, NUD_PERMANENT, 0, entry.ip, op === "add" ? entry.mac : undefined);
-}
-
-/** The same shape `ip -d -j link show` gave: master by name, vxlan defaults where the kernel sent nothing. */
-export function observedLinks(decoded: readonly DecodedLink[]): ObservedLink[] {
-  const names = new Map<number, string>();
-  for (const link of decoded) if (link.name !== undefined) names.set(link.ifindex, link.name);
-  return decoded.map((link) => {
-    const observed: ObservedLink = {
-      name: link.name ?? "",
-      ifindex: link.ifindex,
-      kind: link.kind ?? "",
-      mac: link.mac ?? "",
-      mtu: link.mtu ?? 0,
-      up: (link.flags & IFF_UP) !== 0,
-    };
-    const master = link.masterIfindex === undefined ? undefined : names.get(link.masterIfindex);
-    if (master !== undefined) observed.master = master;
-    if (observed.kind === "vxlan" && link.vxlan !== undefined) {
-      observed.vxlan = {
-        id: link.vxlan.id,
-        local: link.vxlan.local,
-        dstport: link.vxlan.port ?? 0,
-        learning: link.vxlan.learning ?? true,
-        proxy: link.vxlan.proxy ?? false,
-      };
-    }
-    return observed;
-  });
 }
 
 /** Sends one message that asks for an ACK; a refusal becomes a KernelError with the kernel's text. */
