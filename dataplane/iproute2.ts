@@ -1,4 +1,5 @@
-// Running iproute2 for link and namespace setup (links are few; entries go through netlink instead).
+// Running iproute2 for the rare link changes (bridge and vxlan create/set); veths, link observation and
+// entries go through rtnetlink instead.
 import { execFile } from "node:child_process";
 import { KernelError } from "./kernel-error.js";
 
@@ -17,7 +18,7 @@ export function runCommand(program: string, args: readonly string[]): Promise<Co
       }
       const code = (error as NodeJS.ErrnoException).code;
       if (code === "ENOENT") {
-        reject(new KernelError(`${program} is not installed: install it with 'apt-get install -y ${program === "nsenter" ? "util-linux" : "iproute2"}'`, { cause: error }));
+        reject(new KernelError(`${program} is not installed: install it with 'apt-get install -y iproute2'`, { cause: error }));
         return;
       }
       const text = stderr.trim() || error.message;
@@ -28,15 +29,6 @@ export function runCommand(program: string, args: readonly string[]): Promise<Co
 
 export function ip(...args: string[]): Promise<CommandOutput> {
   return runCommand("ip", args);
-}
-
-/** Runs `ip` inside a network namespace given by name (under /run/netns) or by absolute path. */
-export function ipIn(netns: string, ...args: string[]): Promise<CommandOutput> {
-  return runCommand("nsenter", [`--net=${netnsPath(netns)}`, "ip", ...args]);
-}
-
-export function netnsPath(netns: string): string {
-  return netns.startsWith("/") ? netns : `/run/netns/${netns}`;
 }
 
 function errnoFromText(text: string): number | undefined {
