@@ -50,7 +50,10 @@ export function inNetworkNamespace<T>(netns: string, work: () => T): T {
       closeSync(target);
     }
     try {
-      return work();
+      const result = work();
+      // Anything after an await would run back home (or, worse, interleaved): refuse async work.
+      if (result instanceof Promise) throw new TypeError("inNetworkNamespace: work must be synchronous, not return a Promise");
+      return result;
     } finally {
       if (setns(home) !== 0) {
         process.stderr.write(`weft dataplane: cannot return to the agent's network namespace (${errnoText(koffi.errno())}); aborting\n`);

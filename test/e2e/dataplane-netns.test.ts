@@ -164,6 +164,12 @@ describe("inNetworkNamespace", () => {
     expect(currentNetnsId()).toBe(home);
   });
 
+  it("refuses async work (whatever follows an await would run elsewhere) and still comes back", () => {
+    const home = currentNetnsId();
+    expect(() => inNetworkNamespace(ns, async () => undefined)).toThrow(/must be synchronous/);
+    expect(currentNetnsId()).toBe(home);
+  });
+
   it("names a missing namespace and never leaves home", () => {
     const home = currentNetnsId();
     expect(() => inNetworkNamespace(`${run}-missing`, () => "never")).toThrow(`netns /run/netns/${run}-missing: no such namespace`);
