@@ -28,6 +28,16 @@ export function policyProblem(
 }
 
 export function ipInAnySlice(ip: string, slices: readonly string[]): boolean {
+  const v4 = dottedQuad(ip);
+  if (v4 !== undefined) {
+    let allV4 = true;
+    for (const slice of slices) {
+      const cidr = parseV4Slice(slice);
+      if (cidr === undefined) allV4 = false;
+      else if (cidr.prefix === 0 || v4 >>> (32 - cidr.prefix) === cidr.base >>> (32 - cidr.prefix)) return true;
+    }
+    if (allV4) return false;
+  }
   const address = parseAddress(ip);
   if (address === undefined) return false;
   for (const slice of slices) {
@@ -60,5 +70,40 @@ function parseSlice(slice: string): [ipaddr.IPv4 | ipaddr.IPv6, number] | undefi
   }
   if (parsedSlices.size >= 65_536) parsedSlices.clear();
   parsedSlices.set(slice, parsed);
+  return parsed;
+}
+
+// The common case without ipaddr: a canonical dotted quad as an unsigned 32-bit number.
+function dottedQuad(ip: string): number | undefined {
+  let value = 0;
+  let part = -1;
+  let parts = 0;
+  for (let i = 0; i <= ip.length; i++) {
+    const c = i < ip.length ? ip.charCodeAt(i) : 46;
+    if (c === 46) {
+      if (part < 0 || parts === 4) return undefined;
+      value = value * 256 + part;
+      parts += 1;
+      part = -1;
+    } else if (c >= 48 && c <= 57) {
+      if (part === 0) return undefined; // a leading zero: leave odd spellings to ipaddr
+      part = part < 0 ? c - 48 : part * 10 + c - 48;
+      if (part > 255) return undefined;
+    } else return undefined;
+  }
+  return parts === 4 ? value : undefined;
+}
+
+const parsedV4Slices = new Map<string, { base: number; prefix: number } | undefined>();
+
+function parseV4Slice(slice: string): { base: number; prefix: number } | undefined {
+  if (parsedV4Slices.has(slice)) return parsedV4Slices.get(slice);
+  const slash = slice.indexOf("/");
+  const base = slash > 0 ? dottedQuad(slice.slice(0, slash)) : undefined;
+  const prefixText = slash > 0 ? slice.slice(slash + 1) : "";
+  const prefix = /^(?:[0-9]|[12][0-9]|3[0-2])$/.test(prefixText) ? Number(prefixText) : -1;
+  const parsed = base !== undefined && prefix >= 0 ? { base, prefix } : undefined;
+  if (parsedV4Slices.size >= 65_536) parsedV4Slices.clear();
+  parsedV4Slices.set(slice, parsed);
   return parsed;
 }

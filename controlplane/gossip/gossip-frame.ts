@@ -1,7 +1,7 @@
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import nacl from "tweetnacl";
 import { FrameSchema, GossipMessageSchema, type GossipMessage } from "../../proto/gen/weft/v1/gossip_pb.js";
-import { readGossipMessage, type WireMessage } from "./gossip-wire.js";
+import { encodeFrameFields, readGossipMessage, type WireMessage } from "./gossip-wire.js";
 import type { RejectionReason } from "./rejection-reason.js";
 import type { SignatureScheme } from "./signature-scheme.js";
 
@@ -21,10 +21,10 @@ export interface FrameSecrets {
 export function encodeFrame(message: GossipMessage | Uint8Array, secrets: FrameSecrets): Uint8Array {
   const bytes = message instanceof Uint8Array ? message : toBinary(GossipMessageSchema, message);
   const signature = secrets.scheme.sign(bytes, secrets.secretKey);
-  if (secrets.clusterKey === undefined) return toBinary(FrameSchema, create(FrameSchema, { payload: bytes, signature }));
+  if (secrets.clusterKey === undefined) return encodeFrameFields(new Uint8Array(), bytes, signature);
   const nonce = nacl.randomBytes(nacl.secretbox.nonceLength);
   const payload = nacl.secretbox(bytes, nonce, secrets.clusterKey);
-  return toBinary(FrameSchema, create(FrameSchema, { nonce, payload, signature }));
+  return encodeFrameFields(nonce, payload, signature);
 }
 
 export type DecodedFrame =
