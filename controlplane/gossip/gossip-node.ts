@@ -93,6 +93,7 @@ interface PeerRecord {
 
 type IngestOutcome = { kind: "accepted"; entry: DecodedEntry } | { kind: "ignored" } | { kind: "rejected" };
 
+const IGNORED: IngestOutcome = Object.freeze({ kind: "ignored" });
 const FRAME_OVERHEAD_BYTES = 64 * 1024;
 const MAX_FOLLOW_UP_SYNCS = 8;
 const GOSSIP_TARGET_WINDOW_MS = 200;
@@ -467,6 +468,8 @@ export class GossipNode {
     const decoded = this.#cache.decode(signed);
     if (!decoded.ok) return this.#rejectEntry(from, decoded.reason, decoded.detail);
     const entry = decoded.entry;
+    // The very object we hold (the cache hands out one per signed entry): the common duplicate.
+    if (this.#table.get(entry.key) === entry) return IGNORED;
     const record = entry.record;
     const publicKey = this.#publicKeyOf(record.owner);
     if (publicKey === undefined) return this.#rejectEntry(from, "unknown-owner", `entry ${entry.key} claims unknown owner ${record.owner}`);

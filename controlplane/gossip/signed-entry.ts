@@ -114,7 +114,7 @@ export function verifyAndDecodeEntry(
  * miss, never a wrong hit.
  */
 export class SignedEntryCache {
-  readonly #slots = new Map<number, { entry: DecodedEntry; verifiedWith?: Uint8Array }>();
+  readonly #slots = new Map<number, { entry: DecodedEntry; result: VerifiedEntry; verifiedWith?: Uint8Array }>();
 
   constructor(readonly capacity = 65_536) {}
 
@@ -122,11 +122,11 @@ export class SignedEntryCache {
     const id = slotId(signed.signature);
     const hit = this.#slots.get(id);
     if (hit !== undefined && sameBytes(hit.entry.signed.signature, signed.signature) && sameBytes(hit.entry.signed.entry, signed.entry))
-      return { ok: true, entry: hit.entry };
+      return hit.result;
     const decoded = decodeEntry(signed);
     if (decoded.ok) {
       if (hit === undefined && this.#slots.size >= this.capacity) this.#slots.delete(this.#slots.keys().next().value!);
-      this.#slots.set(id, { entry: decoded.entry });
+      this.#slots.set(id, { entry: decoded.entry, result: Object.freeze(decoded) });
     }
     return decoded;
   }

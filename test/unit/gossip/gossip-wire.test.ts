@@ -1,0 +1,76 @@
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import nacl from "tweetnacl";
+import { describe, expect, it } from "vitest";
+import {
+  GossipMessageSchema,
+  OwnerDigestSchema,
+  PushDeltaSchema,
+  SignedEntrySchema,
+  SyncReplySchema,
+} from "../../../proto/gen/weft/v1/gossip_pb.js";
+import { encodeAndSignEntry, SignedEntryCache, type EndpointRecord } from "../../../controlplane/gossip/index.js";
+import { encodeGossipMessage, readGossipMessage } from "../../../controlplane/gossip/gossip-wire.js";
+
+const key = nacl.sign.keyPair.fromSeed(new Uint8Array(32).fill(5));
+const record = (i: number): EndpointRecord => ({
+  network: "blue", endpointId: `c${i}`, owner: "n1", version: i + 1, tombstone: false, ip: `10.40.1.${i + 2}`,
+  mac: "02:00:00:00:01:02", vtep: "192.168.0.1", name: `web${i}`, labels: i % 2 ? { app: "web" } : {}, deletedAtMs: 0,
+});
+const entries = Array.from({ length: 3 }, (_, i) => encodeAndSignEntry(record(i), key.secretKey));
+
+describe("gossip wire", () => {
+  it("splices cached entry bytes into a push that protobuf decodes as the same message", () => {
+    const bytes = encodeGossipMessage("n1", 42n, { case: "push", entries: entries.map((e) => e.wire) });
+    const expected = toBinary(GossipMessageSchema, create(GossipMessageSchema, {
+      origin: "n1", sentAtMs: 42n, body: { case: "push", value: create(PushDeltaSchema, { entries: entries.map((e) => e.signed) }) },
+    }));
+    expect(bytes).toEqual(expected);
+    const read = readGossipMessage(bytes);
+    expect(read.origin).toBe("n1");
+    expect(read.body.case).toBe("push");
+    if (read.body.case !== "push") return;
+    expect(read.body.entries.map((e) => [...e.entry])).toEqual(entries.map((e) => [...e.signed.entry]));
+    expect(read.body.entries.map((e) => [...e.signature])).toEqual(entries.map((e) => [...e.signed.signature]));
+  });
+
+  it("writes sync replies with owners and the truncated flag, and reads protobuf-es's encoding of them", () => {
+    const owners = [create(OwnerDigestSchema, { owner: "n1", maxVersion: 3n, count: 3, hash: 99 })];
+    const bytes = encodeGossipMessage("n2", 7n, { case: "syncReply", entries: entries.map((e) => e.wire), owners, truncated: true });
+    const decoded = fromBinary(GossipMessageSchema, bytes);
+    expect(decoded.body.case).toBe("syncReply");
+    if (decoded.body.case !== "syncReply") return;
+    expect(decoded.body.value.entries.map((e) => [...e.entry])).toEqual(entries.map((e) => [...e.signed.entry]));
+    expect(decoded.body.value.owners[0]).toMatchObject({ owner: "n1", maxVersion: 3n, count: 3, hash: 99 });
+    expect(decoded.body.value.truncated).toBe(true);
+    const theirs = toBinary(GossipMessageSchema, create(GossipMessageSchema, {
+      origin: "n2", body: { case: "syncReply", value: create(SyncReplySchema, { entries: entries.map((e) => e.signed), owners, truncated: true }) },
+    }));
+    const read = readGossipMessage(theirs);
+    expect(read.body).toMatchObject({ case: "syncReply", truncated: true, owners: [{ owner: "n1", count: 3 }] });
+    if (read.body.case === "syncReply") expect(read.body.entries).toHaveLength(3);
+  });
+
+  it("reads other bodies through protobuf-es and throws on truncated entries", () => {
+    const ping = toBinary(GossipMessageSchema, create(GossipMessageSchema, { origin: "n3", body: { case: "ping", value: { nonce: 9n } } }));
+    expect(readGossipMessage(ping)).toMatchObject({ origin: "n3", body: { case: "ping", value: { nonce: 9n } } });
+    const push = encodeGossipMessage("n1", 1n, { case: "push", entries: [entries[0]!.wire] });
+    // Lengths that run past the end must fail, not read neighbouring memory.
+    const cut = push.slice(0, push.length - 10);
+    expect(() => readGossipMessage(cut)).toThrow();
+  });
+});
+
+describe("SignedEntryCache", () => {
+  it("hands out one decoded object per signed entry and misses when the bytes differ under the same signature", () => {
+    const cache = new SignedEntryCache(16);
+    const signed = entries[0]!.signed;
+    const a = cache.decode({ entry: signed.entry.slice(), signature: signed.signature.slice() });
+    const b = cache.decode({ entry: signed.entry.slice(), signature: signed.signature.slice() });
+    expect(a.ok && b.ok && a.entry === b.entry).toBe(true);
+    const other = entries[1]!.signed;
+    const forged = cache.decode(create(SignedEntrySchema, { entry: other.entry, signature: signed.signature }));
+    expect(forged.ok && forged.entry.record.endpointId).toBe("c1");
+    if (!forged.ok) return;
+    expect(cache.verify(forged.entry, key.publicKey, { name: "ed", sign: () => new Uint8Array(), verify: (m, s, k) => nacl.sign.detached.verify(m, s, k) })).toBe(false);
+  });
+});
