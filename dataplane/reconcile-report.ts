@@ -1,3 +1,5 @@
+import type { ApplyResult } from "./kernel.js";
+
 export interface ReconcileError {
   /** The kernel object concerned, e.g. "link weft-vx42" or "fdb 02:..:01 dev weft-vx42 dst 10.0.0.2". */
   object: string;
@@ -5,13 +7,7 @@ export interface ReconcileError {
   message: string;
 }
 
-export interface ReconcileReport {
-  linksCreated: number;
-  linksDeleted: number;
-  fdbAdded: number;
-  fdbRemoved: number;
-  neighboursAdded: number;
-  neighboursRemoved: number;
-  errors: ReconcileError[];
+/** What one reconcile run did: the kernel's ApplyResult plus how long observe, diff and apply took. */
+export interface ReconcileReport extends ApplyResult {
   durationMs: number;
 }

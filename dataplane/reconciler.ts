@@ -1,7 +1,7 @@
 // Observe, diff, apply, report. Runs are serialized; states handed in while a run is under way
 // coalesce into one follow-up run with the latest of them.
 import { validateDesiredState, type DesiredState } from "./desired-state.js";
-import { isEmptyPlan, type Kernel } from "./kernel.js";
+import { emptyApplyResult, isEmptyPlan, type Kernel } from "./kernel.js";
 import { diffKernelState } from "./kernel-diff.js";
 import type { ReconcileReport } from "./reconcile-report.js";
 
@@ -81,29 +81,13 @@ export class Reconciler {
       const message = error instanceof Error ? error.message : String(error);
       this.log(`reconcile: observing the kernel failed: ${message}`);
       return {
-        linksCreated: 0,
-        linksDeleted: 0,
-        fdbAdded: 0,
-        fdbRemoved: 0,
-        neighboursAdded: 0,
-        neighboursRemoved: 0,
+        ...emptyApplyResult(),
         errors: [{ object: "kernel", message: `observe: ${message}` }],
         durationMs: performance.now() - started,
       };
     }
     const plan = diffKernelState(observed, desired);
-    if (isEmptyPlan(plan)) {
-      return {
-        linksCreated: 0,
-        linksDeleted: 0,
-        fdbAdded: 0,
-        fdbRemoved: 0,
-        neighboursAdded: 0,
-        neighboursRemoved: 0,
-        errors: [],
-        durationMs: performance.now() - started,
-      };
-    }
+    if (isEmptyPlan(plan)) return { ...emptyApplyResult(), durationMs: performance.now() - started };
     const result = await this.kernel.apply(plan);
     const report: ReconcileReport = { ...result, durationMs: performance.now() - started };
     this.log(
