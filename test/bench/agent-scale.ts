@@ -42,7 +42,7 @@ const NETWORK = { name: "scale", subnet: "10.64.0.0/12", hostPrefixLen: 14, vni:
 const DEVICE = `weft-vx${NETWORK.vni}`;
 const PEER_IP = "10.251.0.200";
 const PEER_NODE = "weftsynth";
-const PROGRAM_TIMEOUT_MS = 15 * 60_000;
+const PROGRAM_TIMEOUT_MS = 5 * 60_000;
 
 interface ScaleResult {
   remoteEndpoints: number;
@@ -125,6 +125,15 @@ async function main(): Promise<void> {
   const prefix = uniqueLabPrefix();
   let peer: GossipPeerProcess | undefined;
   let peerNetns: string | undefined;
+  const cleanUp = async (): Promise<void> => {
+    await peer?.stop().catch(() => undefined);
+    if (peerNetns !== undefined) await deletePeerNamespace(peerNetns);
+    await labDown({ prefix, log: () => undefined });
+  };
+  // Ctrl-C still removes the lab and the peer's namespace.
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.once(signal, () => void cleanUp().finally(() => process.exit(130)));
+  }
   try {
     say(`lab ${prefix}: 1 host, network ${NETWORK.name} ${NETWORK.subnet} (/${NETWORK.hostPrefixLen} slices), one local container`);
     const { state } = await labUp({ hosts: 1, containers: 0, prefix, log: () => undefined });
@@ -200,9 +209,7 @@ async function main(): Promise<void> {
     };
     process.stdout.write(JSON.stringify(result, null, values.json ? undefined : 2) + "\n");
   } finally {
-    await peer?.stop().catch(() => undefined);
-    if (peerNetns !== undefined) await deletePeerNamespace(peerNetns);
-    await labDown({ prefix, log: () => undefined });
+    await cleanUp();
   }
 }
 

@@ -377,7 +377,9 @@ async function runPeer(options: PeerOptions): Promise<void> {
     transport: createGrpcTransport({ listen: options.gossipListen }),
     ...(clusterKey ? { clusterKey } : {}),
     // The whole burst is queued for the one agent and sent in large messages rather than dropped.
-    config: { maxQueuePerPeer: 1_000_000, maxEntriesPerMessage: options.maxEntriesPerMessage ?? 2000 },
+    // A long call timeout: a push that times out while the agent is busy clears the queue, and
+    // anti-entropy does not repair a gap of one owner beyond its first message's worth of entries.
+    config: { maxQueuePerPeer: 1_000_000, maxEntriesPerMessage: options.maxEntriesPerMessage ?? 2000, callTimeoutMs: 60_000 },
     log,
     policy: {
       isKnownNetwork: (network) => registry.snapshot().networks.has(network),
@@ -398,15 +400,18 @@ async function runPeer(options: PeerOptions): Promise<void> {
 
   const cidr = parseIPv4Cidr(lease.cidr, "slice");
   let published = 0;
-  const publish = (count: number) => {
+  // In chunks, yielding between them: a 50,000-entry loop would otherwise starve the etcd lease
+  // keepalive (10 s TTL) and the node would vanish from the registry half-way through.
+  const publish = async (count: number) => {
     for (let i = 0; i < count; i++) {
       published += 1;
       const ip = formatIPv4(cidr.base + published + 1);
       gossip.publish({ network: options.network, endpointId: `gp${published}`, ip, mac: macForAddress(ip), vtep: options.vtep, name: `gp${published}` });
+      if (i % 500 === 499) await new Promise((r) => setImmediate(r));
     }
   };
   const started = Date.now();
-  publish(options.endpoints);
+  await publish(options.endpoints);
   say({
     event: "ready",
     slice: lease.cidr,
@@ -420,7 +425,7 @@ async function runPeer(options: PeerOptions): Promise<void> {
   for await (const line of input) {
     const command = JSON.parse(line) as { cmd: string; count?: number };
     if (command.cmd === "publish") {
-      publish(command.count ?? 1);
+      await publish(command.count ?? 1);
       say({ event: "published", published });
     }
   }
