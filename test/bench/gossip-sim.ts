@@ -86,9 +86,10 @@ export async function runGossipSim(options: GossipSimOptions): Promise<GossipSim
   const network = new MemoryNetwork({ clock, latencyMs: options.latencyMs ?? 1, random });
   const scheme = options.signatures === "ed25519" ? ed25519Signatures : insecureHashSignatures;
   const cache = new SignedEntryCache(endpoints * 2 + 1024);
+  const slices = Array.from({ length: n }, (_, i) => [sliceOf(i)]);
   const policy: EntryPolicy = {
     isKnownNetwork: (network) => network === NETWORK,
-    ownerSlices: (owner) => [sliceOf(Number(owner.slice(1)))],
+    ownerSlices: (owner) => slices[Number(owner.slice(1))] ?? [],
   };
   const config: Partial<GossipConfig> = { pingIntervalMs: 0, suspectAfterMs: 1e12, ...options.config };
   const members = Array.from({ length: n }, (_, i) => {
@@ -128,9 +129,17 @@ export async function runGossipSim(options: GossipSimOptions): Promise<GossipSim
   }
   const maxMs = options.maxSimulatedMs ?? 120_000;
   let converged = false;
+  let lastReport = performance.now();
   while (clock.now() - t0 <= maxMs) {
     await clock.advance(10);
     peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    if (performance.now() - lastReport > 15_000) {
+      lastReport = performance.now();
+      const held = gossip.reduce((sum, node) => sum + node.liveEntryCount(), 0);
+      process.stderr.write(
+        `gossip-sim: ${n}x${endpoints} at ${clock.now() - t0} ms simulated: ${((100 * held) / (n * endpoints)).toFixed(1)}% of entries placed, ${Math.round((performance.now() - started) / 1000)} s wall\n`,
+      );
+    }
     if (gossip.every((node) => node.liveEntryCount() === endpoints)) {
       converged = true;
       break;
