@@ -287,9 +287,14 @@ export class Agent {
     if (this.draining) return;
     this.draining = true;
     try {
+      let previousMs = 0;
       while (this.pendingRun) {
+        // Under a burst of changes, rest as long as the last run took before the next one: reconciling
+        // then uses at most half the event loop, and gossip keeps answering its peers in time.
+        if (previousMs > 5) await new Promise((r) => setTimeout(r, Math.min(previousMs, 1000)));
         const run = this.pendingRun;
         this.pendingRun = undefined;
+        const started = performance.now();
         try {
           const desired = buildDesiredState({
             node: this.options.node,
@@ -309,6 +314,7 @@ export class Agent {
           this.options.log("error", `reconcile failed: ${errorText(err)}`);
           run.reject(err);
         }
+        previousMs = performance.now() - started;
       }
     } finally {
       this.draining = false;

@@ -1,6 +1,5 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI directly through tsx, so `npx weft` works right after `npm ci`.
-import { register } from "tsx/esm/api";
+// `weft`: the CLI. Compiled from dist/ when fresh, else straight from the TypeScript (see launch.js).
+import { launch } from "./launch.js";
 
-register();
-await import("../cli/main.ts");
+await launch("agent/cli/main");

@@ -1,6 +1,5 @@
 #!/usr/bin/env node
-// Runs the TypeScript agent directly through tsx, so `npx weftd` works right after `npm ci`.
-import { register } from "tsx/esm/api";
+// `weftd`: the agent. Compiled from dist/ when fresh, else straight from the TypeScript (see launch.js).
+import { launch } from "./launch.js";
 
-register();
-await import("../weftd.ts");
+await launch("agent/weftd");
