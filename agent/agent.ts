@@ -242,8 +242,13 @@ export class Agent {
       .sort((a, b) => a.network.localeCompare(b.network) || compareIp(a.ip, b.ip));
   }
 
-  peers(): PeerStatus[] {
-    return this.gossip.peerStatus().sort((a, b) => a.name.localeCompare(b.name));
+  /** Gossip's view of each peer, with the underlay address from the peer's etcd record. */
+  peers(): Array<PeerStatus & { underlayIp: string }> {
+    const nodes = this.options.registry.snapshot().nodes;
+    return this.gossip
+      .peerStatus()
+      .map((p) => ({ ...p, underlayIp: nodes.get(p.name)?.underlayIP ?? "" }))
+      .sort((a, b) => a.name.localeCompare(b.name));
   }
 
   status(): AgentStatus {

@@ -93,7 +93,7 @@ export async function startApiServer(
               create(PeerSchema, {
                 name: p.name,
                 gossipAddr: p.gossipAddr,
-                underlayIp: p.gossipAddr.replace(/:\d+$/, ""),
+                underlayIp: p.underlayIp,
                 state: p.state,
                 endpoints: p.endpoints,
                 lastSeenAgoMs: BigInt(p.lastSeenMs === undefined ? -1 : Math.max(0, Date.now() - p.lastSeenMs)),
