@@ -20,7 +20,7 @@ import { policyProblem, type EntryPolicy } from "./entry-policy.js";
 import { resolveGossipConfig, type GossipConfig } from "./gossip-config.js";
 import { encodeFrame, openFrame, CLUSTER_KEY_BYTES } from "./gossip-frame.js";
 import { GossipMetrics } from "./gossip-metrics.js";
-import { encodeGossipMessage, type OutgoingBody, type SignedEntryBytes, type WireMessage } from "./gossip-wire.js";
+import { encodeGossipMessage, type OutgoingBody, type WireMessage } from "./gossip-wire.js";
 import { decideMerge } from "./merge-entry.js";
 import {
   emptySummary,
@@ -85,7 +85,8 @@ interface PeerRecord {
   lastSeenMs: number | undefined;
   reportedState: PeerState;
   /** Deltas waiting to be pushed, newest version per key, in arrival order. */
-  readonly queue: Map<EndpointKey, DecodedEntry>;
+  /** Created on first use: at 1,000 nodes most of a node's peers never get a push from it. */
+  queue: Map<EndpointKey, DecodedEntry> | undefined;
   flushScheduled: boolean;
   sending: boolean;
   followUpSyncs: number;
@@ -180,7 +181,7 @@ export class GossipNode {
     this.#running = false;
     this.#clock.clearTimeout(this.#antiEntropyTimer);
     this.#clock.clearTimeout(this.#pingTimer);
-    for (const peer of this.#peerList) peer.queue.clear();
+    for (const peer of this.#peerList) peer.queue = undefined;
     await this.#transport.close();
   }
 
@@ -212,7 +213,7 @@ export class GossipNode {
         addedAtMs: this.#clock.now(),
         lastSeenMs: undefined,
         reportedState: "alive",
-        queue: new Map(),
+        queue: undefined,
         flushScheduled: false,
         sending: false,
         followUpSyncs: 0,
@@ -447,7 +448,7 @@ export class GossipNode {
   }
 
   /** Ingests entries received from `from` and forwards what was new to `fanout` other peers. */
-  #ingestAll(entries: readonly SignedEntryBytes[], from: string): { accepted: number; rejected: number } {
+  #ingestAll(entries: readonly Uint8Array[], from: string): { accepted: number; rejected: number } {
     const fresh: DecodedEntry[] = [];
     let rejected = 0;
     for (const signed of entries) {
@@ -464,8 +465,8 @@ export class GossipNode {
     return { accepted: fresh.length, rejected };
   }
 
-  #ingest(signed: SignedEntryBytes, from: string): IngestOutcome {
-    const decoded = this.#cache.decode(signed);
+  #ingest(encoded: Uint8Array, from: string): IngestOutcome {
+    const decoded = this.#cache.decodeWire(encoded);
     if (!decoded.ok) return this.#rejectEntry(from, decoded.reason, decoded.detail);
     const entry = decoded.entry;
     // The very object we hold (the cache hands out one per signed entry): the common duplicate.
@@ -542,10 +543,11 @@ export class GossipNode {
 
   #enqueue(peer: PeerRecord, entry: DecodedEntry): void {
     if (!this.#running) return;
-    peer.queue.delete(entry.key);
-    peer.queue.set(entry.key, entry);
-    if (peer.queue.size > this.config.maxQueuePerPeer) {
-      peer.queue.delete(peer.queue.keys().next().value!);
+    const queue = (peer.queue ??= new Map());
+    queue.delete(entry.key);
+    queue.set(entry.key, entry);
+    if (queue.size > this.config.maxQueuePerPeer) {
+      queue.delete(queue.keys().next().value!);
       this.#metrics.queueDropped();
     }
     if (peer.flushScheduled || peer.sending) return;
@@ -560,21 +562,29 @@ export class GossipNode {
     if (peer.sending) return;
     peer.sending = true;
     try {
-      while (this.#running && peer.queue.size > 0 && this.#peers.get(peer.peer.name) === peer) {
+      for (let queue = peer.queue; this.#running && queue !== undefined && queue.size > 0 && this.#peers.get(peer.peer.name) === peer; queue = peer.queue) {
         const batch: Uint8Array[] = [];
         let bytes = 0;
-        for (const [key, entry] of peer.queue) {
+        for (const entry of queue.values()) {
           if (batch.length >= this.config.maxEntriesPerMessage || (batch.length > 0 && bytes + entry.wireBytes > this.config.maxMessageBytes)) break;
           batch.push(entry.wire);
           bytes += entry.wireBytes;
-          peer.queue.delete(key);
+        }
+        if (batch.length === queue.size) queue.clear();
+        else {
+          let left = batch.length;
+          for (const key of queue.keys()) {
+            if (left-- === 0) break;
+            queue.delete(key);
+          }
         }
         const reply = await this.#exchange(peer, { case: "push", entries: batch });
         // An unreachable peer's backlog is dropped; anti-entropy repairs it when it is back.
-        if (reply === undefined) peer.queue.clear();
+        if (reply === undefined) peer.queue?.clear();
       }
     } finally {
       peer.sending = false;
+      if (peer.queue?.size === 0) peer.queue = undefined;
     }
   }
 
@@ -589,7 +599,7 @@ export class GossipNode {
     const covered = new Set<string>();
     let lastOwner: string | undefined;
     for (const signed of entries) {
-      const decoded = this.#cache.decode(signed);
+      const decoded = this.#cache.decodeWire(signed);
       if (!decoded.ok) continue;
       theirVersions.set(decoded.entry.key, decoded.entry.record.version);
       covered.add(decoded.entry.record.owner);

@@ -20,14 +20,17 @@ export interface SignedEntryBytes {
   readonly signature: Uint8Array;
 }
 
-/** A GossipMessage whose entries, if any, are still undecoded byte ranges. */
+/**
+ * A GossipMessage whose entries, if any, are still undecoded: each is the encoding of one SignedEntry
+ * (a view into the received bytes; see readSignedEntry).
+ */
 export interface WireMessage {
   readonly origin: string;
   readonly body:
-    | { readonly case: "push"; readonly entries: readonly SignedEntryBytes[] }
+    | { readonly case: "push"; readonly entries: readonly Uint8Array[] }
     | {
         readonly case: "syncReply";
-        readonly entries: readonly SignedEntryBytes[];
+        readonly entries: readonly Uint8Array[];
         readonly owners: readonly OwnerDigest[];
         readonly truncated: boolean;
       }
@@ -104,12 +107,12 @@ export function readGossipMessage(bytes: Uint8Array): WireMessage {
     } else return fromGeneric(fromBinary(GossipMessageSchema, bytes));
   }
   if (bodyField === FIELD_PUSH) {
-    const entries: SignedEntryBytes[] = [];
+    const entries: Uint8Array[] = [];
     for (const part of parts) readEntries(part, entries);
     return { origin, body: { case: "push", entries } };
   }
   if (bodyField === FIELD_SYNC_REPLY) {
-    const entries: SignedEntryBytes[] = [];
+    const entries: Uint8Array[] = [];
     const owners: OwnerDigest[] = [];
     let truncated = false;
     for (const part of parts) truncated = readSyncReply(part, entries, owners) ?? truncated;
@@ -120,30 +123,31 @@ export function readGossipMessage(bytes: Uint8Array): WireMessage {
 
 function fromGeneric(message: GossipMessage): WireMessage {
   const body = message.body;
-  if (body.case === "push") return { origin: message.origin, body: { case: "push", entries: body.value.entries } };
+  const encode = (entries: readonly SignedEntryBytes[]) => entries.map((e) => encodeSignedEntry(e.entry, e.signature));
+  if (body.case === "push") return { origin: message.origin, body: { case: "push", entries: encode(body.value.entries) } };
   if (body.case === "syncReply") {
     const { entries, owners, truncated } = body.value;
-    return { origin: message.origin, body: { case: "syncReply", entries, owners, truncated } };
+    return { origin: message.origin, body: { case: "syncReply", entries: encode(entries), owners, truncated } };
   }
   return { origin: message.origin, body };
 }
 
-function readEntries(bytes: Uint8Array, into: SignedEntryBytes[]): void {
+function readEntries(bytes: Uint8Array, into: Uint8Array[]): void {
   const cursor = { pos: 0 };
   while (cursor.pos < bytes.length) {
     const fieldTag = readVarint(bytes, cursor);
-    if (fieldTag === TAG_ENTRIES) into.push(readSignedEntry(readLengthDelimited(bytes, cursor)));
+    if (fieldTag === TAG_ENTRIES) into.push(readLengthDelimited(bytes, cursor));
     else skipField(bytes, cursor, fieldTag);
   }
 }
 
 /** Returns the truncated flag when the part sets it. */
-function readSyncReply(bytes: Uint8Array, entries: SignedEntryBytes[], owners: OwnerDigest[]): boolean | undefined {
+function readSyncReply(bytes: Uint8Array, entries: Uint8Array[], owners: OwnerDigest[]): boolean | undefined {
   const reader = new BinaryReader(bytes);
   let truncated: boolean | undefined;
   while (reader.pos < reader.len) {
     const [field, wireType] = reader.tag();
-    if (field === 1 && wireType === LEN) entries.push(readSignedEntry(reader.bytes()));
+    if (field === 1 && wireType === LEN) entries.push(reader.bytes());
     else if (field === 2 && wireType === LEN) owners.push(fromBinary(OwnerDigestSchema, reader.bytes()));
     else if (field === 3 && wireType === WireType.Varint) truncated = reader.bool();
     else reader.skip(wireType, field);
@@ -154,8 +158,8 @@ function readSyncReply(bytes: Uint8Array, entries: SignedEntryBytes[], owners: O
 const EMPTY: Uint8Array = new Uint8Array(0);
 const TAG_SIGNATURE = tag(2, LEN);
 
-// Entries are read without BinaryReader: one reader per entry was most of the garbage in a burst.
-function readSignedEntry(bytes: Uint8Array): SignedEntryBytes {
+/** The two fields of a SignedEntry encoding (views into it). Throws on malformed input. */
+export function readSignedEntry(bytes: Uint8Array): SignedEntryBytes {
   const cursor = { pos: 0 };
   let entry = EMPTY;
   let signature = EMPTY;
@@ -168,6 +172,7 @@ function readSignedEntry(bytes: Uint8Array): SignedEntryBytes {
   return { entry, signature };
 }
 
+// Entries are read without BinaryReader: one reader per entry was most of the garbage in a burst.
 function readVarint(bytes: Uint8Array, cursor: { pos: number }): number {
   let value = 0;
   let scale = 1;

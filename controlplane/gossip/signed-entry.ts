@@ -1,7 +1,7 @@
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { EndpointEntrySchema, SignedEntrySchema, type SignedEntry } from "../../proto/gen/weft/v1/gossip_pb.js";
 import { endpointKey, endpointRecordProblem, freezeRecord, type EndpointKey, type EndpointRecord } from "./endpoint-record.js";
-import { encodeSignedEntry, repeatedEntrySize, type SignedEntryBytes } from "./gossip-wire.js";
+import { encodeSignedEntry, readSignedEntry, repeatedEntrySize, type SignedEntryBytes } from "./gossip-wire.js";
 import { entryHash } from "./owner-digest.js";
 import { ed25519Signatures, type SignatureScheme } from "./signature-scheme.js";
 
@@ -109,14 +109,28 @@ export function verifyAndDecodeEntry(
  * the same entry from several peers decodes and verifies it once. Bounded; oldest forgotten first.
  * The simulator shares one cache between all its nodes.
  *
- * Slots are found by the signature's first 30 bits (a number: no string or buffer per lookup) and
- * confirmed by comparing the signature and entry bytes in full, so a colliding or forged copy is a
- * miss, never a wrong hit.
+ * Slots are found by 30 bits of the signature's tail (a number: no string or buffer per lookup) and
+ * confirmed by comparing the bytes in full, so a colliding or forged copy is a miss, never a wrong
+ * hit. decodeWire takes a SignedEntry's encoding as received: for entries encoded the way this
+ * module encodes them (signature last), its tail is the signature's, and one compare against the
+ * held encoding confirms a hit; anything else is parsed and looked up by its signature.
  */
 export class SignedEntryCache {
   readonly #slots = new Map<number, { entry: DecodedEntry; result: VerifiedEntry; verifiedWith?: Uint8Array }>();
 
   constructor(readonly capacity = 65_536) {}
+
+  decodeWire(encoded: Uint8Array): VerifiedEntry {
+    const hit = this.#slots.get(slotId(encoded));
+    if (hit !== undefined && sameBytes(hit.entry.wire, encoded)) return hit.result;
+    let signed: SignedEntryBytes;
+    try {
+      signed = readSignedEntry(encoded);
+    } catch (err) {
+      return { ok: false, reason: "malformed-entry", detail: `undecodable SignedEntry: ${err instanceof Error ? err.message : String(err)}` };
+    }
+    return this.decode(signed);
+  }
 
   decode(signed: SignedEntryBytes): VerifiedEntry {
     const id = slotId(signed.signature);
@@ -153,10 +167,12 @@ function toDecoded(record: EndpointRecord, signed: SignedEntry): DecodedEntry {
   });
 }
 
-// 30 bits, so the key stays a small integer (V8 hashes those fastest); collisions only cost a miss.
-function slotId(signature: Uint8Array): number {
-  if (signature.length < 4) return -1 - signature.length;
-  return (signature[0]! << 22) | (signature[1]! << 14) | (signature[2]! << 6) | (signature[3]! >> 2);
+// 30 bits of the last four bytes, so the key stays a small integer (V8 hashes those fastest);
+// collisions only cost a miss.
+function slotId(bytes: Uint8Array): number {
+  const n = bytes.length;
+  if (n < 4) return -1 - n;
+  return (bytes[n - 4]! << 22) | (bytes[n - 3]! << 14) | (bytes[n - 2]! << 6) | (bytes[n - 1]! >> 2);
 }
 
 const bufferEquals = Buffer.prototype.equals;

@@ -9,7 +9,7 @@ import {
   SyncReplySchema,
 } from "../../../proto/gen/weft/v1/gossip_pb.js";
 import { encodeAndSignEntry, SignedEntryCache, type EndpointRecord } from "../../../controlplane/gossip/index.js";
-import { encodeGossipMessage, readGossipMessage } from "../../../controlplane/gossip/gossip-wire.js";
+import { encodeGossipMessage, readGossipMessage, readSignedEntry } from "../../../controlplane/gossip/gossip-wire.js";
 
 const key = nacl.sign.keyPair.fromSeed(new Uint8Array(32).fill(5));
 const record = (i: number): EndpointRecord => ({
@@ -29,8 +29,10 @@ describe("gossip wire", () => {
     expect(read.origin).toBe("n1");
     expect(read.body.case).toBe("push");
     if (read.body.case !== "push") return;
-    expect(read.body.entries.map((e) => [...e.entry])).toEqual(entries.map((e) => [...e.signed.entry]));
-    expect(read.body.entries.map((e) => [...e.signature])).toEqual(entries.map((e) => [...e.signed.signature]));
+    expect(read.body.entries.map((e) => [...e])).toEqual(entries.map((e) => [...e.wire]));
+    const first = readSignedEntry(read.body.entries[0]!);
+    expect([...first.entry]).toEqual([...entries[0]!.signed.entry]);
+    expect([...first.signature]).toEqual([...entries[0]!.signed.signature]);
   });
 
   it("writes sync replies with owners and the truncated flag, and reads protobuf-es's encoding of them", () => {
@@ -67,10 +69,18 @@ describe("SignedEntryCache", () => {
     const a = cache.decode({ entry: signed.entry.slice(), signature: signed.signature.slice() });
     const b = cache.decode({ entry: signed.entry.slice(), signature: signed.signature.slice() });
     expect(a.ok && b.ok && a.entry === b.entry).toBe(true);
+    // As received: the held encoding is a hit on the same object; another field order still decodes.
+    const wire = cache.decodeWire(entries[0]!.wire.slice());
+    expect(wire.ok && a.ok && wire.entry === a.entry).toBe(true);
     const other = entries[1]!.signed;
     const forged = cache.decode(create(SignedEntrySchema, { entry: other.entry, signature: signed.signature }));
     expect(forged.ok && forged.entry.record.endpointId).toBe("c1");
     if (!forged.ok) return;
+    const reordered = toBinary(SignedEntrySchema, create(SignedEntrySchema, { signature: signed.signature, entry: signed.entry }));
+    const swapped = new Uint8Array([...reordered.slice(reordered.length - 66), ...reordered.slice(0, reordered.length - 66)]);
+    const decodedSwapped = cache.decodeWire(swapped);
+    expect(decodedSwapped.ok && decodedSwapped.entry.record.endpointId).toBe("c0");
+    expect(cache.decodeWire(new Uint8Array([0x0a, 0x7f, 1]))).toMatchObject({ ok: false, reason: "malformed-entry" });
     expect(cache.verify(forged.entry, key.publicKey, { name: "ed", sign: () => new Uint8Array(), verify: (m, s, k) => nacl.sign.detached.verify(m, s, k) })).toBe(false);
   });
 });
