@@ -84,8 +84,10 @@ interface PeerRecord {
   addedAtMs: number;
   lastSeenMs: number | undefined;
   reportedState: PeerState;
-  /** Deltas waiting to be pushed, newest version per key, in arrival order. */
-  /** Created on first use: at 1,000 nodes most of a node's peers never get a push from it. */
+  /**
+   * Deltas waiting to be pushed, newest version per key, in arrival order. Created on first use: at
+   * 1,000 nodes most of a node's peers never get a push from it.
+   */
   queue: Map<EndpointKey, DecodedEntry> | undefined;
   flushScheduled: boolean;
   sending: boolean;
