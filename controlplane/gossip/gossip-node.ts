@@ -99,6 +99,7 @@ type IngestOutcome = { kind: "accepted"; entry: DecodedEntry } | { kind: "ignore
 const IGNORED: IngestOutcome = Object.freeze({ kind: "ignored" });
 const FRAME_OVERHEAD_BYTES = 64 * 1024;
 const MAX_FOLLOW_UP_SYNCS = 8;
+const PUSH_RETRY_MS = 500;
 const GOSSIP_TARGET_WINDOW_MS = 200;
 const LOG_EVERY_MS = 60_000;
 const NODE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,252}$/;
@@ -529,7 +530,7 @@ export class GossipNode {
     let bytes = 0;
     let truncated = false;
     outer: for (const owner of owners) {
-      for (const entry of this.#byOwner.get(owner)!.values()) {
+      for (const entry of replyOrder(this.#byOwner.get(owner)!, theirSummaries.get(owner), this.#random)) {
         if (entries.length >= this.config.maxEntriesPerMessage || bytes + entry.wireBytes > this.config.maxMessageBytes) {
           truncated = true;
           break outer;
@@ -565,11 +566,11 @@ export class GossipNode {
     peer.sending = true;
     try {
       for (let queue = peer.queue; this.#running && queue !== undefined && queue.size > 0 && this.#peers.get(peer.peer.name) === peer; queue = peer.queue) {
-        const batch: Uint8Array[] = [];
+        const batch: DecodedEntry[] = [];
         let bytes = 0;
         for (const entry of queue.values()) {
           if (batch.length >= this.config.maxEntriesPerMessage || (batch.length > 0 && bytes + entry.wireBytes > this.config.maxMessageBytes)) break;
-          batch.push(entry.wire);
+          batch.push(entry);
           bytes += entry.wireBytes;
         }
         if (batch.length === queue.size) queue.clear();
@@ -580,13 +581,29 @@ export class GossipNode {
             queue.delete(key);
           }
         }
-        const reply = await this.#exchange(peer, { case: "push", entries: batch });
-        // An unreachable peer's backlog is dropped; anti-entropy repairs it when it is back.
-        if (reply === undefined) peer.queue?.clear();
+        const reply = await this.#exchange(peer, { case: "push", entries: batch.map((e) => e.wire) });
+        if (reply === undefined) {
+          // A busy or unreachable peer: keep the batch (behind anything newer queued meanwhile) and
+          // retry after a pause. The queue stays bounded; what overflows, anti-entropy repairs.
+          for (const entry of batch) if (!peer.queue?.has(entry.key)) this.#requeue(peer, entry);
+          this.#clock.setTimeout(() => {
+            if (this.#running && this.#peers.get(peer.peer.name) === peer) void this.#flush(peer);
+          }, PUSH_RETRY_MS);
+          return;
+        }
       }
     } finally {
       peer.sending = false;
       if (peer.queue?.size === 0) peer.queue = undefined;
+    }
+  }
+
+  #requeue(peer: PeerRecord, entry: DecodedEntry): void {
+    const queue = (peer.queue ??= new Map());
+    queue.set(entry.key, entry);
+    if (queue.size > this.config.maxQueuePerPeer) {
+      queue.delete(queue.keys().next().value!);
+      this.#metrics.queueDropped();
     }
   }
 
@@ -820,6 +837,23 @@ function sameContent(record: EndpointRecord, fields: EndpointAnnouncement & { la
   const a = Object.entries(record.labels);
   const b = fields.labels;
   return a.length === Object.keys(b).length && a.every(([k, v]) => b[k] === v);
+}
+
+/**
+ * The order in which a sync reply offers one owner's entries: first those newer than anything the
+ * requester holds of that owner (it cannot have them), then the rest from a random starting point.
+ * A reply is capped, and a requester that already holds a large prefix of a big owner's entries would
+ * otherwise be sent the same first batch on every follow-up and never catch up.
+ */
+export function* replyOrder(owned: ReadonlyMap<EndpointKey, DecodedEntry>, theirs: OwnerSummary | undefined, random: () => number): Generator<DecodedEntry> {
+  const theirMax = theirs?.maxVersion ?? -1;
+  const rest: DecodedEntry[] = [];
+  for (const entry of owned.values()) {
+    if (entry.record.version > theirMax) yield entry;
+    else rest.push(entry);
+  }
+  const start = Math.floor(random() * rest.length);
+  for (let i = 0; i < rest.length; i++) yield rest[(start + i) % rest.length]!;
 }
 
 function shuffle<T>(items: T[], random: () => number): void {
