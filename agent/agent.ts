@@ -7,7 +7,7 @@ import { basename } from "node:path";
 import type * as prom from "prom-client";
 import { ControlplaneError, isRetryable } from "../controlplane/errors.js";
 import type { NetworkSpec } from "../controlplane/network-spec.js";
-import type { NetworkRecord, Registry, RegistryEvent, SubnetLease } from "../controlplane/registry/index.js";
+import type { NetworkRecord, NodeRecord, Registry, RegistryEvent, SubnetLease } from "../controlplane/registry/index.js";
 import { allocateAddress, macForAddress } from "../controlplane/ipam/index.js";
 import {
   GossipNode,
@@ -23,6 +23,9 @@ import type { NodeKeyPair } from "./node-identity.js";
 import { StateStore, type AgentState, type LocalEndpoint } from "./state-store.js";
 
 export const AGENT_VERSION = "0.1.0";
+
+/** How long a node whose etcd lease expired is still listed, as dead, by `weft peers`. */
+const DEAD_PEER_RETENTION_MS = 10 * 60_000;
 
 export interface AgentOptions {
   node: string;
@@ -90,6 +93,9 @@ export class Agent {
   private lastReconcileMs = 0;
   private stopped = false;
   private unsubscribers: Array<() => void> = [];
+  // Nodes whose etcd record went away, kept a while so `weft peers` can show them as dead.
+  private readonly departed = new Map<string, { name: string; gossipAddr: string; underlayIp: string; goneAtMs: number }>();
+  private readonly lastNodeRecords = new Map<string, NodeRecord>();
   private resyncTimer: NodeJS.Timeout | undefined;
   // Reconcile coalescing: at most one run in flight and one pending that every caller shares.
   private pendingRun: Deferred<ReconcileReport> | undefined;
@@ -242,13 +248,18 @@ export class Agent {
       .sort((a, b) => a.network.localeCompare(b.network) || compareIp(a.ip, b.ip));
   }
 
-  /** Gossip's view of each peer, with the underlay address from the peer's etcd record. */
+  /**
+   * Gossip's view of each peer (alive or suspect), with the underlay address from the peer's etcd
+   * record, plus nodes whose etcd lease expired in the last DEAD_PEER_RETENTION_MS, shown as dead.
+   */
   peers(): Array<PeerStatus & { underlayIp: string }> {
     const nodes = this.options.registry.snapshot().nodes;
-    return this.gossip
-      .peerStatus()
-      .map((p) => ({ ...p, underlayIp: nodes.get(p.name)?.underlayIP ?? "" }))
-      .sort((a, b) => a.name.localeCompare(b.name));
+    const live = this.gossip.peerStatus().map((p) => ({ ...p, underlayIp: nodes.get(p.name)?.underlayIP ?? "" }));
+    const now = Date.now();
+    const dead = [...this.departed.values()]
+      .filter((d) => now - d.goneAtMs < DEAD_PEER_RETENTION_MS && !nodes.has(d.name))
+      .map((d) => ({ name: d.name, gossipAddr: d.gossipAddr, underlayIp: d.underlayIp, state: "dead" as const, endpoints: 0, lastSeenMs: d.goneAtMs }));
+    return [...live, ...dead].sort((a, b) => a.name.localeCompare(b.name));
   }
 
   status(): AgentStatus {
@@ -444,7 +455,15 @@ export class Agent {
   }
 
   private onRegistryEvent(event: RegistryEvent): void {
-    if (event.kind === "node") this.updatePeers();
+    if (event.kind === "node") {
+      if (event.type === "delete" && event.name !== this.options.node) {
+        const known = this.lastNodeRecords.get(event.name);
+        this.departed.set(event.name, { name: event.name, gossipAddr: known?.gossipAddr ?? "", underlayIp: known?.underlayIP ?? "", goneAtMs: Date.now() });
+        this.options.log("warn", `node ${event.name} is gone (its etcd lease expired): removing its endpoints`);
+      }
+      if (event.type === "put") this.departed.delete(event.name);
+      this.updatePeers();
+    }
     if (event.kind === "connection") {
       this.metrics.setEtcdConnected(event.connected);
       this.options.log(event.connected ? "info" : "warn", event.connected ? "etcd connection restored" : "etcd unreachable; gossip and the kernel keep working");
@@ -453,6 +472,7 @@ export class Agent {
   }
 
   private updatePeers(): void {
+    for (const node of this.options.registry.snapshot().nodes.values()) this.lastNodeRecords.set(node.name, node);
     const peers = [...this.options.registry.snapshot().nodes.values()]
       .filter((n) => n.name !== this.options.node)
       .map((n) => ({ name: n.name, gossipAddr: n.gossipAddr, publicKey: new Uint8Array(Buffer.from(n.publicKey, "base64")) }));

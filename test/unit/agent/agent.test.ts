@@ -144,3 +144,17 @@ describe("Agent", () => {
     expect(fdbDestinations(h2.kernel, 42, a.mac)).toEqual(["10.251.0.1"]);
   });
 });
+
+describe("Agent peers", () => {
+  it("lists a node whose etcd lease expired as dead, and alive again when it returns", async () => {
+    const store = new MemoryRegistryStore();
+    const net = new MemoryNetwork();
+    const h1 = await startNode("h1", 1, store, net);
+    await startNode("h2", 2, store, net);
+    await expect.poll(() => h1.agent.peers().map((p) => [p.name, p.underlayIp])).toEqual([["h2", "10.251.0.2"]]);
+    store.expireNode("h2");
+    expect(h1.agent.peers().map((p) => [p.name, p.state, p.underlayIp])).toEqual([["h2", "dead", "10.251.0.2"]]);
+    await startNode("h2", 2, store, net);
+    await expect.poll(() => h1.agent.peers().map((p) => p.state)).not.toContain("dead");
+  });
+});
