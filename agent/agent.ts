@@ -364,8 +364,10 @@ export class Agent {
       throw new ControlplaneError("already-exists", `netns: "${netns}" already has a weft interface ${ifName}`, { field: "netns" });
     }
 
-    const hadSlice = (this.options.registry.snapshot().subnets.get(network.name) ?? []).some((l) => l.node === this.options.node);
-    const lease = await this.options.registry.claimSubnet(network.name, this.options.node, this.state.subnets[network.name]);
+    // A slice this node already holds needs no etcd round trip, so attaching works while etcd is unreachable.
+    const heldLease = (this.options.registry.snapshot().subnets.get(network.name) ?? []).find((l) => l.node === this.options.node);
+    const hadSlice = heldLease !== undefined;
+    const lease = heldLease ?? (await this.options.registry.claimSubnet(network.name, this.options.node, this.state.subnets[network.name]));
     const releaseIfNew = async (): Promise<void> => {
       if (hadSlice || this.state.endpoints.some((e) => e.network === network.name)) return;
       await this.options.registry.releaseSubnet(network.name, lease.cidr, this.options.node).catch((err: unknown) =>

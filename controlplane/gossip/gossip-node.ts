@@ -714,6 +714,9 @@ export class GossipNode {
       peer.reportedState = "alive";
       this.#log(`gossip: peer ${name} is alive again`);
       this.#reportGauges();
+      // Back from a partition or a pause: both sides likely missed deltas, so compare digests now
+      // instead of waiting for the random anti-entropy pick.
+      if (this.#running) void this.#syncWith(peer);
     }
   }
 

@@ -27,6 +27,10 @@ export function createGrpcTransport(options: GrpcTransportOptions): GrpcGossipTr
   const channelOptions = {
     "grpc.max_receive_message_length": maxBytes,
     "grpc.max_send_message_length": maxBytes,
+    // grpc-js backs reconnects off up to 120 s; a peer back from a partition would then sit unreachable
+    // long after its link healed. Peers share a LAN: retry at most a second apart.
+    "grpc.initial_reconnect_backoff_ms": 100,
+    "grpc.max_reconnect_backoff_ms": 1000,
   };
   const newClient = (address: string) =>
     createUnaryClient(GossipService, address, grpc.credentials.createInsecure(), channelOptions);
