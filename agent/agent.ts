@@ -125,6 +125,8 @@ export class Agent {
       },
       // A restarted agent resumes its gossip versions above everything it announced before.
       versionFloor,
+      // Acknowledge a push once the kernel holds what it brought (see GossipNode.confirm).
+      beforeAck: () => this.reconcile(),
     });
   }
 
@@ -404,6 +406,8 @@ export class Agent {
     this.state.subnets[network.name] = lease.cidr;
     this.publish(endpoint);
     await this.persist();
+    // Return once the peers pushed to have it in their kernels (bounded), so the container can talk at once.
+    await this.gossip.confirm(endpoint.network, endpoint.id);
     this.options.log("info", `endpoint ${endpoint.name} (${endpoint.id.slice(0, 12)}) attached to ${network.name}: ${ip} ${endpoint.mac} in ${netns}`);
     return this.localView(endpoint);
   }

@@ -77,6 +77,11 @@ export interface GossipNodeOptions {
   signatures?: SignatureScheme;
   /** Decoded/verified entry cache; the simulator shares one between nodes. */
   entryCache?: SignedEntryCache;
+  /**
+   * Awaited (at most ACK_WAIT_MS) after a push brought something new, before it is acknowledged: the
+   * agent passes "reconcile the kernel", so an acknowledged push means the entry is programmed here.
+   */
+  beforeAck?: () => Promise<unknown>;
 }
 
 interface PeerRecord {
@@ -100,6 +105,8 @@ const IGNORED: IngestOutcome = Object.freeze({ kind: "ignored" });
 const FRAME_OVERHEAD_BYTES = 64 * 1024;
 const MAX_FOLLOW_UP_SYNCS = 8;
 const PUSH_RETRY_MS = 500;
+/** The longest a push's acknowledgement waits for beforeAck, so bursts keep flowing. */
+const ACK_WAIT_MS = 100;
 const GOSSIP_TARGET_WINDOW_MS = 200;
 const LOG_EVERY_MS = 60_000;
 const NODE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,252}$/;
@@ -122,6 +129,7 @@ export class GossipNode {
   readonly #log: (line: string) => void;
   readonly #metrics: GossipMetrics;
   readonly #random: () => number;
+  readonly #beforeAck: (() => Promise<unknown>) | undefined;
   readonly #scheme: SignatureScheme;
   readonly #cache: SignedEntryCache;
 
@@ -149,6 +157,7 @@ export class GossipNode {
     if (typeof options.name !== "string" || !NODE_NAME_PATTERN.test(options.name))
       throw new GossipInputError("name", `${JSON.stringify(options.name)} is not a valid node name`);
     this.#scheme = options.signatures ?? ed25519Signatures;
+    this.#beforeAck = options.beforeAck;
     if (this.#scheme === ed25519Signatures) {
       if (options.keyPair?.publicKey?.length !== 32) throw new GossipInputError("keyPair.publicKey", "must be 32 bytes (ed25519)");
       if (options.keyPair.secretKey?.length !== 64) throw new GossipInputError("keyPair.secretKey", "must be 64 bytes (ed25519)");
@@ -246,6 +255,25 @@ export class GossipNode {
     const problem = policyProblem(record, this.#policy);
     if (problem !== undefined) this.#log(`gossip: publishing ${key} although peers will refuse it: ${problem.detail}`);
     return this.#announce(encodeAndSignEntry(record, this.#keyPair.secretKey, this.#scheme)).record;
+  }
+
+  /**
+   * Pushes one of this node's own entries straight to up to `fanout` alive peers and resolves with how
+   * many acknowledged it within `timeoutMs`. With beforeAck wired to the kernel, an acknowledgement
+   * means that peer's kernel holds the entry: the agent awaits this before an attach returns, so a
+   * container that starts talking at once does not race its own announcement.
+   */
+  async confirm(network: string, endpointId: string, timeoutMs = 250): Promise<number> {
+    const held = this.#table.get(endpointKey({ network, endpointId }));
+    if (held === undefined || held.record.owner !== this.name) return 0;
+    const targets = this.#pickPeers(this.config.fanout, new Set());
+    const timeout = Math.min(timeoutMs, this.config.callTimeoutMs);
+    const acks = await Promise.all(
+      targets.map((peer) =>
+        this.#exchange(peer, { case: "push", entries: [held.wire], confirm: true }, timeout).then((reply) => reply?.body.case === "pushAck"),
+      ),
+    );
+    return acks.filter(Boolean).length;
   }
 
   /** Deletes a local endpoint with a tombstone of a higher version; pushed at once. */
@@ -431,6 +459,7 @@ export class GossipNode {
       switch (message.body.case) {
         case "push": {
           const { accepted, rejected } = this.#ingestAll(message.body.entries, from);
+          if (this.#beforeAck !== undefined && (accepted > 0 || message.body.confirm)) await this.#waitBeforeAck(this.#beforeAck);
           return this.#frame({ case: "pushAck", value: create(PushAckSchema, { accepted, rejected }) });
         }
         case "sync":
@@ -447,6 +476,16 @@ export class GossipNode {
       } catch {
         return new Uint8Array();
       }
+    }
+  }
+
+  async #waitBeforeAck(hook: () => Promise<unknown>): Promise<void> {
+    let timer: unknown;
+    const limit = new Promise<void>((resolve) => (timer = this.#clock.setTimeout(resolve, ACK_WAIT_MS)));
+    try {
+      await Promise.race([hook().catch(() => undefined), limit]);
+    } finally {
+      this.#clock.clearTimeout(timer);
     }
   }
 
@@ -645,12 +684,12 @@ export class GossipNode {
     }
   }
 
-  async #exchange(peer: PeerRecord, body: OutgoingBody): Promise<WireMessage | undefined> {
+  async #exchange(peer: PeerRecord, body: OutgoingBody, timeoutMs = this.config.callTimeoutMs): Promise<WireMessage | undefined> {
     if (!this.#running) return undefined;
     const frame = this.#frame(body);
     let response: Uint8Array;
     try {
-      response = await this.#transport.call(peer.peer.gossipAddr, frame, this.config.callTimeoutMs);
+      response = await this.#transport.call(peer.peer.gossipAddr, frame, timeoutMs);
     } catch (err) {
       this.#logLimited(peer.peer.name, "unreachable", `gossip: peer ${peer.peer.name} unreachable: ${err instanceof Error ? err.message : String(err)}`);
       return undefined;

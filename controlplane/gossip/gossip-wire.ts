@@ -3,6 +3,7 @@ import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
 import {
   GossipMessageSchema,
   OwnerDigestSchema,
+  PushDeltaSchema,
   SyncReplySchema,
   type GossipMessage,
   type OwnerDigest,
@@ -27,7 +28,7 @@ export interface SignedEntryBytes {
 export interface WireMessage {
   readonly origin: string;
   readonly body:
-    | { readonly case: "push"; readonly entries: readonly Uint8Array[] }
+    | { readonly case: "push"; readonly entries: readonly Uint8Array[]; readonly confirm: boolean }
     | {
         readonly case: "syncReply";
         readonly entries: readonly Uint8Array[];
@@ -39,12 +40,13 @@ export interface WireMessage {
 
 /** What a node sends: entries as their SignedEntry encodings, everything else as messages. */
 export type OutgoingBody =
-  | { readonly case: "push"; readonly entries: readonly Uint8Array[] }
+  | { readonly case: "push"; readonly entries: readonly Uint8Array[]; readonly confirm?: boolean }
   | { readonly case: "syncReply"; readonly entries: readonly Uint8Array[]; readonly owners: OwnerDigest[]; readonly truncated: boolean }
   | Exclude<GossipMessage["body"], { case: "push" } | { case: "syncReply" } | { case: undefined }>;
 
 const LEN = WireType.LengthDelimited;
 const TAG_ENTRIES = tag(1, LEN);
+const TAG_CONFIRM = tag(2, WireType.Varint);
 const FIELD_PUSH = 10;
 const FIELD_SYNC_REPLY = 13;
 
@@ -75,7 +77,11 @@ export function encodeGossipMessage(origin: string, sentAtMs: bigint, body: Outg
   if (body.case !== "push" && body.case !== "syncReply") return toBinary(GossipMessageSchema, create(GossipMessageSchema, { origin, sentAtMs, body }));
   const head = toBinary(GossipMessageSchema, create(GossipMessageSchema, { origin, sentAtMs }));
   const rest =
-    body.case === "syncReply" ? toBinary(SyncReplySchema, create(SyncReplySchema, { owners: body.owners, truncated: body.truncated })) : new Uint8Array();
+    body.case === "syncReply"
+      ? toBinary(SyncReplySchema, create(SyncReplySchema, { owners: body.owners, truncated: body.truncated }))
+      : body.confirm
+        ? toBinary(PushDeltaSchema, create(PushDeltaSchema, { confirm: true }))
+        : new Uint8Array();
   let inner = rest.length;
   for (const entry of body.entries) inner += fieldSize(entry.length);
   const fieldTag = tag(body.case === "push" ? FIELD_PUSH : FIELD_SYNC_REPLY, LEN);
@@ -108,8 +114,9 @@ export function readGossipMessage(bytes: Uint8Array): WireMessage {
   }
   if (bodyField === FIELD_PUSH) {
     const entries: Uint8Array[] = [];
-    for (const part of parts) readEntries(part, entries);
-    return { origin, body: { case: "push", entries } };
+    let confirm = false;
+    for (const part of parts) confirm = readPushDelta(part, entries) || confirm;
+    return { origin, body: { case: "push", entries, confirm } };
   }
   if (bodyField === FIELD_SYNC_REPLY) {
     const entries: Uint8Array[] = [];
@@ -124,7 +131,7 @@ export function readGossipMessage(bytes: Uint8Array): WireMessage {
 function fromGeneric(message: GossipMessage): WireMessage {
   const body = message.body;
   const encode = (entries: readonly SignedEntryBytes[]) => entries.map((e) => encodeSignedEntry(e.entry, e.signature));
-  if (body.case === "push") return { origin: message.origin, body: { case: "push", entries: encode(body.value.entries) } };
+  if (body.case === "push") return { origin: message.origin, body: { case: "push", entries: encode(body.value.entries), confirm: body.value.confirm } };
   if (body.case === "syncReply") {
     const { entries, owners, truncated } = body.value;
     return { origin: message.origin, body: { case: "syncReply", entries: encode(entries), owners, truncated } };
@@ -132,13 +139,17 @@ function fromGeneric(message: GossipMessage): WireMessage {
   return { origin: message.origin, body };
 }
 
-function readEntries(bytes: Uint8Array, into: Uint8Array[]): void {
+/** Reads one PushDelta part's entries into `into`; returns its confirm flag. */
+function readPushDelta(bytes: Uint8Array, into: Uint8Array[]): boolean {
   const cursor = { pos: 0 };
+  let confirm = false;
   while (cursor.pos < bytes.length) {
     const fieldTag = readVarint(bytes, cursor);
     if (fieldTag === TAG_ENTRIES) into.push(readLengthDelimited(bytes, cursor));
+    else if (fieldTag === TAG_CONFIRM) confirm = readVarint(bytes, cursor) !== 0;
     else skipField(bytes, cursor, fieldTag);
   }
+  return confirm;
 }
 
 /** Returns the truncated flag when the part sets it. */

@@ -54,6 +54,8 @@ export interface ClusterOptions {
   readonly config?: Partial<GossipConfig>;
   readonly clusterKey?: Uint8Array;
   readonly seed?: number;
+  /** Passed to every node as GossipNodeOptions.beforeAck. */
+  readonly beforeAck?: (node: string) => Promise<unknown>;
 }
 
 export class TestCluster {
@@ -94,6 +96,7 @@ export class TestCluster {
       random: this.random,
       ...(this.options.clusterKey ? { clusterKey: this.options.clusterKey } : {}),
       ...(versionFloor !== undefined ? { versionFloor } : {}),
+      ...(this.options.beforeAck ? { beforeAck: () => this.options.beforeAck!(member.name) } : {}),
     });
   }
 

@@ -35,6 +35,24 @@ describe("gossip wire", () => {
     expect([...first.signature]).toEqual([...entries[0]!.signed.signature]);
   });
 
+  it("carries a push's confirm flag both ways, through the spliced writer and through protobuf-es", () => {
+    const bytes = encodeGossipMessage("n1", 7n, { case: "push", entries: [entries[0]!.wire], confirm: true });
+    const decoded = fromBinary(GossipMessageSchema, bytes);
+    expect(decoded.body.case).toBe("push");
+    if (decoded.body.case !== "push") return;
+    expect(decoded.body.value.confirm).toBe(true);
+    expect(decoded.body.value.entries).toHaveLength(1);
+    const read = readGossipMessage(bytes);
+    expect(read.body.case === "push" && read.body.confirm).toBe(true);
+    const generic = toBinary(GossipMessageSchema, create(GossipMessageSchema, {
+      origin: "n1", body: { case: "push", value: create(PushDeltaSchema, { entries: [entries[0]!.signed], confirm: true }) },
+    }));
+    const fromGeneric = readGossipMessage(generic);
+    expect(fromGeneric.body.case === "push" && fromGeneric.body.confirm).toBe(true);
+    const plain = readGossipMessage(encodeGossipMessage("n1", 7n, { case: "push", entries: [entries[0]!.wire] }));
+    expect(plain.body.case === "push" && plain.body.confirm).toBe(false);
+  });
+
   it("writes sync replies with owners and the truncated flag, and reads protobuf-es's encoding of them", () => {
     const owners = [create(OwnerDigestSchema, { owner: "n1", maxVersion: 3n, count: 3, hash: 99 })];
     const bytes = encodeGossipMessage("n2", 7n, { case: "syncReply", entries: entries.map((e) => e.wire), owners, truncated: true });
