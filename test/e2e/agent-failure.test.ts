@@ -97,7 +97,9 @@ describe("agent failure", () => {
         await new Promise((r) => setTimeout(r, 100));
       }
     })();
+    let killedAt = 0;
     try {
+      killedAt = Date.now();
       await labAgent("kill", "h2", { prefix: lab.prefix });
       const started = await labAgent("start", "h2", { prefix: lab.prefix });
       lab.state.hosts = lab.state.hosts.map((h) => (h.name === "h2" ? started : h));
@@ -106,11 +108,13 @@ describe("agent failure", () => {
       // The restarted agent learns the others' entries again.
       const relearned = await pollUntil(async () => fdbMacs("h2"), (macs) => macs.has(h1Mac), 15_000, 100);
       expect(relearned.has(h1Mac)).toBe(true);
+      // Watch h1 for at least 2 s from the kill, however quickly h2 came back.
+      await new Promise((r) => setTimeout(r, Math.max(0, 2000 - (Date.now() - killedAt))));
     } finally {
       sampling = false;
       await sampler;
     }
-    expect(samples.length).toBeGreaterThan(10);
+    expect(samples.length).toBeGreaterThanOrEqual(10);
     expect(samples.filter((present) => !present)).toEqual([]);
     const checks = await runPingChecks([containerOn("h1"), victim]);
     expect(checks.filter((c) => !c.ok)).toEqual([]);
