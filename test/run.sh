@@ -8,6 +8,19 @@ if [ "$(id -u)" != 0 ]; then
   echo "Run it as root (sudo npm test)." >&2
   exit 1
 fi
+# What the integration and e2e tests need from the host; installed when missing, and said so.
+missing=()
+for pair in etcd:etcd-server etcdctl:etcd-client ip:iproute2 bridge:iproute2 nft:nftables ping:iputils-ping curl:curl; do
+  command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  pkgs=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')
+  echo "npm test: installing missing packages with apt-get: $pkgs"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $pkgs >/dev/null || {
+    echo "npm test: could not install $pkgs; install them with 'apt-get install -y $pkgs'" >&2
+    exit 1
+  }
+fi
 export NO_COLOR=1
 npm run --silent check:generated || exit 1
 npx tsc --noEmit -p . || exit 1
