@@ -56,6 +56,10 @@ interface ScaleResult {
   fullReconcileRuns: number;
   peerPublishMs: number;
   gossipRejected: number;
+  /** From the agent's own /metrics after the reconcile measurements: live JS heap vs what V8 holds. */
+  heapUsedBytes: number;
+  heapTotalBytes: number;
+  externalBytes: number;
 }
 
 async function vxlanFdbCount(netns: string): Promise<number> {
@@ -189,6 +193,10 @@ async function main(): Promise<void> {
       await peer!.publish(1);
     });
     const { text } = await reconcileTotals(h1);
+    const metric = (name: string): number => {
+      const line = text.split("\n").find((l) => l.startsWith(`${name} `));
+      return line === undefined ? NaN : Number(line.slice(name.length + 1));
+    };
     const gossipRejected = text
       .split("\n")
       .filter((line) => line.startsWith("weft_gossip_rejected_total{"))
@@ -206,6 +214,9 @@ async function main(): Promise<void> {
       fullReconcileRuns: full.runs,
       peerPublishMs,
       gossipRejected,
+      heapUsedBytes: metric("weft_nodejs_heap_size_used_bytes"),
+      heapTotalBytes: metric("weft_nodejs_heap_size_total_bytes"),
+      externalBytes: metric("weft_nodejs_external_memory_bytes"),
     };
     process.stdout.write(JSON.stringify(result, null, values.json ? undefined : 2) + "\n");
   } finally {

@@ -99,7 +99,7 @@ async function writeReadmeTable(
     `| kernel programming, delete | ${r["kernelEntriesPerSecDelete"]!.toLocaleString("en-US")} entries/s | >= 500,000 | same; iproute2 batch: ${Math.round(how.iproute2.deletePerSec).toLocaleString("en-US")}/s (weft ${(r["kernelEntriesPerSecDelete"]! / how.iproute2.deletePerSec).toFixed(1)}x as fast) |`,
     ...(how.scale
       ? [
-          `| agent RSS holding 50,000 remote endpoints | ${mib(how.scale.agentRssBytes)} MiB (peak ${mib(how.scale.agentPeakRssBytes)} MiB; ${mib(how.scale.agentRssBeforeBytes)} MiB before) | < 150 MiB | one weftd in a lab host; a synthetic etcd-registered peer gossips 50,000 endpoints to it; VmRSS 3 s after the last FDB entry appeared |`,
+          `| agent RSS holding 50,000 remote endpoints | ${mib(how.scale.agentRssBytes)} MiB (peak ${mib(how.scale.agentPeakRssBytes)} MiB; ${mib(how.scale.agentRssBeforeBytes)} MiB before; JS heap in use ${mib(how.scale.heapUsedBytes)} MiB, garbage included) | < 150 MiB | one weftd in a lab host; a synthetic etcd-registered peer gossips 50,000 endpoints to it; VmRSS 3 s after the last FDB entry appeared |`,
           `| full reconcile at 50,000 remote endpoints | ${how.scale.fullReconcileMs} ms | < 1 s | the VXLAN device deleted under the agent; its next reconcile observes, diffs and re-adds all 100,000 FDB + neighbour entries (weft_reconcile_duration_seconds) |`,
           `| 50,000 remote endpoints programmed | ${(how.scale.programmedInMs / 1000).toFixed(1)} s | | from the peer's first publish until the last FDB entry is in the kernel (${(how.scale.agentCpuMsWhileProgramming / 1000).toFixed(1)} s of agent CPU) |`,
         ]
@@ -110,6 +110,7 @@ async function writeReadmeTable(
 }
 
 interface AgentScale {
+  heapUsedBytes: number;
   agentRssBytes: number;
   agentPeakRssBytes: number;
   agentRssBeforeBytes: number;
