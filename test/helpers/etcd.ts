@@ -3,8 +3,10 @@
 import { execFile } from "node:child_process";
 import { createServer, connect, type Server, type Socket } from "node:net";
 import { promisify } from "node:util";
+import { afterAll, beforeAll } from "vitest";
 import { startEtcdServer } from "../../agent/etcd-server.js";
 import { requireCommand } from "../../agent/host-dependencies.js";
+import { createEtcdRegistry, type EtcdRegistryOptions, type Registry } from "../../controlplane/registry/index.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -18,6 +20,40 @@ export interface TestEtcd {
 export async function withEtcd(): Promise<TestEtcd> {
   const server = await startEtcdServer();
   return { endpoint: server.endpoint, stop: () => server.stop() };
+}
+
+export interface EtcdForFile {
+  /** The file's etcd client URL; valid inside its tests. */
+  readonly endpoint: string;
+  /** A registry on the file's etcd (or on `endpoint`, e.g. a proxy in front of it), closed after the file's tests. */
+  registry(options: Omit<EtcdRegistryOptions, "endpoints"> & { endpoint?: string }): Registry;
+}
+
+/** For one test file: an etcd started before its tests, and registries on it, all gone after them. */
+export function etcdForFile(): EtcdForFile {
+  let etcd: TestEtcd | undefined;
+  const registries: Registry[] = [];
+  beforeAll(async () => {
+    etcd = await withEtcd();
+  });
+  afterAll(async () => {
+    await Promise.all(registries.map((r) => r.close()));
+    await etcd?.stop();
+  });
+  const endpoint = (): string => {
+    if (etcd === undefined) throw new Error("the file's etcd is not started yet: use it inside tests");
+    return etcd.endpoint;
+  };
+  return {
+    get endpoint() {
+      return endpoint();
+    },
+    registry({ endpoint: target, ...options }) {
+      const registry = createEtcdRegistry({ endpoints: [target ?? endpoint()], ...options });
+      registries.push(registry);
+      return registry;
+    },
+  };
 }
 
 /** Runs etcdctl (API v3) against `endpoint`; returns stdout. Fails with the apt hint when it is missing. */

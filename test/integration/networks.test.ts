@@ -1,25 +1,10 @@
 // Network creation against a real etcd: uniqueness of name, VNI and subnet, also under a race.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createEtcdRegistry, type Registry, type RegistryEvent } from "../../controlplane/registry/index.js";
-import { eventually, withEtcd, type TestEtcd } from "../helpers/etcd.js";
+import { describe, expect, it } from "vitest";
+import { type Registry, type RegistryEvent } from "../../controlplane/registry/index.js";
+import { eventually, etcdForFile } from "../helpers/etcd.js";
 
-let etcd: TestEtcd;
-const registries: Registry[] = [];
-
-function registry(prefix: string): Registry {
-  const r = createEtcdRegistry({ endpoints: [etcd.endpoint], prefix });
-  registries.push(r);
-  return r;
-}
-
-beforeAll(async () => {
-  etcd = await withEtcd();
-});
-
-afterAll(async () => {
-  await Promise.all(registries.map((r) => r.close()));
-  await etcd?.stop();
-});
+const etcd = etcdForFile();
+const registry = (prefix: string): Registry => etcd.registry({ prefix });
 
 describe("createNetwork against etcd", () => {
   it("refuses a duplicate name, a duplicate VNI and an overlapping subnet, naming the field", async () => {

@@ -1,11 +1,10 @@
 // Node registration against a real etcd: the record lives as long as its lease, closing without
 // revoking lets it expire, and a lost lease is re-acquired with the record put again.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createEtcdRegistry, type NodeRecord, type Registry, type RegistryEvent } from "../../controlplane/registry/index.js";
-import { etcdctl, eventually, startTcpProxy, withEtcd, type TcpProxy, type TestEtcd } from "../helpers/etcd.js";
+import { afterAll, describe, expect, it } from "vitest";
+import type { NodeRecord, Registry, RegistryEvent } from "../../controlplane/registry/index.js";
+import { etcdctl, etcdForFile, eventually, startTcpProxy, type TcpProxy } from "../helpers/etcd.js";
 
-let etcd: TestEtcd;
-const registries: Registry[] = [];
+const etcd = etcdForFile();
 const proxies: TcpProxy[] = [];
 
 function node(name: string): NodeRecord {
@@ -20,9 +19,7 @@ function node(name: string): NodeRecord {
 }
 
 function registry(prefix: string, endpoint = etcd.endpoint, log?: (line: string) => void): Registry {
-  const r = createEtcdRegistry({ endpoints: [endpoint], prefix, nodeTtlSeconds: 2, ...(log ? { log } : {}) });
-  registries.push(r);
-  return r;
+  return etcd.registry({ prefix, endpoint, nodeTtlSeconds: 2, ...(log ? { log } : {}) });
 }
 
 async function observer(prefix: string): Promise<{ registry: Registry; events: RegistryEvent[] }> {
@@ -33,14 +30,8 @@ async function observer(prefix: string): Promise<{ registry: Registry; events: R
   return { registry: r, events };
 }
 
-beforeAll(async () => {
-  etcd = await withEtcd();
-});
-
 afterAll(async () => {
-  await Promise.all(registries.map((r) => r.close()));
   await Promise.all(proxies.map((p) => p.close()));
-  await etcd?.stop();
 });
 
 describe("node registration", () => {

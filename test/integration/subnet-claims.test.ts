@@ -1,27 +1,12 @@
 // Subnet leases against a real etcd: racing claimers never share a slice, a full network says so,
 // and a restarting node gets its slice back.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ControlplaneError } from "../../controlplane/errors.js";
-import { createEtcdRegistry, type Registry } from "../../controlplane/registry/index.js";
-import { etcdctl, withEtcd, type TestEtcd } from "../helpers/etcd.js";
+import { type Registry } from "../../controlplane/registry/index.js";
+import { etcdctl, etcdForFile } from "../helpers/etcd.js";
 
-let etcd: TestEtcd;
-const registries: Registry[] = [];
-
-function registry(prefix: string): Registry {
-  const r = createEtcdRegistry({ endpoints: [etcd.endpoint], prefix });
-  registries.push(r);
-  return r;
-}
-
-beforeAll(async () => {
-  etcd = await withEtcd();
-});
-
-afterAll(async () => {
-  await Promise.all(registries.map((r) => r.close()));
-  await etcd?.stop();
-});
+const etcd = etcdForFile();
+const registry = (prefix: string): Registry => etcd.registry({ prefix });
 
 describe("claimSubnet against etcd", () => {
   it("gives 20 racing clients 20 different slices", async () => {
@@ -71,8 +56,7 @@ describe("claimSubnet against etcd", () => {
   });
 
   it("reclaims the slice of a node gone longer than the reclaim period when the network is full", async () => {
-    const admin = createEtcdRegistry({ endpoints: [etcd.endpoint], prefix: "/reclaim", reclaimAfterMs: 0 });
-    registries.push(admin);
+    const admin = etcd.registry({ prefix: "/reclaim", reclaimAfterMs: 0 });
     await admin.createNetwork({ name: "small", subnet: "10.50.0.0/24", hostPrefixLen: 25 });
     await admin.claimSubnet("small", "gone-1");
     await admin.claimSubnet("small", "gone-2");

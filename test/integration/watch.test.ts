@@ -1,27 +1,18 @@
 // The registry's cache against a real etcd: it converges after a compaction hid deletes from the
 // watch, and values that fail validation are logged once and skipped.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createEtcdRegistry, type Registry, type RegistryEvent } from "../../controlplane/registry/index.js";
-import { currentRevision, etcdctl, eventually, startTcpProxy, withEtcd, type TcpProxy, type TestEtcd } from "../helpers/etcd.js";
+import { afterAll, describe, expect, it } from "vitest";
+import type { Registry, RegistryEvent } from "../../controlplane/registry/index.js";
+import { currentRevision, etcdctl, etcdForFile, eventually, startTcpProxy, type TcpProxy } from "../helpers/etcd.js";
 
-let etcd: TestEtcd;
-const registries: Registry[] = [];
+const etcd = etcdForFile();
 const proxies: TcpProxy[] = [];
 
-beforeAll(async () => {
-  etcd = await withEtcd();
-});
-
 afterAll(async () => {
-  await Promise.all(registries.map((r) => r.close()));
   await Promise.all(proxies.map((p) => p.close()));
-  await etcd?.stop();
 });
 
 function registry(prefix: string, endpoint: string, log?: (line: string) => void): Registry {
-  const r = createEtcdRegistry({ endpoints: [endpoint], prefix, ...(log ? { log } : {}) });
-  registries.push(r);
-  return r;
+  return etcd.registry({ prefix, endpoint, ...(log ? { log } : {}) });
 }
 
 describe("registry watch", () => {
