@@ -2,14 +2,12 @@
 // seconds while everything it owned stays programmed (a blip must not cut traffic). Removal after
 // the etcd lease expires, and the return on restart, are covered by cluster.test.ts.
 import { create } from "@bufbuild/protobuf";
-import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createUnaryClient, type UnaryClient } from "../../proto/grpc-binding.js";
+import type { UnaryClient } from "../../proto/grpc-binding.js";
 import { ListEndpointsRequestSchema, ListPeersRequestSchema, WeftService, type Peer } from "../../proto/gen/weft/v1/api_pb.js";
 import { labAgent, runPingChecks, type LabContainer, type LabHost } from "../../agent/lab/index.js";
-import { pollUntil, withLab, type TestLab } from "../helpers/lab.js";
+import { pollUntil, vxlanFdbMacs, withLab, withLabApi, type TestLab } from "../helpers/lab.js";
 
-const VXLAN_DEVICE = "weft-vx42";
 // suspectAfterMs (3 s) plus a ping round (1 s) plus room for a busy machine.
 const SUSPECT_DEADLINE_MS = 6000;
 let lab: TestLab;
@@ -30,13 +28,8 @@ function containerOn(hostName: string): LabContainer {
   return lab.state.containers.find((c) => c.host === hostName)!;
 }
 
-async function withApi<T>(hostName: string, fn: (client: UnaryClient<typeof WeftService.method>) => Promise<T>): Promise<T> {
-  const client = createUnaryClient(WeftService, `unix:${host(hostName).apiSocket}`);
-  try {
-    return await fn(client);
-  } finally {
-    client.close();
-  }
+function withApi<T>(hostName: string, fn: (client: UnaryClient<typeof WeftService.method>) => Promise<T>): Promise<T> {
+  return withLabApi(lab, hostName, fn);
 }
 
 async function peerOf(observer: string, peer: string): Promise<Peer | undefined> {
@@ -44,16 +37,8 @@ async function peerOf(observer: string, peer: string): Promise<Peer | undefined>
   return peers.find((p) => p.name === peer);
 }
 
-/** MACs with a VXLAN FDB entry (one with a VTEP dst) in a host's namespace. */
 function fdbMacs(hostName: string): Set<string> {
-  let out = "";
-  try {
-    out = execFileSync("ip", ["netns", "exec", host(hostName).netns, "bridge", "-j", "fdb", "show", "dev", VXLAN_DEVICE], { encoding: "utf8", timeout: 5000 });
-  } catch {
-    // no device: no entries
-  }
-  const entries = (out.trim() === "" ? [] : JSON.parse(out)) as { mac?: string; dst?: string }[];
-  return new Set(entries.filter((e) => e.dst !== undefined).map((e) => (e.mac ?? "").toLowerCase()));
+  return vxlanFdbMacs(host(hostName).netns);
 }
 
 describe("agent failure", () => {

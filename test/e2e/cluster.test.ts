@@ -3,12 +3,11 @@
 import { create } from "@bufbuild/protobuf";
 import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createUnaryClient, type UnaryClient } from "../../proto/grpc-binding.js";
+import type { UnaryClient } from "../../proto/grpc-binding.js";
 import { DetachEndpointRequestSchema, InspectNetworkRequestSchema, WeftService } from "../../proto/gen/weft/v1/api_pb.js";
 import { labAgent, labCheck, runPingChecks, type LabContainer, type LabHost } from "../../agent/lab/index.js";
-import { pollUntil, withLab, type TestLab } from "../helpers/lab.js";
+import { LAB_VXLAN_DEVICE, pollUntil, vxlanFdbMacs, withLab, withLabApi, type TestLab } from "../helpers/lab.js";
 
-const VXLAN_DEVICE = "weft-vx42";
 let lab: TestLab;
 
 beforeAll(async () => {
@@ -27,13 +26,8 @@ function containersOn(hostName: string): LabContainer[] {
   return lab.state.containers.filter((c) => c.host === hostName);
 }
 
-async function withApi<T>(hostName: string, fn: (client: UnaryClient<typeof WeftService.method>) => Promise<T>): Promise<T> {
-  const client = createUnaryClient(WeftService, `unix:${host(hostName).apiSocket}`);
-  try {
-    return await fn(client);
-  } finally {
-    client.close();
-  }
+function withApi<T>(hostName: string, fn: (client: UnaryClient<typeof WeftService.method>) => Promise<T>): Promise<T> {
+  return withLabApi(lab, hostName, fn);
 }
 
 function kernelJson(netns: string, command: string[]): unknown[] {
@@ -45,19 +39,13 @@ function kernelJson(netns: string, command: string[]): unknown[] {
   }
 }
 
-/**
- * MACs with a VXLAN FDB entry (one with a remote VTEP as `dst`) in a host's namespace. The bridge's
- * own learned entries for the same MACs (`master weft-br42`, no dst) are the kernel's, not the
- * agent's, and age out on their own.
- */
 async function fdbMacs(hostName: string): Promise<Set<string>> {
-  const entries = kernelJson(host(hostName).netns, ["bridge", "-j", "fdb", "show", "dev", VXLAN_DEVICE]) as { mac?: string; dst?: string }[];
-  return new Set(entries.filter((e) => e.dst !== undefined).map((e) => e.mac?.toLowerCase() ?? ""));
+  return vxlanFdbMacs(host(hostName).netns);
 }
 
 /** "ip lladdr" of the neighbour entries on the VXLAN device in a host's namespace. */
 async function neighbours(hostName: string): Promise<Set<string>> {
-  const entries = kernelJson(host(hostName).netns, ["ip", "-j", "neigh", "show", "dev", VXLAN_DEVICE]) as { dst?: string; lladdr?: string }[];
+  const entries = kernelJson(host(hostName).netns, ["ip", "-j", "neigh", "show", "dev", LAB_VXLAN_DEVICE]) as { dst?: string; lladdr?: string }[];
   return new Set(entries.map((e) => `${e.dst} ${e.lladdr?.toLowerCase()}`));
 }
 

@@ -1,6 +1,12 @@
 // A lab for one test file: a unique prefix (`weft` + 4 random [a-z0-9]) and a down() for afterAll.
+import { execFileSync } from "node:child_process";
 import { randomInt } from "node:crypto";
 import { labDown, labUp, type CheckResult, type LabOptions, type LabState } from "../../agent/lab/index.js";
+import { createUnaryClient, type UnaryClient } from "../../proto/grpc-binding.js";
+import { WeftService } from "../../proto/gen/weft/v1/api_pb.js";
+
+/** The VXLAN device of the lab's network (VNI 42). */
+export const LAB_VXLAN_DEVICE = "weft-vx42";
 
 const ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789";
 
@@ -33,4 +39,32 @@ export async function pollUntil<T>(probe: () => Promise<T>, done: (value: T) => 
     value = await probe();
   }
   return value;
+}
+
+/** Calls one lab host's agent through its API socket. */
+export async function withLabApi<T>(lab: TestLab, hostName: string, fn: (client: UnaryClient<typeof WeftService.method>) => Promise<T>): Promise<T> {
+  const host = lab.state.hosts.find((h) => h.name === hostName);
+  if (host === undefined) throw new Error(`the lab has no host ${hostName}`);
+  const client = createUnaryClient(WeftService, `unix:${host.apiSocket}`);
+  try {
+    return await fn(client);
+  } finally {
+    client.close();
+  }
+}
+
+/**
+ * MACs with a VXLAN FDB entry (one with a remote VTEP as `dst`) on `device` in a namespace. The
+ * bridge's own learned entries for the same MACs (`master weft-br42`, no dst) are the kernel's, not
+ * the agent's, and age out on their own. No device: no entries.
+ */
+export function vxlanFdbMacs(netns: string, device = LAB_VXLAN_DEVICE): Set<string> {
+  let out = "";
+  try {
+    out = execFileSync("ip", ["netns", "exec", netns, "bridge", "-j", "fdb", "show", "dev", device], { encoding: "utf8", timeout: 5000, stdio: ["ignore", "pipe", "pipe"] });
+  } catch {
+    return new Set();
+  }
+  const entries = (out.trim() === "" ? [] : JSON.parse(out)) as { mac?: string; dst?: string }[];
+  return new Set(entries.filter((e) => e.dst !== undefined).map((e) => (e.mac ?? "").toLowerCase()));
 }
