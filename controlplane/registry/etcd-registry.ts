@@ -496,6 +496,26 @@ export class EtcdRegistry implements Registry {
     if (this.connected === connected || this.closed) return;
     this.connected = connected;
     this.emit({ kind: "connection", connected });
+    if (connected) void this.checkLeaseNow();
+  }
+
+  /**
+   * Back in touch with etcd: if the node's lease expired meanwhile (a partition longer than its TTL),
+   * re-register at once rather than at the next keepalive, up to TTL/3 later, so peers see the node again.
+   */
+  private async checkLeaseNow(): Promise<void> {
+    const lease = this.lease;
+    if (lease === undefined) return;
+    try {
+      const response = await lease.keepaliveOnce();
+      if (String(response.TTL) !== "0" || this.lease !== lease || this.closed) return;
+      this.log("node lease expired while etcd was unreachable; re-registering");
+      this.lease = undefined;
+      lease.release();
+      void this.reacquire();
+    } catch {
+      // Still unreachable, or the lease is unknown: the keepalive loop reports loss as usual.
+    }
   }
 
   private emit(event: RegistryEvent | undefined): void {
