@@ -1,8 +1,9 @@
 // One weftd per lab host, run inside the host's namespace and detached from the CLI.
 import { create } from "@bufbuild/protobuf";
 import { mkdir } from "node:fs/promises";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { createUnaryClient } from "../../proto/grpc-binding.js";
+import { packageRoot } from "../package-root.js";
 import { GetStatusRequestSchema, WeftService, type GetStatusResponse } from "../../proto/gen/weft/v1/api_pb.js";
 import { isAlive, logTail, spawnDetached, stopProcess } from "./detached-process.js";
 import { LabError } from "./lab-error.js";
@@ -10,8 +11,9 @@ import { labEtcdEndpoint } from "./lab-etcd.js";
 import { GOSSIP_PORT, METRICS_PORT, hostName, hostNetns, hostUnderlayIp, labDir } from "./lab-names.js";
 import type { LabHost } from "./lab-state.js";
 
-const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const WEFTD_ENTRY = fileURLToPath(new URL("../bin/weftd.js", import.meta.url));
+const REPO_ROOT = packageRoot();
+// Always the bin shim, which runs dist/ when it is fresh and the sources otherwise.
+const WEFTD_ENTRY = join(REPO_ROOT, "agent", "bin", "weftd.js");
 
 /** The host record for host `index`, not yet running (agentPid 0). */
 export function labHostPlan(prefix: string, index: number): LabHost {
