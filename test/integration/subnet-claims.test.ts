@@ -71,7 +71,9 @@ describe("claimSubnet against etcd", () => {
     await r.createNetwork({ name: "red", subnet: "10.60.0.0/16" });
     const lease = await r.claimSubnet("red", "a");
     await expect(r.releaseSubnet("red", lease.cidr, "b")).rejects.toMatchObject({ code: "failed-precondition", field: "node" });
-    await expect(r.releaseSubnet("red", "10.60.200.0/24", "a")).rejects.toMatchObject({ code: "not-found" });
+    // Slices are chosen at random, so name one that is certainly not the one just claimed.
+    const unleased = lease.cidr === "10.60.200.0/24" ? "10.60.201.0/24" : "10.60.200.0/24";
+    await expect(r.releaseSubnet("red", unleased, "a")).rejects.toMatchObject({ code: "not-found" });
     await expect(r.claimSubnet("nope", "a")).rejects.toMatchObject({ code: "not-found", field: "network" });
   });
 });
