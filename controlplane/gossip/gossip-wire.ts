@@ -50,9 +50,13 @@ const TAG_CONFIRM = tag(2, WireType.Varint);
 const FIELD_PUSH = 10;
 const FIELD_SYNC_REPLY = 13;
 
-/** SignedEntry { entry = 1; signature = 2 } encoded. */
+/**
+ * SignedEntry { entry = 1; signature = 2 } encoded. Small results come from Node's shared buffer
+ * pool: a table of tens of thousands of entries then holds their bytes in a few large buffers rather
+ * than one ArrayBuffer (and its bookkeeping) each.
+ */
 export function encodeSignedEntry(entry: Uint8Array, signature: Uint8Array): Uint8Array {
-  const out = new Uint8Array(fieldSize(entry.length) + fieldSize(signature.length));
+  const out = Buffer.allocUnsafe(fieldSize(entry.length) + fieldSize(signature.length));
   let pos = writeField(out, 0, tag(1, LEN), entry);
   pos = writeField(out, pos, tag(2, LEN), signature);
   return out;

@@ -8,17 +8,41 @@ import { ed25519Signatures, type SignatureScheme } from "./signature-scheme.js";
 /** Largest serialized EndpointEntry accepted. */
 export const MAX_ENTRY_BYTES = 16 * 1024;
 
-/** A decoded entry together with the exact bytes its owner signed. Immutable and shareable. */
-export interface DecodedEntry {
-  readonly key: EndpointKey;
-  readonly record: EndpointRecord;
-  readonly signed: SignedEntry;
-  /** The SignedEntry encoding, spliced as is into every message that carries the entry. */
-  readonly wire: Uint8Array;
-  /** entryHash(key, version), for digests. */
-  readonly hash: number;
+/**
+ * A decoded entry together with the exact bytes its owner signed. Immutable and shareable.
+ *
+ * Kept small, because an agent holds one per endpoint in the cluster: the signed bytes live once, as
+ * the SignedEntry encoding (in Node's shared buffer pool, not an ArrayBuffer of their own), and the
+ * record's repeated strings (network, owner, VTEP) and empty labels are shared between entries.
+ */
+export class DecodedEntry {
+  /** The node that last verified this entry's signature, by its public key (see SignedEntryCache.verify). */
+  verifiedWith: Uint8Array | undefined = undefined;
+
+  constructor(
+    readonly key: EndpointKey,
+    readonly record: EndpointRecord,
+    /** The SignedEntry encoding, spliced as is into every message that carries the entry. */
+    readonly wire: Uint8Array,
+    /** entryHash(key, version), for digests. */
+    readonly hash: number,
+  ) {}
+
   /** Size on the wire as one element of a repeated field. */
-  readonly wireBytes: number;
+  get wireBytes(): number {
+    return repeatedEntrySize(this.wire);
+  }
+
+  /** The signed bytes and the signature: views into `wire`. */
+  parts(): SignedEntryBytes {
+    return readSignedEntry(this.wire);
+  }
+
+  /** As a protobuf message (built on each call; for callers that assemble messages themselves). */
+  get signed(): SignedEntry {
+    const { entry, signature } = this.parts();
+    return create(SignedEntrySchema, { entry, signature });
+  }
 }
 
 export type EntryRejection = "malformed-entry" | "unknown-owner" | "bad-entry-signature";
@@ -52,8 +76,7 @@ export function encodeAndSignEntry(
       deletedAtMs: BigInt(clean.deletedAtMs),
     }),
   );
-  const signed = create(SignedEntrySchema, { entry: bytes, signature: scheme.sign(bytes, secretKey) });
-  return toDecoded(freezeRecord(clean), signed);
+  return toDecoded(freezeRecord(clean), { entry: bytes, signature: scheme.sign(bytes, secretKey) });
 }
 
 /** Decodes an entry's bytes and checks its fields; does not check the signature. */
@@ -66,16 +89,16 @@ export function decodeEntry(signed: SignedEntryBytes): VerifiedEntry {
     if (entry.version > BigInt(Number.MAX_SAFE_INTEGER) || entry.deletedAtMs > BigInt(Number.MAX_SAFE_INTEGER))
       return { ok: false, reason: "malformed-entry", detail: "version or deletedAtMs out of range" };
     record = {
-      network: entry.network,
+      network: shared(entry.network),
       endpointId: entry.endpointId,
-      owner: entry.owner,
+      owner: shared(entry.owner),
       version: Number(entry.version),
       tombstone: entry.tombstone,
       ip: entry.ip,
       mac: entry.mac,
-      vtep: entry.vtep,
+      vtep: shared(entry.vtep),
       name: entry.name,
-      labels: { ...entry.labels },
+      labels: Object.keys(entry.labels).length === 0 ? NO_LABELS : { ...entry.labels },
       deletedAtMs: Number(entry.deletedAtMs),
     };
   } catch (err) {
@@ -83,9 +106,8 @@ export function decodeEntry(signed: SignedEntryBytes): VerifiedEntry {
   }
   const problem = endpointRecordProblem(record);
   if (problem !== undefined) return { ok: false, reason: "malformed-entry", detail: problem };
-  // Keep our own copy: the decoded bytes may be a view into a large frame buffer.
-  const own = create(SignedEntrySchema, { entry: signed.entry.slice(), signature: signed.signature.slice() });
-  return { ok: true, entry: toDecoded(freezeRecord(record), own) };
+  // toDecoded copies the bytes: the ones given may be a view into a large frame buffer.
+  return { ok: true, entry: toDecoded(freezeRecord(record), signed) };
 }
 
 /** Decodes an entry and checks it is signed by its owner's key (looked up by the owner's name). */
@@ -105,9 +127,10 @@ export function verifyAndDecodeEntry(
 }
 
 /**
- * Remembers decoded entries and the keys they verified against, by signature, so a node that hears
- * the same entry from several peers decodes and verifies it once. Bounded; oldest forgotten first.
- * The simulator shares one cache between all its nodes.
+ * Remembers recently decoded entries, by signature, so a node that hears the same entry from several
+ * peers decodes and verifies it once. Bounded; oldest forgotten first. The simulator shares one cache
+ * between all its nodes. An agent's table holds the entries themselves: the cache only has to span
+ * the time an entry takes to arrive from each of the peers that forward it, hence the modest default.
  *
  * Slots are found by 30 bits of the signature's tail (a number: no string or buffer per lookup) and
  * confirmed by comparing the bytes in full, so a colliding or forged copy is a miss, never a wrong
@@ -116,13 +139,13 @@ export function verifyAndDecodeEntry(
  * held encoding confirms a hit; anything else is parsed and looked up by its signature.
  */
 export class SignedEntryCache {
-  readonly #slots = new Map<number, { entry: DecodedEntry; result: VerifiedEntry; verifiedWith?: Uint8Array }>();
+  readonly #slots = new Map<number, DecodedEntry>();
 
-  constructor(readonly capacity = 65_536) {}
+  constructor(readonly capacity = 16_384) {}
 
   decodeWire(encoded: Uint8Array): VerifiedEntry {
     const hit = this.#slots.get(slotId(encoded));
-    if (hit !== undefined && sameBytes(hit.entry.wire, encoded)) return hit.result;
+    if (hit !== undefined && sameBytes(hit.wire, encoded)) return { ok: true, entry: hit };
     let signed: SignedEntryBytes;
     try {
       signed = readSignedEntry(encoded);
@@ -135,36 +158,45 @@ export class SignedEntryCache {
   decode(signed: SignedEntryBytes): VerifiedEntry {
     const id = slotId(signed.signature);
     const hit = this.#slots.get(id);
-    if (hit !== undefined && sameBytes(hit.entry.signed.signature, signed.signature) && sameBytes(hit.entry.signed.entry, signed.entry))
-      return hit.result;
+    if (hit !== undefined) {
+      const held = hit.parts();
+      if (sameBytes(held.signature, signed.signature) && sameBytes(held.entry, signed.entry)) return { ok: true, entry: hit };
+    }
     const decoded = decodeEntry(signed);
     if (decoded.ok) {
       if (hit === undefined && this.#slots.size >= this.capacity) this.#slots.delete(this.#slots.keys().next().value!);
-      this.#slots.set(id, { entry: decoded.entry, result: Object.freeze(decoded) });
+      this.#slots.set(id, decoded.entry);
     }
     return decoded;
   }
 
   verify(entry: DecodedEntry, publicKey: Uint8Array, scheme: SignatureScheme): boolean {
-    const hit = this.#slots.get(slotId(entry.signed.signature));
-    if (hit !== undefined && hit.entry === entry && hit.verifiedWith !== undefined && sameBytes(hit.verifiedWith, publicKey)) return true;
-    const ok = scheme.verify(entry.signed.entry, entry.signed.signature, publicKey);
-    if (ok && hit !== undefined && hit.entry === entry) hit.verifiedWith = publicKey;
+    if (entry.verifiedWith !== undefined && sameBytes(entry.verifiedWith, publicKey)) return true;
+    const { entry: bytes, signature } = entry.parts();
+    const ok = scheme.verify(bytes, signature, publicKey);
+    if (ok) entry.verifiedWith = publicKey;
     return ok;
   }
 }
 
-function toDecoded(record: EndpointRecord, signed: SignedEntry): DecodedEntry {
+function toDecoded(record: EndpointRecord, signed: SignedEntryBytes): DecodedEntry {
   const key = endpointKey(record);
-  const wire = encodeSignedEntry(signed.entry, signed.signature);
-  return Object.freeze({
-    key,
-    record,
-    signed,
-    wire,
-    hash: entryHash(key, record.version),
-    wireBytes: repeatedEntrySize(wire),
-  });
+  return new DecodedEntry(key, record, encodeSignedEntry(signed.entry, signed.signature), entryHash(key, record.version));
+}
+
+const NO_LABELS: Record<string, string> = Object.freeze({});
+
+// Network names, owners and VTEP addresses repeat across thousands of entries; decoding makes a new
+// string each time. Bounded: cleared when full, which only costs sharing.
+const sharedStrings = new Map<string, string>();
+const MAX_SHARED_STRINGS = 8192;
+
+function shared(value: string): string {
+  const held = sharedStrings.get(value);
+  if (held !== undefined) return held;
+  if (sharedStrings.size >= MAX_SHARED_STRINGS) sharedStrings.clear();
+  sharedStrings.set(value, value);
+  return value;
 }
 
 // 30 bits of the last four bytes, so the key stays a small integer (V8 hashes those fastest);
