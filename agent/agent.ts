@@ -18,6 +18,7 @@ import {
 } from "../controlplane/gossip/index.js";
 import { Reconciler, vtepMacFor, type Kernel, type ReconcileReport } from "../dataplane/index.js";
 import { buildDesiredState } from "./desired-state.js";
+import { planEndpointChanges, type PendingEndpointChange } from "./endpoint-change-plan.js";
 import { AgentMetrics } from "./metrics.js";
 import type { NodeKeyPair } from "./node-identity.js";
 import { StateStore, type AgentState, type LocalEndpoint } from "./state-store.js";
@@ -97,8 +98,15 @@ export class Agent {
   private readonly departed = new Map<string, { name: string; gossipAddr: string; underlayIp: string; goneAtMs: number }>();
   private readonly lastNodeRecords = new Map<string, NodeRecord>();
   private resyncTimer: NodeJS.Timeout | undefined;
-  // Reconcile coalescing: at most one run in flight and one pending that every caller shares.
+  // Reconcile coalescing: at most one run in flight and one pending that every caller shares. The
+  // pending run is a full one when someone asked for it, else it applies just the gossip changes.
   private pendingRun: Deferred<ReconcileReport> | undefined;
+  private currentRun: Promise<ReconcileReport> | undefined;
+  private fullRunWanted = false;
+  private pendingChanges = new Map<string, PendingEndpointChange>();
+  // What the last full run programmed, which the incremental runs build on.
+  private programmedVnis = new Map<string, number>();
+  private remoteProgrammed = 0;
   private draining = false;
   // Attach and detach change local endpoints and IP allocation: one at a time.
   private endpointLock: Promise<unknown> = Promise.resolve();
@@ -126,7 +134,7 @@ export class Agent {
       // A restarted agent resumes its gossip versions above everything it announced before.
       versionFloor,
       // Acknowledge a push once the kernel holds what it brought (see GossipNode.confirm).
-      beforeAck: () => this.reconcile(),
+      beforeAck: () => this.kernelCaughtUp(),
     });
   }
 
@@ -152,7 +160,7 @@ export class Agent {
       agentVersion: AGENT_VERSION,
     });
     this.unsubscribers.push(registry.subscribe((event) => this.onRegistryEvent(event)));
-    this.unsubscribers.push(this.gossip.subscribe(() => void this.reconcile().catch(() => undefined)));
+    this.unsubscribers.push(this.gossip.subscribe((change) => this.noteEndpointChange(change)));
     this.updatePeers();
     // Re-announce what this node owns before gossip starts: the new versions win over whatever peers
     // still hold, and a stale copy of its own that arrives first is not mistaken for a deleted one.
@@ -289,11 +297,34 @@ export class Agent {
   }
 
   /**
-   * Makes the kernel match the current facts. Calls made while a run is in flight share the next
-   * run, so a burst of gossip changes costs one reconcile, and a caller always gets a run that
-   * started after its call.
+   * Makes the kernel match the current facts, observing and diffing all of it. Calls made while a
+   * run is in flight share the next run, so a burst of changes costs one reconcile, and a caller
+   * always gets a run that started after its call.
    */
   reconcile(): Promise<ReconcileReport> {
+    this.fullRunWanted = true;
+    return this.scheduleRun();
+  }
+
+  /** Resolves once the kernel reflects every gossip change seen so far. */
+  private kernelCaughtUp(): Promise<unknown> {
+    if (this.pendingRun) return this.pendingRun.promise;
+    return this.currentRun ?? Promise.resolve();
+  }
+
+  private noteEndpointChange(change: { previous?: EndpointRecord; next?: EndpointRecord }): void {
+    const record = change.next ?? change.previous;
+    if (record === undefined) return;
+    const key = `${record.network}/${record.endpointId}`;
+    const held = this.pendingChanges.get(key);
+    // Keep what the kernel was last brought to (the first previous) and the latest next.
+    if (held === undefined) this.pendingChanges.set(key, { ...(change.previous ? { previous: change.previous } : {}), ...(change.next ? { next: change.next } : {}) });
+    else if (change.next) held.next = change.next;
+    else delete held.next;
+    void this.scheduleRun().catch(() => undefined);
+  }
+
+  private scheduleRun(): Promise<ReconcileReport> {
     if (!this.pendingRun) {
       this.pendingRun = deferred<ReconcileReport>();
       if (!this.draining) setImmediate(() => void this.drainReconciles());
@@ -312,31 +343,66 @@ export class Agent {
         if (previousMs > 5) await new Promise((r) => setTimeout(r, Math.min(previousMs, 1000)));
         const run = this.pendingRun;
         this.pendingRun = undefined;
+        this.currentRun = run.promise;
+        const full = this.fullRunWanted || this.programmedVnis.size === 0;
+        this.fullRunWanted = false;
+        // A full run reads the whole table, which already holds every change noted so far.
+        const changes = this.pendingChanges;
+        this.pendingChanges = new Map();
         const started = performance.now();
         try {
-          const desired = buildDesiredState({
-            node: this.options.node,
-            underlay: this.options.underlay,
-            networks: this.options.registry.snapshot().networks,
-            localEndpoints: this.state.endpoints,
-            entries: this.gossip.entries(),
-          });
-          const report = await this.reconciler.reconcile(desired);
+          const report = full ? await this.runFull() : await this.runIncremental(changes.values());
           this.lastReconcileMs = Date.now();
-          this.metrics.recordReconcile(report);
-          this.metrics.setEndpoints(this.state.endpoints.length, desired.networks.reduce((n, d) => n + d.remoteEndpoints.length, 0));
+          this.metrics.recordReconcile(report, full ? "full" : "incremental");
+          this.metrics.setEndpoints(this.state.endpoints.length, this.remoteProgrammed);
           for (const error of report.errors) this.options.log("warn", `reconcile: ${error.object}: ${error.message}`);
+          // What an incremental run could not do, a full one repairs.
+          if (!full && report.errors.length > 0) void this.reconcile().catch(() => undefined);
           run.resolve(report);
         } catch (err) {
           this.metrics.recordReconcileFailure();
           this.options.log("error", `reconcile failed: ${errorText(err)}`);
+          if (!full) this.fullRunWanted = true;
           run.reject(err);
         }
+        this.currentRun = undefined;
         previousMs = performance.now() - started;
       }
     } finally {
       this.draining = false;
     }
+  }
+
+  private async runFull(): Promise<ReconcileReport> {
+    const networks = this.options.registry.snapshot().networks;
+    const desired = buildDesiredState({
+      node: this.options.node,
+      underlay: this.options.underlay,
+      networks,
+      localEndpoints: this.state.endpoints,
+      entries: this.gossip.entries(),
+    });
+    const report = await this.reconciler.reconcile(desired);
+    const programmed = new Map<string, number>();
+    for (const endpoint of this.state.endpoints) {
+      const network = networks.get(endpoint.network);
+      if (network) programmed.set(network.name, network.vni);
+    }
+    this.programmedVnis = programmed;
+    this.remoteProgrammed = desired.networks.reduce((n, d) => n + d.remoteEndpoints.length, 0);
+    return report;
+  }
+
+  private async runIncremental(changes: Iterable<PendingEndpointChange>): Promise<ReconcileReport> {
+    const plan = planEndpointChanges(changes, {
+      node: this.options.node,
+      underlayIp: this.options.underlay.ip,
+      programmedVnis: this.programmedVnis,
+      current: () => this.gossip.entries(),
+    });
+    const report = await this.reconciler.applyEntryChanges(plan);
+    this.remoteProgrammed += report.fdbAdded - report.fdbRemoved;
+    return report;
   }
 
   private async attachLocked(request: { network: string; netns: string; name?: string; ifName?: string }): Promise<EndpointView> {

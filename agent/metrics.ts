@@ -6,7 +6,7 @@ import type { ReconcileReport } from "../dataplane/index.js";
 export class AgentMetrics {
   private readonly endpoints: prom.Gauge<"kind">;
   private readonly reconciles: prom.Counter<"result">;
-  private readonly reconcileSeconds: prom.Histogram;
+  private readonly reconcileSeconds: prom.Histogram<"kind">;
   private readonly kernelChanges: prom.Counter<"object" | "op">;
   private readonly etcdConnected: prom.Gauge;
 
@@ -32,7 +32,8 @@ export class AgentMetrics {
     });
     this.reconcileSeconds = new prom.Histogram({
       name: "weft_reconcile_duration_seconds",
-      help: "Time to observe, diff and apply one kernel reconcile.",
+      help: "Time of one kernel reconcile, by kind (full: observe, diff and apply everything; incremental: apply the entries gossip changed).",
+      labelNames: ["kind"],
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     });
@@ -50,9 +51,9 @@ export class AgentMetrics {
     this.etcdConnected.set(1);
   }
 
-  recordReconcile(report: ReconcileReport): void {
+  recordReconcile(report: ReconcileReport, kind: "full" | "incremental"): void {
     this.reconciles.inc({ result: report.errors.length === 0 ? "ok" : "partial" });
-    this.reconcileSeconds.observe(report.durationMs / 1000);
+    this.reconcileSeconds.observe({ kind }, report.durationMs / 1000);
     this.kernelChanges.inc({ object: "link", op: "add" }, report.linksCreated);
     this.kernelChanges.inc({ object: "link", op: "remove" }, report.linksDeleted);
     this.kernelChanges.inc({ object: "fdb", op: "add" }, report.fdbAdded);

@@ -1,7 +1,9 @@
 // Observe, diff, apply, report. Runs are serialized; states handed in while a run is under way
 // coalesce into one follow-up run with the latest of them.
+import { isIPv4Address, isMacAddress } from "./address-format.js";
 import { validateDesiredState, type DesiredState } from "./desired-state.js";
-import { emptyApplyResult, isEmptyPlan, type Kernel } from "./kernel.js";
+import { emptyApplyResult, emptyPlan, isEmptyPlan, type FdbEntry, type Kernel, type KernelPlan, type NeighbourEntry } from "./kernel.js";
+import { vniOfVxlan } from "./link-names.js";
 import { diffKernelState } from "./kernel-diff.js";
 import type { ReconcileReport } from "./reconcile-report.js";
 
@@ -22,6 +24,7 @@ export class Reconciler {
   // `pending` collects every call made meanwhile, and only its latest desired state is used.
   private running = false;
   private pending: PendingRun | undefined;
+  private idle: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly kernel: Kernel,
@@ -55,8 +58,52 @@ export class Reconciler {
     return promise;
   }
 
+  /**
+   * Adds and removes FDB and neighbour entries on existing VXLAN devices without observing the kernel:
+   * the fast path for changes worked out elsewhere. Entries that are not well-formed, or not on a
+   * weft VXLAN device, are reported as errors and left out. Runs after any reconcile in flight.
+   */
+  async applyEntryChanges(changes: Pick<KernelPlan, "fdbAdd" | "fdbRemove" | "neighboursAdd" | "neighboursRemove">): Promise<ReconcileReport> {
+    while (this.running) await this.idle;
+    const started = performance.now();
+    const plan = emptyPlan();
+    const errors: ReconcileReport["errors"] = [];
+    const keepFdb = (list: FdbEntry[], into: FdbEntry[]): void => {
+      for (const e of list) {
+        const problem = entryProblem(e.device, isMacAddress(e.mac) && isIPv4Address(e.dst));
+        if (problem === undefined) into.push(e);
+        else errors.push({ object: `fdb ${e.mac} dst ${e.dst} dev ${e.device}`, message: problem });
+      }
+    };
+    const keepNeighbours = (list: NeighbourEntry[], into: NeighbourEntry[]): void => {
+      for (const e of list) {
+        const problem = entryProblem(e.device, isIPv4Address(e.ip) && isMacAddress(e.mac));
+        if (problem === undefined) into.push(e);
+        else errors.push({ object: `neighbour ${e.ip} lladdr ${e.mac} dev ${e.device}`, message: problem });
+      }
+    };
+    keepFdb(changes.fdbRemove, plan.fdbRemove);
+    keepFdb(changes.fdbAdd, plan.fdbAdd);
+    keepNeighbours(changes.neighboursRemove, plan.neighboursRemove);
+    keepNeighbours(changes.neighboursAdd, plan.neighboursAdd);
+    if (isEmptyPlan(plan)) return { ...emptyApplyResult(), errors, durationMs: performance.now() - started };
+    this.running = true;
+    let release!: () => void;
+    this.idle = new Promise((resolve) => (release = resolve));
+    try {
+      const result = await this.kernel.apply(plan);
+      return { ...result, errors: [...errors, ...result.errors], durationMs: performance.now() - started };
+    } finally {
+      this.running = false;
+      release();
+      if (this.pending !== undefined) void this.drain();
+    }
+  }
+
   private async drain(): Promise<void> {
     this.running = true;
+    let release!: () => void;
+    this.idle = new Promise((resolve) => (release = resolve));
     try {
       while (this.pending !== undefined) {
         const run = this.pending;
@@ -69,6 +116,7 @@ export class Reconciler {
       }
     } finally {
       this.running = false;
+      release();
     }
   }
 
@@ -100,4 +148,9 @@ export class Reconciler {
     }
     return report;
   }
+}
+
+function entryProblem(device: string, wellFormed: boolean): string | undefined {
+  if (vniOfVxlan(device) === undefined) return `${device} is not a weft VXLAN device`;
+  return wellFormed ? undefined : "not a well-formed address";
 }

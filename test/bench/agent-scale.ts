@@ -15,10 +15,11 @@
 //   every 250 ms with `bridge fdb show dev weft-vx100`, counting entries with a dst).
 // - agentRssBytes: the agent's VmRSS once everything is programmed (VmHWM as the peak;
 //   agentRssBeforeBytes: the same agent with one local endpoint, before the burst).
-// - steadyReconcileMs: one more endpoint published, so the agent runs a reconcile that lists N
-//   entries, diffs and adds one (weft_reconcile_duration_seconds sum/count deltas).
-// - fullReconcileMs: weft-vx100 deleted in h1, then one more endpoint published: the next reconcile
-//   recreates the device and re-adds all N FDB + N neighbour entries (same histogram deltas).
+// - steadyReconcileMs: one more endpoint published, so the agent applies that one change
+//   (weft_reconcile_duration_seconds{kind="incremental"} sum/count deltas).
+// - fullReconcileMs: weft-vx100 deleted in h1, then one more endpoint published: the incremental run
+//   fails for want of the device, and the full reconcile that follows lists and diffs everything,
+//   recreates the device and re-adds all N FDB + N neighbour entries (the {kind="full"} series).
 // Everything (peer, its namespace, the lab) is removed in `finally`. A benchmark: nothing is asserted.
 import { create } from "@bufbuild/protobuf";
 import { execFile } from "node:child_process";
@@ -56,7 +57,9 @@ interface ScaleResult {
   fullReconcileRuns: number;
   peerPublishMs: number;
   gossipRejected: number;
-  /** From the agent's own /metrics after the reconcile measurements: live JS heap vs what V8 holds. */
+  /** From the agent's own /metrics when agentRssBytes is read: JS heap in use vs what V8 holds. */
+  heapAtRest: { heapUsedBytes: number; heapTotalBytes: number; externalBytes: number; newSpaceBytes: number; oldSpaceUsedBytes: number };
+  /** The same after the reconcile measurements. */
   heapUsedBytes: number;
   heapTotalBytes: number;
   externalBytes: number;
@@ -96,26 +99,28 @@ async function cpuMs(pid: number): Promise<number> {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // USER_HZ is 100 on Linux
 }
 
-async function reconcileTotals(h1: LabHost): Promise<{ sum: number; count: number; text: string }> {
+type ReconcileKind = "full" | "incremental";
+
+async function reconcileTotals(h1: LabHost, kind: ReconcileKind): Promise<{ sum: number; count: number; text: string }> {
   const text = await fetchTextInNetns(h1.netns, `http://${h1.metricsAddr}/metrics`);
   return {
-    sum: metricValue(text, "weft_reconcile_duration_seconds_sum"),
-    count: metricValue(text, "weft_reconcile_duration_seconds_count"),
+    sum: metricValue(text, "weft_reconcile_duration_seconds_sum", { kind }),
+    count: metricValue(text, "weft_reconcile_duration_seconds_count", { kind }),
     text,
   };
 }
 
 /** Runs `trigger`, waits for the kernel to reach `fdbTarget`, and returns the mean reconcile time in between. */
-async function measureReconcile(h1: LabHost, fdbTarget: number, trigger: () => Promise<void>): Promise<{ ms: number; runs: number }> {
-  const before = await reconcileTotals(h1);
+async function measureReconcile(h1: LabHost, kind: ReconcileKind, fdbTarget: number, trigger: () => Promise<void>): Promise<{ ms: number; runs: number }> {
+  const before = await reconcileTotals(h1, kind);
   await trigger();
   await waitFdbCount(h1.netns, fdbTarget, 120_000);
   // The reconcile that reached the target has recorded its duration once its apply returned.
   const deadline = Date.now() + 10_000;
-  let after = await reconcileTotals(h1);
+  let after = await reconcileTotals(h1, kind);
   while (after.count === before.count && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 100));
-    after = await reconcileTotals(h1);
+    after = await reconcileTotals(h1, kind);
   }
   const runs = after.count - before.count;
   return { ms: runs > 0 ? ((after.sum - before.sum) * 1000) / runs : NaN, runs };
@@ -184,15 +189,23 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 3000));
     const agentRssBytes = await procStatus(h1.agentPid, "VmRSS");
     const agentPeakRssBytes = await procStatus(h1.agentPid, "VmHWM");
+    const atRest = (await reconcileTotals(h1, "full")).text;
+    const heapAtRest = {
+      heapUsedBytes: metricValue(atRest, "weft_nodejs_heap_size_used_bytes"),
+      heapTotalBytes: metricValue(atRest, "weft_nodejs_heap_size_total_bytes"),
+      externalBytes: metricValue(atRest, "weft_nodejs_external_memory_bytes"),
+      newSpaceBytes: metricValue(atRest, "weft_nodejs_heap_space_size_total_bytes", { space: "new" }),
+      oldSpaceUsedBytes: metricValue(atRest, "weft_nodejs_heap_space_size_used_bytes", { space: "old" }),
+    };
 
     say("steady reconcile: one more endpoint");
-    const steady = await measureReconcile(h1, endpoints + 1, () => peer!.publish(1));
+    const steady = await measureReconcile(h1, "incremental", endpoints + 1, () => peer!.publish(1));
     say(`full reconcile: ${DEVICE} deleted, then one more endpoint`);
-    const full = await measureReconcile(h1, endpoints + 2, async () => {
+    const full = await measureReconcile(h1, "full", endpoints + 2, async () => {
       await run("ip", ["-n", h1.netns, "link", "del", DEVICE]);
       await peer!.publish(1);
     });
-    const { text } = await reconcileTotals(h1);
+    const { text } = await reconcileTotals(h1, "full");
     const metric = (name: string): number => {
       const line = text.split("\n").find((l) => l.startsWith(`${name} `));
       return line === undefined ? NaN : Number(line.slice(name.length + 1));
@@ -214,6 +227,7 @@ async function main(): Promise<void> {
       fullReconcileRuns: full.runs,
       peerPublishMs,
       gossipRejected,
+      heapAtRest,
       heapUsedBytes: metric("weft_nodejs_heap_size_used_bytes"),
       heapTotalBytes: metric("weft_nodejs_heap_size_total_bytes"),
       externalBytes: metric("weft_nodejs_external_memory_bytes"),

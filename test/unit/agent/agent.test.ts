@@ -121,6 +121,31 @@ describe("Agent", () => {
     await expectError(h1.agent.createNetwork({ name: "tiny", subnet: "10.41.0.0/16" }), "already-exists", "name");
   });
 
+  it("applies remote changes without observing the kernel, and repairs with a full reconcile when that fails", async () => {
+    const store = new MemoryRegistryStore();
+    const net = new MemoryNetwork();
+    const h1 = await startNode("h1", 1, store, net);
+    const h2 = await startNode("h2", 2, store, net);
+    await h1.agent.createNetwork({ name: "blue", subnet: "10.40.0.0/16", vni: 42 });
+    await h2.agent.attachEndpoint({ network: "blue", netns: "c2" });
+    const observedBefore = h2.kernel.observeCalls;
+
+    // attach returns once h2 acknowledged the push, i.e. once h2's kernel holds the entry.
+    const a = await h1.agent.attachEndpoint({ network: "blue", netns: "c1" });
+    expect(fdbDestinations(h2.kernel, 42, a.mac)).toEqual(["10.251.0.1"]);
+    expect(h2.kernel.neighbours.get(vxlanName(42))?.get(a.ip)?.mac).toBe(a.mac);
+    expect(h2.kernel.observeCalls).toBe(observedBefore);
+
+    // Someone deletes h2's VXLAN device: the next incremental run cannot write, so a full run rebuilds.
+    h2.kernel.links.delete(vxlanName(42));
+    h2.kernel.fdb.delete(vxlanName(42));
+    h2.kernel.neighbours.delete(vxlanName(42));
+    const b = await h1.agent.attachEndpoint({ network: "blue", netns: "c3" });
+    await expect.poll(() => h2.kernel.links.has(vxlanName(42))).toBe(true);
+    await expect.poll(() => [fdbDestinations(h2.kernel, 42, a.mac), fdbDestinations(h2.kernel, 42, b.mac)]).toEqual([["10.251.0.1"], ["10.251.0.1"]]);
+    expect(h2.kernel.observeCalls).toBeGreaterThan(observedBefore);
+  });
+
   it("keeps its slice and endpoints across a restart", async () => {
     const store = new MemoryRegistryStore();
     const net = new MemoryNetwork();

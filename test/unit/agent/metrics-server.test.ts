@@ -14,7 +14,7 @@ describe("metrics server", () => {
     const registry = new prom.Registry();
     const metrics = new AgentMetrics(registry, "h1", "0.1.0");
     metrics.setEndpoints(2, 5);
-    metrics.recordReconcile({ linksCreated: 3, linksDeleted: 0, fdbAdded: 5, fdbRemoved: 0, neighboursAdded: 5, neighboursRemoved: 0, errors: [], durationMs: 4 });
+    metrics.recordReconcile({ linksCreated: 3, linksDeleted: 0, fdbAdded: 5, fdbRemoved: 0, neighboursAdded: 5, neighboursRemoved: 0, errors: [], durationMs: 4 }, "full");
     let ready = false;
     const server = await startMetricsServer({ host: "127.0.0.1", port: 0 }, registry, () => ready);
     servers.push(server);
@@ -28,7 +28,7 @@ describe("metrics server", () => {
     expect(text).toContain('weft_endpoints{kind="remote"} 5');
     expect(text).toContain('weft_reconciles_total{result="ok"} 1');
     expect(text).toContain('weft_kernel_changes_total{object="fdb",op="add"} 5');
-    expect(text).toContain("weft_reconcile_duration_seconds_bucket");
+    expect(text).toContain(`weft_reconcile_duration_seconds_bucket{le="0.005",kind="full"} 1`);
     // Every metric follows the naming rules: weft_ prefix, counters end in _total.
     for (const line of text.split("\n").filter((l) => l.startsWith("# TYPE "))) {
       const [, , name, type] = line.split(" ");

@@ -49,6 +49,34 @@ describe("Reconciler on FakeKernel", () => {
     expect(kernel.links.has(endpoint.hostIfName)).toBe(false);
   });
 
+  it("applies entry changes without observing, after a run in flight, and refuses malformed ones by name", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let gated = true;
+    const kernel = new FakeKernel({ beforeApply: () => (gated ? gate : Promise.resolve()) });
+    const reconciler = new Reconciler(kernel);
+    const full = reconciler.reconcile(desiredState([network(42, { remoteEndpoints: remotes("192.168.0.2", 1) })]));
+    const changes = reconciler.applyEntryChanges({
+      fdbRemove: [{ device: "weft-vx42", mac: "02:42:0a:28:01:02", dst: "192.168.0.2" }],
+      neighboursRemove: [],
+      fdbAdd: [
+        { device: "weft-vx42", mac: "02:42:0a:28:01:02", dst: "192.168.0.3" },
+        { device: "eth0", mac: "02:42:0a:28:01:09", dst: "192.168.0.3" },
+        { device: "weft-vx42", mac: "not-a-mac", dst: "192.168.0.3" },
+      ],
+      neighboursAdd: [],
+    });
+    gated = false;
+    release();
+    await full;
+    const observed = kernel.observeCalls;
+    const report = await changes;
+    expect(kernel.observeCalls).toBe(observed);
+    expect(report).toMatchObject({ fdbAdded: 1, fdbRemoved: 1 });
+    expect(report.errors.map((e) => e.message)).toEqual(["eth0 is not a weft VXLAN device", "not a well-formed address"]);
+    expect([...kernel.fdb.get("weft-vx42")!.get("02:42:0a:28:01:02")!]).toEqual(["192.168.0.3"]);
+  });
+
   it("coalesces calls made during a run into one follow-up run with the latest state", async () => {
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
