@@ -108,6 +108,12 @@ const PUSH_RETRY_MS = 500;
 /** The longest a push's acknowledgement waits for beforeAck, so bursts keep flowing. */
 const ACK_WAIT_MS = 100;
 const GOSSIP_TARGET_WINDOW_MS = 200;
+/**
+ * Suspect peers are pinged this often (each such ping given SUSPECT_PING_TIMEOUT_MS), so a peer back
+ * from a partition is heard from, and synced with, soon after its link heals, not a ping interval later.
+ */
+const SUSPECT_PING_MS = 200;
+const SUSPECT_PING_TIMEOUT_MS = 600;
 const LOG_EVERY_MS = 60_000;
 const NODE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,252}$/;
 
@@ -826,8 +832,13 @@ export class GossipNode {
   }
 
   #schedulePing(): void {
-    this.#pingTimer = this.#clock.setTimeout(() => {
+    const tickMs = Math.min(this.config.pingIntervalMs, SUSPECT_PING_MS);
+    let sinceRound = 0;
+    const tick = () => {
       if (!this.#running) return;
+      sinceRound += tickMs;
+      const fullRound = sinceRound >= this.config.pingIntervalMs;
+      if (fullRound) sinceRound = 0;
       const now = this.#clock.now();
       for (const peer of this.#peerList) {
         const state = this.#stateOf(peer);
@@ -835,12 +846,19 @@ export class GossipNode {
           peer.reportedState = "suspect";
           this.#log(`gossip: peer ${peer.peer.name} is suspect (not heard from for ${this.config.suspectAfterMs} ms); keeping its entries`);
         }
-        if ((peer.lastSeenMs ?? 0) <= now - this.config.pingIntervalMs)
-          void this.#exchange(peer, { case: "ping", value: create(PingSchema, { nonce: BigInt(Math.floor(this.#random() * 2 ** 32)) }) });
+        if (fullRound && (peer.lastSeenMs ?? 0) <= now - this.config.pingIntervalMs) void this.#exchange(peer, this.#ping());
+        // Between full rounds a suspect gets quick extra pings; each that fails makes the next one
+        // dial afresh (see the gRPC transport), so the first after the link heals gets through.
+        else if (state === "suspect") void this.#exchange(peer, this.#ping(), SUSPECT_PING_TIMEOUT_MS);
       }
-      this.#reportGauges();
-      this.#schedulePing();
-    }, this.config.pingIntervalMs);
+      if (fullRound) this.#reportGauges();
+      this.#pingTimer = this.#clock.setTimeout(tick, tickMs);
+    };
+    this.#pingTimer = this.#clock.setTimeout(tick, tickMs);
+  }
+
+  #ping(): OutgoingBody {
+    return { case: "ping", value: create(PingSchema, { nonce: BigInt(Math.floor(this.#random() * 2 ** 32)) }) };
   }
 
   #reportGauges(): void {

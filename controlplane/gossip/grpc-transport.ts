@@ -9,6 +9,8 @@ import {
 import { addUnaryService, createUnaryClient, StatusError } from "../../proto/grpc-binding.js";
 import { TransportError, type GossipTransport } from "./transport.js";
 
+const STALLED_DIAL_MS = 1000;
+
 export interface GrpcTransportOptions {
   /** host:port to listen on; port 0 picks a free one (see boundAddress). */
   readonly listen: string;
@@ -32,19 +34,28 @@ export function createGrpcTransport(options: GrpcTransportOptions): GrpcGossipTr
     "grpc.initial_reconnect_backoff_ms": 100,
     "grpc.max_reconnect_backoff_ms": 1000,
   };
+  // Each peer's channel owns its connection (no process-wide subchannel sharing), so dropping the
+  // channel after a failed call really drops the connection: see call().
+  const clientOptions = { ...channelOptions, "grpc.use_local_subchannel_pool": 1 };
   const newClient = (address: string) =>
-    createUnaryClient(GossipService, address, grpc.credentials.createInsecure(), channelOptions);
-  const clients = new Map<string, ReturnType<typeof newClient>>();
+    createUnaryClient(GossipService, address, grpc.credentials.createInsecure(), clientOptions);
+  const clients = new Map<string, { client: ReturnType<typeof newClient>; createdAtMs: number; answered: boolean }>();
   let server: grpc.Server | undefined;
   let boundAddress: string | undefined;
 
   const clientFor = (address: string) => {
-    let client = clients.get(address);
-    if (client === undefined) {
-      client = newClient(address);
-      clients.set(address, client);
+    let entry = clients.get(address);
+    // A channel that has not had one answer in a second is waiting on a lost connection attempt,
+    // which the kernel retries 1 s, 3 s, 7 s... later: dial afresh.
+    if (entry !== undefined && !entry.answered && Date.now() - entry.createdAtMs > STALLED_DIAL_MS) {
+      entry.client.close();
+      entry = undefined;
     }
-    return client;
+    if (entry === undefined) {
+      entry = { client: newClient(address), createdAtMs: Date.now(), answered: false };
+      clients.set(address, entry);
+    }
+    return entry;
   };
 
   return {
@@ -69,16 +80,25 @@ export function createGrpcTransport(options: GrpcTransportOptions): GrpcGossipTr
       boundAddress = `${host}:${port}`;
     },
     async call(address, frame, timeoutMs) {
+      const entry = clientFor(address);
       try {
         const request = create(ExchangeRequestSchema, { frame: fromBinary(FrameSchema, frame) });
-        const response = await clientFor(address).exchange(request, { deadlineMs: timeoutMs });
+        const response = await entry.client.exchange(request, { deadlineMs: timeoutMs });
+        entry.answered = true;
         return toBinary(FrameSchema, response.frame ?? create(FrameSchema));
       } catch (err) {
+        // A call that timed out or found no connection leaves a connection whose unacknowledged bytes
+        // the kernel retransmits with exponential backoff (seconds apart after a long cut): it would
+        // come back well after the link does. The next call dials afresh instead.
+        if (isConnectionFailure(err) && clients.get(address) === entry) {
+          clients.delete(address);
+          entry.client.close();
+        }
         throw new TransportError(address, err instanceof Error ? err.message : String(err), { cause: err });
       }
     },
     async close() {
-      for (const client of clients.values()) client.close();
+      for (const entry of clients.values()) entry.client.close();
       clients.clear();
       const s = server;
       server = undefined;
@@ -96,4 +116,9 @@ export function createGrpcTransport(options: GrpcTransportOptions): GrpcGossipTr
       });
     },
   };
+}
+
+function isConnectionFailure(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === grpc.status.DEADLINE_EXCEEDED || code === grpc.status.UNAVAILABLE;
 }

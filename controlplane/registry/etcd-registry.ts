@@ -105,6 +105,15 @@ export class EtcdRegistry implements Registry {
     const etcdOptions: IOptions = {
       hosts: options.endpoints,
       dialTimeout: 5000,
+      grpcOptions: {
+        // A cut link otherwise leaves the connection waiting on the kernel's retransmissions, seconds
+        // apart after a long cut: pinging (no more often than etcd's 5 s minimum allows) finds it dead
+        // during a cut that outlives the node lease, and reconnects retry at most a second apart.
+        "grpc.keepalive_time_ms": 6000,
+        "grpc.keepalive_timeout_ms": 1000,
+        "grpc.initial_reconnect_backoff_ms": 100,
+        "grpc.max_reconnect_backoff_ms": 1000,
+      },
       faultHandling: { watchBackoff: watchBackoff(100) as unknown as NonNullable<IOptions["faultHandling"]>["watchBackoff"] },
     };
     if (options.tls?.caFile) {
@@ -507,7 +516,7 @@ export class EtcdRegistry implements Registry {
     const lease = this.lease;
     if (lease === undefined) return;
     try {
-      const response = await lease.keepaliveOnce();
+      const response = await lease.keepaliveOnce({ deadline: Date.now() + 2000 });
       if (String(response.TTL) !== "0" || this.lease !== lease || this.closed) return;
       this.log("node lease expired while etcd was unreachable; re-registering");
       this.lease = undefined;
