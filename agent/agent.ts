@@ -425,7 +425,7 @@ export class Agent {
     if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(name)) {
       throw new ControlplaneError("invalid-argument", `name: "${name}" must be 1-63 letters, digits, '.', '_' or '-'`, { field: "name" });
     }
-    if (this.listEndpoints(network.name).some((e) => e.name === name)) {
+    if (this.endpointNameTaken(network.name, name)) {
       throw new ControlplaneError("already-exists", `name: an endpoint named "${name}" already exists in network "${network.name}"`, { field: "name" });
     }
     if (this.state.endpoints.some((e) => e.netns === netns && e.ifName === ifName)) {
@@ -476,6 +476,12 @@ export class Agent {
     await this.gossip.confirm(endpoint.network, endpoint.id);
     this.options.log("info", `endpoint ${endpoint.name} (${endpoint.id.slice(0, 12)}) attached to ${network.name}: ${ip} ${endpoint.mac} in ${netns}`);
     return this.localView(endpoint);
+  }
+
+  private endpointNameTaken(network: string, name: string): boolean {
+    if (this.state.endpoints.some((e) => e.network === network && e.name === name)) return true;
+    const localIds = new Set(this.state.endpoints.map((e) => e.id));
+    return this.gossip.entries().some((e) => e.network === network && e.name === name && e.owner !== this.options.node && !localIds.has(e.endpointId));
   }
 
   private async detachLocked(reference: string): Promise<EndpointView> {

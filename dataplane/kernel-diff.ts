@@ -135,34 +135,38 @@ function diffEntries(
   // Entries on a device that is kept (not recreated); entries of deleted devices vanish with them.
   const kept = (device: string): boolean => desiredFdb.has(device) && !freshVxlans.has(device);
 
-  const haveFdb = new Map<string, Set<string>>(); // device|mac -> dsts
+  // What the kernel already holds as wanted, per device; everything else observed goes. Sets of the
+  // observed strings rather than composite keys: at 50,000 entries a full reconcile otherwise holds
+  // tens of MB of keys and one-element sets until it is done.
+  const fdbInPlace = new Map<string, Set<string>>(); // device -> MACs whose wanted dst is there
   for (const entry of observed.fdb) {
     if (!kept(entry.device)) continue;
     const mac = normalizeMac(entry.mac);
     if (mac === normalizeMac(linksByName.get(entry.device)?.mac ?? "")) continue; // the device's own address
-    const key = `${entry.device}|${mac}`;
-    let dsts = haveFdb.get(key);
-    if (dsts === undefined) haveFdb.set(key, (dsts = new Set()));
-    dsts.add(entry.dst);
-    if (desiredFdb.get(entry.device)?.get(mac) !== entry.dst) plan.fdbRemove.push({ device: entry.device, mac, dst: entry.dst });
+    if (desiredFdb.get(entry.device)?.get(mac) === entry.dst) setFor(fdbInPlace, entry.device).add(mac);
+    else plan.fdbRemove.push({ device: entry.device, mac, dst: entry.dst });
   }
-  const haveNeigh = new Map<string, string>(); // device|ip -> mac (permanent only)
+  const neighboursInPlace = new Map<string, Set<string>>(); // device -> IPs with the wanted permanent MAC
   for (const entry of observed.neighbours) {
     if (!kept(entry.device)) continue;
-    const wanted = desiredNeigh.get(entry.device)?.get(entry.ip);
     if (entry.permanent === false) continue; // the kernel's own; a desired one replaces it below
-    haveNeigh.set(`${entry.device}|${entry.ip}`, normalizeMac(entry.mac));
+    const wanted = desiredNeigh.get(entry.device)?.get(entry.ip);
     if (wanted === undefined) plan.neighboursRemove.push({ device: entry.device, ip: entry.ip, mac: normalizeMac(entry.mac) });
+    else if (wanted === normalizeMac(entry.mac)) setFor(neighboursInPlace, entry.device).add(entry.ip);
   }
 
   for (const [device, fdb] of desiredFdb) {
-    for (const [mac, dst] of fdb) {
-      if (!haveFdb.get(`${device}|${mac}`)?.has(dst)) plan.fdbAdd.push({ device, mac, dst });
-    }
+    const inPlace = fdbInPlace.get(device);
+    for (const [mac, dst] of fdb) if (!inPlace?.has(mac)) plan.fdbAdd.push({ device, mac, dst });
   }
   for (const [device, neigh] of desiredNeigh) {
-    for (const [ip, mac] of neigh) {
-      if (haveNeigh.get(`${device}|${ip}`) !== mac) plan.neighboursAdd.push({ device, ip, mac });
-    }
+    const inPlace = neighboursInPlace.get(device);
+    for (const [ip, mac] of neigh) if (!inPlace?.has(ip)) plan.neighboursAdd.push({ device, ip, mac });
   }
+}
+
+function setFor(sets: Map<string, Set<string>>, device: string): Set<string> {
+  let set = sets.get(device);
+  if (set === undefined) sets.set(device, (set = new Set()));
+  return set;
 }

@@ -260,12 +260,30 @@ function hexValue(code: number): number {
   return -1;
 }
 
+// Addresses are rendered into a scratch buffer and read back as one string: a template literal of
+// many parts makes a tree of string pieces per address (about 200 bytes for a MAC until flattened),
+// and a dump of 100,000 entries keeps them all alive for the length of a reconcile.
+const scratch = Buffer.alloc(17);
+const HEX_DIGITS = "0123456789abcdef";
+
 function readIPv4(buffer: Buffer, offset: number): string {
-  return `${buffer[offset]}.${buffer[offset + 1]}.${buffer[offset + 2]}.${buffer[offset + 3]}`;
+  let length = 0;
+  for (let i = 0; i < 4; i++) {
+    if (i > 0) scratch[length++] = 46; // '.'
+    const octet = buffer[offset + i]!;
+    if (octet >= 100) scratch[length++] = 48 + Math.floor(octet / 100);
+    if (octet >= 10) scratch[length++] = 48 + (Math.floor(octet / 10) % 10);
+    scratch[length++] = 48 + (octet % 10);
+  }
+  return scratch.toString("latin1", 0, length);
 }
 
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
-
 function readMac(buffer: Buffer, offset: number): string {
-  return `${HEX[buffer[offset]!]}:${HEX[buffer[offset + 1]!]}:${HEX[buffer[offset + 2]!]}:${HEX[buffer[offset + 3]!]}:${HEX[buffer[offset + 4]!]}:${HEX[buffer[offset + 5]!]}`;
+  for (let i = 0; i < 6; i++) {
+    const byte = buffer[offset + i]!;
+    scratch[i * 3] = HEX_DIGITS.charCodeAt(byte >> 4);
+    scratch[i * 3 + 1] = HEX_DIGITS.charCodeAt(byte & 15);
+    if (i < 5) scratch[i * 3 + 2] = 58; // ':'
+  }
+  return scratch.toString("latin1", 0, 17);
 }
