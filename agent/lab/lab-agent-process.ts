@@ -14,6 +14,8 @@ import type { LabHost } from "./lab-state.js";
 const REPO_ROOT = packageRoot();
 // Always the bin shim, which runs dist/ when it is fresh and the sources otherwise.
 const WEFTD_ENTRY = join(REPO_ROOT, "agent", "bin", "weftd.js");
+/** The Node flags on weftd.js's own #! line, for starting it through process.execPath. */
+export const WEFTD_NODE_FLAGS = ["--max-semi-space-size=2", "--optimize-for-size"];
 
 /** The host record for host `index`, not yet running (agentPid 0). */
 export function labHostPlan(prefix: string, index: number): LabHost {
@@ -55,7 +57,7 @@ export async function startLabAgent(host: LabHost, clusterKeyFile?: string): Pro
   const agentPid = spawnDetached({
     netns: host.netns,
     command: process.execPath,
-    args: [WEFTD_ENTRY, ...weftdArgs(host, clusterKeyFile)],
+    args: [...WEFTD_NODE_FLAGS, WEFTD_ENTRY, ...weftdArgs(host, clusterKeyFile)],
     logFile: host.logFile,
     env,
     cwd: REPO_ROOT,

@@ -13,8 +13,9 @@
 //   messages of 2,000 entries.
 // - programmedInMs: from the publish command until h1's kernel holds N VXLAN FDB entries (polled
 //   every 250 ms with `bridge fdb show dev weft-vx100`, counting entries with a dst).
-// - agentRssBytes: the agent's VmRSS once everything is programmed (VmHWM as the peak;
-//   agentRssBeforeBytes: the same agent with one local endpoint, before the burst).
+// - agentRssBytes: the agent's VmRSS 3 s after everything is programmed; agentPeakRssBytes: its
+//   VmHWM at the very end (burst and both reconcile measurements); agentRssBeforeBytes: the same
+//   agent with one local endpoint, before the burst.
 // - steadyReconcileMs: one more endpoint published, so the agent applies that one change
 //   (weft_reconcile_duration_seconds{kind="incremental"} sum/count deltas).
 // - fullReconcileMs: weft-vx100 deleted in h1, then one more endpoint published: the incremental run
@@ -188,7 +189,6 @@ async function main(): Promise<void> {
     // Let the burst's garbage be collected before reading the resident size.
     await new Promise((r) => setTimeout(r, 3000));
     const agentRssBytes = await procStatus(h1.agentPid, "VmRSS");
-    const agentPeakRssBytes = await procStatus(h1.agentPid, "VmHWM");
     const atRest = (await reconcileTotals(h1, "full")).text;
     const heapAtRest = {
       heapUsedBytes: metricValue(atRest, "weft_nodejs_heap_size_used_bytes"),
@@ -206,6 +206,8 @@ async function main(): Promise<void> {
       await peer!.publish(1);
     });
     const { text } = await reconcileTotals(h1, "full");
+    // The peak over the burst and both reconcile measurements (the full one lists 100,000 kernel entries).
+    const agentPeakRssBytes = await procStatus(h1.agentPid, "VmHWM");
     const metric = (name: string): number => {
       const line = text.split("\n").find((l) => l.startsWith(`${name} `));
       return line === undefined ? NaN : Number(line.slice(name.length + 1));
