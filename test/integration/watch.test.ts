@@ -69,9 +69,13 @@ describe("registry watch", () => {
     await r.createNetwork({ name: "fine", subnet: "10.8.0.0/16" });
     await eventually("a valid record after the garbage", () => r.snapshot().networks.has("fine"));
     expect(r.isConnected()).toBe(true);
-    // Claims never overwrite a lease key holding garbage.
+    // Claims never overwrite a lease key holding garbage: this claimer scans from the lowest slice,
+    // which is the one holding it.
     await etcdctl(etcd.endpoint, "put", "/garbage/subnets/fine/10.8.0.0_24", "garbage");
-    const lease = await r.claimSubnet("fine", "h1");
-    expect(lease.cidr).not.toBe("10.8.0.0/24");
+    const lowestFirst = etcd.registry({ prefix: "/garbage", endpoint: etcd.endpoint, random: () => 0 });
+    const lease = await lowestFirst.claimSubnet("fine", "h1");
+    expect(lease.cidr).toBe("10.8.1.0/24");
+    expect(await etcdctl(etcd.endpoint, "get", "--print-value-only", "/garbage/subnets/fine/10.8.0.0_24")).toContain("garbage");
+    await lowestFirst.close();
   });
 });
