@@ -219,13 +219,19 @@ export class GossipNode {
       if (peer.name !== this.name) next.set(peer.name, { ...peer });
     });
     const added: PeerRecord[] = [];
-    for (const name of [...this.#peers.keys()]) if (!next.has(name)) this.#peers.delete(name);
+    for (const [name, record] of [...this.#peers]) {
+      if (next.has(name)) continue;
+      this.#peers.delete(name);
+      this.#transport.forget(record.peer.gossipAddr);
+    }
     for (const [name, peer] of next) {
       const existing = this.#peers.get(name);
       if (existing !== undefined) {
+        if (existing.peer.gossipAddr !== peer.gossipAddr) this.#transport.forget(existing.peer.gossipAddr);
         existing.peer = peer;
         continue;
       }
+      this.#transport.forget(peer.gossipAddr);
       const record: PeerRecord = {
         peer,
         addedAtMs: this.#clock.now(),

@@ -97,6 +97,12 @@ export function createGrpcTransport(options: GrpcTransportOptions): GrpcGossipTr
         throw new TransportError(address, err instanceof Error ? err.message : String(err), { cause: err });
       }
     },
+    forget(address) {
+      const entry = clients.get(address);
+      if (entry === undefined) return;
+      clients.delete(address);
+      entry.client.close();
+    },
     async close() {
       for (const entry of clients.values()) entry.client.close();
       clients.clear();

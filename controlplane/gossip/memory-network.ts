@@ -55,6 +55,7 @@ export class MemoryNetwork {
         this.#handlers.set(address, handler);
       },
       call: (to, frame, timeoutMs) => this.#call(address, to, frame, timeoutMs),
+      forget: () => undefined, // no connections to drop
       close: async () => {
         this.#handlers.delete(address);
       },

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
-import type { EndpointChange } from "../../../controlplane/gossip/index.js";
-import { ipOf, macOf, NETWORK, TestCluster, type TestMember } from "./cluster.js";
+import { GossipNode, type EndpointChange } from "../../../controlplane/gossip/index.js";
+import { ipOf, macOf, NETWORK, staticPolicy, TestCluster, type TestMember } from "./cluster.js";
 
 let cluster: TestCluster | undefined;
 afterEach(async () => {
@@ -13,6 +13,29 @@ function holds(member: TestMember, endpointId: string, ip?: string): boolean {
 }
 
 describe("membership", () => {
+  it("drops the transport's connection to a peer that leaves or joins, so it is dialled afresh", async () => {
+    cluster = new TestCluster({ size: 3 });
+    const [n1] = cluster.members as [TestMember];
+    const forgotten: string[] = [];
+    const transport = cluster.network.transport(n1.address);
+    n1.node = new GossipNode({
+      name: n1.name,
+      keyPair: n1.keyPair,
+      transport: { ...transport, forget: (address) => void forgotten.push(address) },
+      policy: staticPolicy,
+      clock: cluster.clock,
+      log: () => undefined,
+      metrics: n1.metrics,
+    });
+    n1.node.setPeers(cluster.peersOf(n1));
+    expect(forgotten.sort()).toEqual(["mem:n2", "mem:n3"]);
+    forgotten.length = 0;
+    n1.node.setPeers(cluster.peersOf(n1).filter((p) => p.name === "n2"));
+    expect(forgotten).toEqual(["mem:n3"]);
+    n1.node.setPeers(cluster.peersOf(n1).map((p) => (p.name === "n2" ? { ...p, gossipAddr: "mem:n2b" } : p)));
+    expect(forgotten.sort()).toEqual(["mem:n2", "mem:n3", "mem:n3"]);
+  });
+
   it("marks a silent peer suspect but keeps its entries; drops them only when it leaves the registry", async () => {
     cluster = new TestCluster({ size: 3 });
     await cluster.start();
