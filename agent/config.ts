@@ -20,6 +20,8 @@ export interface AgentConfig {
   clusterKeyFile?: string;
   logLevel: "debug" | "info" | "warn" | "error";
   nodeTtlSeconds: number;
+  /** Lowers the underlay interface's ARP retransmit time to this (ms); 0 leaves it alone. */
+  underlayArpRetransmitMs: number;
 }
 
 export class ConfigError extends Error {
@@ -57,6 +59,12 @@ const OPTIONS: readonly Option[] = [
   { flag: "cluster-key-file", env: "WEFT_CLUSTER_KEY_FILE", key: "clusterKeyFile", help: "32-byte key (hex or base64) sealing gossip; all nodes must share it" },
   { flag: "log-level", env: "WEFT_LOG_LEVEL", key: "logLevel", help: "debug, info, warn or error (default info)" },
   { flag: "node-ttl", env: "WEFT_NODE_TTL", key: "nodeTtl", help: "seconds the node's etcd lease lives without keepalive (default 10)" },
+  {
+    flag: "underlay-arp-retransmit-ms",
+    env: "WEFT_UNDERLAY_ARP_RETRANSMIT_MS",
+    key: "underlayArpRetransmitMs",
+    help: "lower the underlay interface's ARP retransmit time to this, so peers back from a partition are reached quickly; 0 leaves it alone (default 200)",
+  },
 ];
 
 export function usage(): string {
@@ -162,6 +170,12 @@ export function parseAgentConfig(
     throw new ConfigError("node-ttl", `"${ttlRaw}" must be a whole number of seconds from 2 to 300`);
   }
 
+  const arpRaw = get("underlay-arp-retransmit-ms") ?? "200";
+  const underlayArpRetransmitMs = Number(arpRaw);
+  if (!Number.isInteger(underlayArpRetransmitMs) || (underlayArpRetransmitMs !== 0 && (underlayArpRetransmitMs < 10 || underlayArpRetransmitMs > 10_000))) {
+    throw new ConfigError("underlay-arp-retransmit-ms", `"${arpRaw}" must be 0 (leave it alone) or a whole number of milliseconds from 10 to 10000`);
+  }
+
   const tls = { caFile: get("etcd-ca-file"), certFile: get("etcd-cert-file"), keyFile: get("etcd-key-file") };
   if ((tls.certFile === undefined) !== (tls.keyFile === undefined)) {
     throw new ConfigError(tls.certFile ? "etcd-key-file" : "etcd-cert-file", "--etcd-cert-file and --etcd-key-file go together");
@@ -179,6 +193,7 @@ export function parseAgentConfig(
     stateDir,
     logLevel: logLevel as AgentConfig["logLevel"],
     nodeTtlSeconds,
+    underlayArpRetransmitMs,
   };
   if (hasTls) config.etcdTls = tls;
   const clusterKeyFile = get("cluster-key-file");

@@ -7,7 +7,7 @@ import { readFile } from "node:fs/promises";
 import * as prom from "prom-client";
 import { createEtcdRegistry } from "../controlplane/registry/index.js";
 import { createGrpcTransport } from "../controlplane/gossip/index.js";
-import { createLinuxKernel, inspectUnderlay } from "../dataplane/index.js";
+import { createLinuxKernel, inspectUnderlay, lowerArpRetransmit } from "../dataplane/index.js";
 import { Agent, AGENT_VERSION, errorText } from "./agent.js";
 import { startApiServer } from "./api-server.js";
 import { ConfigError, parseAgentConfig, parseClusterKey, parseHostPort, usage, type AgentConfig } from "./config.js";
@@ -48,6 +48,15 @@ async function main(): Promise<number> {
 async function run(config: AgentConfig, log: Logger): Promise<number> {
   if (process.getuid?.() !== 0) log("warn", "not running as root: programming the kernel needs CAP_NET_ADMIN");
   const underlay = await inspectUnderlay({ iface: config.underlay.iface, ip: config.underlay.ip });
+  if (config.underlayArpRetransmitMs > 0) {
+    const arp = await lowerArpRetransmit(underlay.iface, config.underlayArpRetransmitMs).catch((err: unknown) => {
+      log("warn", `could not set ${underlay.iface}'s ARP retransmit time: ${errorText(err)}`);
+      return undefined;
+    });
+    if (arp && arp.before !== arp.after) {
+      log("info", `underlay ${underlay.iface}: ARP retransmit time ${arp.before} -> ${arp.after} ms, so peers back from a partition are reached at once (--underlay-arp-retransmit-ms 0 leaves it alone)`);
+    }
+  }
   const gossipListen = parseHostPort("gossip-listen", config.gossipListen, true);
   const gossipAddr = `${gossipListen.host || underlay.ip}:${gossipListen.port}`;
   const keyPair = await loadOrCreateNodeKey(config.stateDir, (line) => log("info", line));

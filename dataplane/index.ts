@@ -21,5 +21,5 @@ export { hostIfNameFor, bridgeName, vxlanName, isWeftVethName } from "./link-nam
 export { vtepMacFor } from "./vtep-mac.js";
 export { KernelError } from "./kernel-error.js";
 export { createLinuxKernel, type LinuxKernelOptions } from "./linux-kernel.js";
-export { inspectUnderlay, chooseUnderlay, UnderlayError, type Underlay, type UnderlaySelection } from "./underlay.js";
+export { inspectUnderlay, chooseUnderlay, lowerArpRetransmit, UnderlayError, type Underlay, type UnderlaySelection } from "./underlay.js";
 export { KernelWorkerClient } from "./kernel-worker-client.js";

@@ -1,4 +1,5 @@
 // Finding the underlay: the interface and IPv4 address VXLAN packets leave from, and its MTU.
+import { readFile, writeFile } from "node:fs/promises";
 import { isIPv4Address } from "./address-format.js";
 import { ip } from "./iproute2.js";
 
@@ -79,4 +80,19 @@ export function parseAddressList(json: string): AddressedInterface[] {
       mtu: entry.mtu ?? 1500,
       ipv4: (entry.addr_info ?? []).filter((a) => a.family === "inet" && typeof a.local === "string").map((a) => a.local!),
     }));
+}
+
+/**
+ * Lowers the interface's ARP retransmit time (net.ipv4.neigh.<iface>.retrans_time_ms) to `ms`, never
+ * raising it. While a neighbour is unresolved the kernel asks again only this often (1 s by default),
+ * and new packets to it just queue: after a partition heals, peers and etcd would stay unreachable for
+ * up to that long. Returns the value before and after.
+ */
+export async function lowerArpRetransmit(iface: string, ms: number): Promise<{ before: number; after: number }> {
+  if (!/^[^\s/]{1,15}$/.test(iface) || iface === "." || iface === "..") throw new UnderlayError("underlay", `${iface} is not an interface name`);
+  const path = `/proc/sys/net/ipv4/neigh/${iface}/retrans_time_ms`;
+  const before = Number((await readFile(path, "utf8")).trim());
+  if (Number.isInteger(before) && before <= ms) return { before, after: before };
+  await writeFile(path, `${ms}\n`);
+  return { before, after: ms };
 }

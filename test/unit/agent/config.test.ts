@@ -32,6 +32,8 @@ describe("weftd configuration", () => {
     expect(config.apiSocket).toBe("/run/weft/weft.sock");
     expect(config.metricsListen).toBe("127.0.0.1:9464");
     expect(config.nodeTtlSeconds).toBe(10);
+    expect(config.underlayArpRetransmitMs).toBe(200);
+    expect(run(["--underlay-arp-retransmit-ms", "0"], { WEFT_UNDERLAY_IP: "10.0.0.9" }).underlayArpRetransmitMs).toBe(0);
   });
 
   it("turns metrics off with 'off' and reads the environment", () => {
@@ -56,6 +58,8 @@ describe("weftd configuration", () => {
     [["--underlay-ip", "10.0.0.1", "--log-level", "loud"], "log-level", "one of debug"],
     [["--underlay-ip", "10.0.0.1", "--node-ttl", "1"], "node-ttl", "from 2 to 300"],
     [["--underlay-ip", "10.0.0.1", "--etcd-prefix", "weft/"], "etcd-prefix", "start with '/'"],
+    [["--underlay-ip", "10.0.0.1", "--underlay-arp-retransmit-ms", "5"], "underlay-arp-retransmit-ms", "from 10 to 10000"],
+    [["--underlay-ip", "10.0.0.1", "--underlay-arp-retransmit-ms", "fast"], "underlay-arp-retransmit-ms", "0 (leave it alone)"],
     [["--underlay-ip", "10.0.0.1", "--etcd-cert-file", "/c.pem"], "etcd-key-file", "go together"],
     [["--bogus"], "args", "Unknown option"],
   ])("rejects %j naming --%s", (argv, flag, reason) => {
