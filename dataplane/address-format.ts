@@ -15,20 +15,32 @@ export function normalizeMac(mac: string): string {
   return mac.toLowerCase();
 }
 
-export function macToBytes(mac: string): Uint8Array {
-  if (!isMacAddress(mac)) throw new TypeError(`mac: ${mac} is not a MAC address`);
-  return Uint8Array.from(mac.split(":"), (part) => parseInt(part, 16));
+// Addresses are rendered into a scratch buffer and read back as one flat string: a template literal
+// of many parts makes a tree of string pieces per address (about 200 bytes for a MAC until flattened),
+// and a dump of 100,000 entries keeps them all alive for the length of a reconcile.
+const scratch = Buffer.alloc(17);
+const HEX_DIGITS = "0123456789abcdef";
+
+/** The MAC address in the 6 bytes at `offset`, lower-case with colons. */
+export function bytesToMac(bytes: Uint8Array, offset = 0): string {
+  for (let i = 0; i < 6; i++) {
+    const byte = bytes[offset + i]!;
+    scratch[i * 3] = HEX_DIGITS.charCodeAt(byte >> 4);
+    scratch[i * 3 + 1] = HEX_DIGITS.charCodeAt(byte & 15);
+    if (i < 5) scratch[i * 3 + 2] = 58; // ':'
+  }
+  return scratch.toString("latin1", 0, 17);
 }
 
-export function bytesToMac(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join(":");
-}
-
-export function ipv4ToBytes(ip: string): Uint8Array {
-  if (!isIPv4Address(ip)) throw new TypeError(`ip: ${ip} is not an IPv4 address`);
-  return Uint8Array.from(ip.split("."), Number);
-}
-
-export function bytesToIPv4(bytes: Uint8Array): string {
-  return Array.from(bytes).join(".");
+/** The IPv4 address in the 4 bytes at `offset`, dotted decimal. */
+export function bytesToIPv4(bytes: Uint8Array, offset = 0): string {
+  let length = 0;
+  for (let i = 0; i < 4; i++) {
+    if (i > 0) scratch[length++] = 46; // '.'
+    const octet = bytes[offset + i]!;
+    if (octet >= 100) scratch[length++] = 48 + Math.floor(octet / 100);
+    if (octet >= 10) scratch[length++] = 48 + (Math.floor(octet / 10) % 10);
+    scratch[length++] = 48 + (octet % 10);
+  }
+  return scratch.toString("latin1", 0, length);
 }

@@ -1,5 +1,6 @@
 // rtnetlink neighbour/FDB messages: a pure encoder and decoder over byte buffers (host byte order,
 // little-endian on the machines weft runs on). Layouts from linux/netlink.h and linux/neighbour.h.
+import { bytesToIPv4, bytesToMac } from "./address-format.js";
 
 export const NLMSG_HDRLEN = 16;
 export const NDMSG_LEN = 12;
@@ -215,8 +216,8 @@ export function parseNeighbour(buffer: Buffer, header: NetlinkHeader): DecodedNe
     const attrType = buffer.readUInt16LE(offset + 2);
     if (attrLength < 4 || offset + attrLength > end) break;
     const dataLength = attrLength - 4;
-    if (attrType === NDA_DST && dataLength === 4) decoded.dst = readIPv4(buffer, offset + 4);
-    else if (attrType === NDA_LLADDR && dataLength === 6) decoded.lladdr = readMac(buffer, offset + 4);
+    if (attrType === NDA_DST && dataLength === 4) decoded.dst = bytesToIPv4(buffer, offset + 4);
+    else if (attrType === NDA_LLADDR && dataLength === 6) decoded.lladdr = bytesToMac(buffer, offset + 4);
     offset += align4(attrLength);
   }
   return decoded;
@@ -258,32 +259,4 @@ function hexValue(code: number): number {
   if (code >= 97 && code <= 102) return code - 87;
   if (code >= 65 && code <= 70) return code - 55;
   return -1;
-}
-
-// Addresses are rendered into a scratch buffer and read back as one string: a template literal of
-// many parts makes a tree of string pieces per address (about 200 bytes for a MAC until flattened),
-// and a dump of 100,000 entries keeps them all alive for the length of a reconcile.
-const scratch = Buffer.alloc(17);
-const HEX_DIGITS = "0123456789abcdef";
-
-function readIPv4(buffer: Buffer, offset: number): string {
-  let length = 0;
-  for (let i = 0; i < 4; i++) {
-    if (i > 0) scratch[length++] = 46; // '.'
-    const octet = buffer[offset + i]!;
-    if (octet >= 100) scratch[length++] = 48 + Math.floor(octet / 100);
-    if (octet >= 10) scratch[length++] = 48 + (Math.floor(octet / 10) % 10);
-    scratch[length++] = 48 + (octet % 10);
-  }
-  return scratch.toString("latin1", 0, length);
-}
-
-function readMac(buffer: Buffer, offset: number): string {
-  for (let i = 0; i < 6; i++) {
-    const byte = buffer[offset + i]!;
-    scratch[i * 3] = HEX_DIGITS.charCodeAt(byte >> 4);
-    scratch[i * 3 + 1] = HEX_DIGITS.charCodeAt(byte & 15);
-    if (i < 5) scratch[i * 3 + 2] = 58; // ':'
-  }
-  return scratch.toString("latin1", 0, 17);
 }

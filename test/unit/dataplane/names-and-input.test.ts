@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { bytesToIPv4, bytesToMac } from "../../../dataplane/address-format.js";
 import { bridgeName, hostIfNameFor, isWeftVethName, vtepMacFor, vxlanName } from "../../../dataplane/index.js";
 import { chooseUnderlay, parseAddressList } from "../../../dataplane/underlay.js";
 
@@ -49,5 +50,15 @@ describe("chooseUnderlay", () => {
     expect(() => chooseUnderlay(interfaces, { ip: "1.2.3.4" })).toThrow("--underlay-ip: 1.2.3.4 is not assigned to any interface");
     expect(() => chooseUnderlay(interfaces, { ip: "192.0.2.2", iface: "lo" })).toThrow(/--underlay-ip: 192.0.2.2 is on eth0/);
     expect(() => chooseUnderlay(interfaces, {})).toThrow(/pass --underlay-iface or --underlay-ip/);
+  });
+});
+
+describe("address rendering", () => {
+  it("renders MACs and IPv4 addresses from bytes at an offset, every digit count", () => {
+    const bytes = Uint8Array.from([9, 0x02, 0xab, 0x00, 0x0f, 0xf0, 0xff, 0, 9, 10, 99, 100, 255]);
+    expect(bytesToMac(bytes, 1)).toBe("02:ab:00:0f:f0:ff");
+    expect(bytesToIPv4(bytes, 7)).toBe("0.9.10.99");
+    expect(bytesToIPv4(bytes, 9)).toBe("10.99.100.255");
+    expect(bytesToIPv4(Uint8Array.from([192, 168, 0, 1]))).toBe("192.168.0.1");
   });
 });
