@@ -10,7 +10,9 @@ import type { NetworkSpec } from "../controlplane/network-spec.js";
 import type { NetworkRecord, NodeRecord, Registry, RegistryEvent, SubnetLease } from "../controlplane/registry/index.js";
 import { allocateAddress, macForAddress } from "../controlplane/ipam/index.js";
 import {
+  endpointKey,
   GossipNode,
+  type EndpointChange,
   type EndpointRecord,
   type GossipConfig,
   type GossipTransport,
@@ -312,10 +314,10 @@ export class Agent {
     return this.currentRun ?? Promise.resolve();
   }
 
-  private noteEndpointChange(change: { previous?: EndpointRecord; next?: EndpointRecord }): void {
+  private noteEndpointChange(change: EndpointChange): void {
     const record = change.next ?? change.previous;
     if (record === undefined) return;
-    const key = `${record.network}/${record.endpointId}`;
+    const key = endpointKey(record);
     const held = this.pendingChanges.get(key);
     // Keep what the kernel was last brought to (the first previous) and the latest next.
     if (held === undefined) this.pendingChanges.set(key, { ...(change.previous ? { previous: change.previous } : {}), ...(change.next ? { next: change.next } : {}) });

@@ -3,14 +3,11 @@
 // state (at 50,000 remote endpoints a full reconcile lists and diffs everything for one change).
 // Pure. The full reconcile stays the source of truth: it runs at start, on local and network
 // changes, every resync interval, and after any incremental run that reported errors.
-import type { EndpointRecord } from "../controlplane/gossip/index.js";
+import type { EndpointChange, EndpointRecord } from "../controlplane/gossip/index.js";
 import { emptyPlan, vxlanName, type FdbEntry, type KernelPlan, type NeighbourEntry } from "../dataplane/index.js";
 
 /** One endpoint's change since the kernel was last brought up to date: the state then, and now. */
-export interface PendingEndpointChange {
-  previous?: EndpointRecord;
-  next?: EndpointRecord;
-}
+export type PendingEndpointChange = EndpointChange;
 
 export interface EndpointChangeContext {
   node: string;

@@ -87,23 +87,29 @@ export class Reconciler {
     keepNeighbours(changes.neighboursRemove, plan.neighboursRemove);
     keepNeighbours(changes.neighboursAdd, plan.neighboursAdd);
     if (isEmptyPlan(plan)) return { ...emptyApplyResult(), errors, durationMs: performance.now() - started };
-    this.running = true;
-    let release!: () => void;
-    this.idle = new Promise((resolve) => (release = resolve));
+    const release = this.hold();
     try {
       const result = await this.kernel.apply(plan);
       return { ...result, errors: [...errors, ...result.errors], durationMs: performance.now() - started };
     } finally {
-      this.running = false;
       release();
       if (this.pending !== undefined) void this.drain();
     }
   }
 
-  private async drain(): Promise<void> {
+  /** Marks a run as under way until the returned function is called; `idle` resolves then. */
+  private hold(): () => void {
     this.running = true;
-    let release!: () => void;
-    this.idle = new Promise((resolve) => (release = resolve));
+    let resolve!: () => void;
+    this.idle = new Promise((r) => (resolve = r));
+    return () => {
+      this.running = false;
+      resolve();
+    };
+  }
+
+  private async drain(): Promise<void> {
+    const release = this.hold();
     try {
       while (this.pending !== undefined) {
         const run = this.pending;
@@ -115,7 +121,6 @@ export class Reconciler {
         }
       }
     } finally {
-      this.running = false;
       release();
     }
   }
