@@ -9,8 +9,6 @@ import {
 import { addUnaryService, createUnaryClient, StatusError } from "../../proto/grpc-binding.js";
 import { TransportError, type GossipTransport } from "./transport.js";
 
-const STALLED_DIAL_MS = 1000;
-
 export interface GrpcTransportOptions {
   /** host:port to listen on; port 0 picks a free one (see boundAddress). */
   readonly listen: string;
@@ -39,23 +37,22 @@ export function createGrpcTransport(options: GrpcTransportOptions): GrpcGossipTr
   const clientOptions = { ...channelOptions, "grpc.use_local_subchannel_pool": 1 };
   const newClient = (address: string) =>
     createUnaryClient(GossipService, address, grpc.credentials.createInsecure(), clientOptions);
-  const clients = new Map<string, { client: ReturnType<typeof newClient>; createdAtMs: number; answered: boolean }>();
+  const clients = new Map<string, ReturnType<typeof newClient>>();
   let server: grpc.Server | undefined;
   let boundAddress: string | undefined;
 
   const clientFor = (address: string) => {
-    let entry = clients.get(address);
-    // A channel that has not had one answer in a second is waiting on a lost connection attempt,
-    // which the kernel retries 1 s, 3 s, 7 s... later: dial afresh.
-    if (entry !== undefined && !entry.answered && Date.now() - entry.createdAtMs > STALLED_DIAL_MS) {
-      entry.client.close();
-      entry = undefined;
+    let client = clients.get(address);
+    if (client === undefined) {
+      client = newClient(address);
+      clients.set(address, client);
     }
-    if (entry === undefined) {
-      entry = { client: newClient(address), createdAtMs: Date.now(), answered: false };
-      clients.set(address, entry);
-    }
-    return entry;
+    return client;
+  };
+  const drop = (address: string, client: ReturnType<typeof newClient> | undefined = clients.get(address)) => {
+    if (client === undefined || clients.get(address) !== client) return;
+    clients.delete(address);
+    client.close();
   };
 
   return {
@@ -80,31 +77,24 @@ export function createGrpcTransport(options: GrpcTransportOptions): GrpcGossipTr
       boundAddress = `${host}:${port}`;
     },
     async call(address, frame, timeoutMs) {
-      const entry = clientFor(address);
+      const client = clientFor(address);
       try {
         const request = create(ExchangeRequestSchema, { frame: fromBinary(FrameSchema, frame) });
-        const response = await entry.client.exchange(request, { deadlineMs: timeoutMs });
-        entry.answered = true;
+        const response = await client.exchange(request, { deadlineMs: timeoutMs });
         return toBinary(FrameSchema, response.frame ?? create(FrameSchema));
       } catch (err) {
         // A call that timed out or found no connection leaves a connection whose unacknowledged bytes
         // the kernel retransmits with exponential backoff (seconds apart after a long cut): it would
         // come back well after the link does. The next call dials afresh instead.
-        if (isConnectionFailure(err) && clients.get(address) === entry) {
-          clients.delete(address);
-          entry.client.close();
-        }
+        if (isConnectionFailure(err)) drop(address, client);
         throw new TransportError(address, err instanceof Error ? err.message : String(err), { cause: err });
       }
     },
     forget(address) {
-      const entry = clients.get(address);
-      if (entry === undefined) return;
-      clients.delete(address);
-      entry.client.close();
+      drop(address);
     },
     async close() {
-      for (const entry of clients.values()) entry.client.close();
+      for (const client of clients.values()) client.close();
       clients.clear();
       const s = server;
       server = undefined;
