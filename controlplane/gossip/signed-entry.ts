@@ -9,14 +9,15 @@ import { ed25519Signatures, type SignatureScheme } from "./signature-scheme.js";
 export const MAX_ENTRY_BYTES = 16 * 1024;
 
 /**
- * A decoded entry together with the exact bytes its owner signed. Immutable and shareable.
+ * A decoded entry together with the exact bytes its owner signed. Shareable: nothing in it changes
+ * but the verification memo.
  *
  * Kept small, because an agent holds one per endpoint in the cluster: the signed bytes live once, as
  * the SignedEntry encoding (in Node's shared buffer pool, not an ArrayBuffer of their own), and the
  * record's repeated strings (network, owner, VTEP) and empty labels are shared between entries.
  */
 export class DecodedEntry {
-  /** The node that last verified this entry's signature, by its public key (see SignedEntryCache.verify). */
+  /** The public key this entry's signature last verified against (see SignedEntryCache.verify). */
   verifiedWith: Uint8Array | undefined = undefined;
 
   constructor(
@@ -38,7 +39,7 @@ export class DecodedEntry {
     return readSignedEntry(this.wire);
   }
 
-  /** As a protobuf message (built on each call; for callers that assemble messages themselves). */
+  /** As a protobuf message, built on each call (tests assemble frames from these). */
   get signed(): SignedEntry {
     const { entry, signature } = this.parts();
     return create(SignedEntrySchema, { entry, signature });
