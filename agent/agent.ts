@@ -5,10 +5,12 @@ import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { basename } from "node:path";
 import type * as prom from "prom-client";
-import { ControlplaneError, isRetryable } from "../controlplane/errors.js";
+import { isRetryable } from "../controlplane/retryable.js";
+import { WeftError } from "../proto/values/index.js";
 import type { NetworkSpec } from "../controlplane/network-spec.js";
 import type { NetworkRecord, NodeRecord, Registry, RegistryEvent, SubnetLease } from "../controlplane/registry/index.js";
-import { allocateAddress, macForAddress } from "../controlplane/ipam/index.js";
+import { allocateAddress } from "../controlplane/ipam/index.js";
+import { macForAddress } from "../proto/values/index.js";
 import {
   endpointKey,
   GossipNode,
@@ -226,7 +228,7 @@ export class Agent {
     this.requireNetwork(name, "name");
     const inUse = this.listEndpoints(name);
     if (inUse.length > 0) {
-      throw new ControlplaneError(
+      throw new WeftError(
         "failed-precondition",
         `name: network "${name}" has ${inUse.length} active endpoint(s) (${inUse.slice(0, 3).map((e) => `${e.name} on ${e.node}`).join(", ")}): detach them first`,
         { field: "name" },
@@ -408,30 +410,30 @@ export class Agent {
   }
 
   private async attachLocked(request: { network: string; netns: string; name?: string; ifName?: string }): Promise<EndpointView> {
-    if (!request.network) throw new ControlplaneError("invalid-argument", "network: is required", { field: "network" });
+    if (!request.network) throw new WeftError("invalid-argument", "network: is required", { field: "network" });
     const network = this.requireNetwork(request.network, "network");
     const netns = request.netns;
-    if (!netns) throw new ControlplaneError("invalid-argument", "netns: is required (a name under /run/netns or a path)", { field: "netns" });
+    if (!netns) throw new WeftError("invalid-argument", "netns: is required (a name under /run/netns or a path)", { field: "netns" });
     const netnsPath = netns.startsWith("/") ? netns : `/run/netns/${netns}`;
     if (!netns.startsWith("/") && !/^[A-Za-z0-9_.-]{1,64}$/.test(netns)) {
-      throw new ControlplaneError("invalid-argument", `netns: "${netns}" is neither an absolute path nor a namespace name`, { field: "netns" });
+      throw new WeftError("invalid-argument", `netns: "${netns}" is neither an absolute path nor a namespace name`, { field: "netns" });
     }
     if (!this.namespaceExists(netns)) {
-      throw new ControlplaneError("not-found", `netns: network namespace "${netns}" does not exist (${netnsPath})`, { field: "netns" });
+      throw new WeftError("not-found", `netns: network namespace "${netns}" does not exist (${netnsPath})`, { field: "netns" });
     }
     const ifName = request.ifName || "eth0";
     if (!/^[A-Za-z0-9_.-]{1,15}$/.test(ifName)) {
-      throw new ControlplaneError("invalid-argument", `if_name: "${ifName}" is not a valid interface name (1-15 characters)`, { field: "if_name" });
+      throw new WeftError("invalid-argument", `if_name: "${ifName}" is not a valid interface name (1-15 characters)`, { field: "if_name" });
     }
     const name = request.name || basename(netns);
     if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(name)) {
-      throw new ControlplaneError("invalid-argument", `name: "${name}" must be 1-63 letters, digits, '.', '_' or '-'`, { field: "name" });
+      throw new WeftError("invalid-argument", `name: "${name}" must be 1-63 letters, digits, '.', '_' or '-'`, { field: "name" });
     }
     if (this.endpointNameTaken(network.name, name)) {
-      throw new ControlplaneError("already-exists", `name: an endpoint named "${name}" already exists in network "${network.name}"`, { field: "name" });
+      throw new WeftError("already-exists", `name: an endpoint named "${name}" already exists in network "${network.name}"`, { field: "name" });
     }
     if (this.state.endpoints.some((e) => e.netns === netns && e.ifName === ifName)) {
-      throw new ControlplaneError("already-exists", `netns: "${netns}" already has a weft interface ${ifName}`, { field: "netns" });
+      throw new WeftError("already-exists", `netns: "${netns}" already has a weft interface ${ifName}`, { field: "netns" });
     }
 
     // A slice this node already holds needs no etcd round trip, so attaching works while etcd is unreachable.
@@ -469,7 +471,7 @@ export class Agent {
       this.state.endpoints = this.state.endpoints.filter((e) => e.id !== endpoint.id);
       await this.reconcile().catch(() => undefined);
       await releaseIfNew();
-      throw new ControlplaneError("failed-precondition", `netns: could not attach to "${netns}": ${failure.message}`, { field: "netns" });
+      throw new WeftError("failed-precondition", `netns: could not attach to "${netns}": ${failure.message}`, { field: "netns" });
     }
     this.state.subnets[network.name] = lease.cidr;
     this.publish(endpoint);
@@ -487,18 +489,18 @@ export class Agent {
   }
 
   private async detachLocked(reference: string): Promise<EndpointView> {
-    if (!reference) throw new ControlplaneError("invalid-argument", "endpoint: is required (id, id prefix or name)", { field: "endpoint" });
+    if (!reference) throw new WeftError("invalid-argument", "endpoint: is required (id, id prefix or name)", { field: "endpoint" });
     const matches = this.state.endpoints.filter((e) => e.id === reference || e.name === reference || (reference.length >= 4 && e.id.startsWith(reference)));
     if (matches.length > 1) {
-      throw new ControlplaneError("invalid-argument", `endpoint: "${reference}" matches ${matches.length} endpoints; use the id`, { field: "endpoint" });
+      throw new WeftError("invalid-argument", `endpoint: "${reference}" matches ${matches.length} endpoints; use the id`, { field: "endpoint" });
     }
     const endpoint = matches[0];
     if (!endpoint) {
       const remote = this.gossip.entries().find((e) => e.endpointId === reference || e.name === reference || (reference.length >= 4 && e.endpointId.startsWith(reference)));
       if (remote) {
-        throw new ControlplaneError("failed-precondition", `endpoint: "${reference}" lives on node ${remote.owner}; detach it through that node's agent`, { field: "endpoint" });
+        throw new WeftError("failed-precondition", `endpoint: "${reference}" lives on node ${remote.owner}; detach it through that node's agent`, { field: "endpoint" });
       }
-      throw new ControlplaneError("not-found", `endpoint: no endpoint "${reference}" on this node`, { field: "endpoint" });
+      throw new WeftError("not-found", `endpoint: no endpoint "${reference}" on this node`, { field: "endpoint" });
     }
     this.state.endpoints = this.state.endpoints.filter((e) => e.id !== endpoint.id);
     this.gossip.withdraw(endpoint.network, endpoint.id);
@@ -561,7 +563,7 @@ export class Agent {
 
   private requireNetwork(name: string, field: string): NetworkRecord {
     const network = this.options.registry.snapshot().networks.get(name);
-    if (!network) throw new ControlplaneError("not-found", `${field}: no network named "${name}"`, { field });
+    if (!network) throw new WeftError("not-found", `${field}: no network named "${name}"`, { field });
     return network;
   }
 

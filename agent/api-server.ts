@@ -5,7 +5,8 @@ import { create } from "@bufbuild/protobuf";
 import { chmod, lstat, mkdir, unlink } from "node:fs/promises";
 import { connect } from "node:net";
 import { dirname } from "node:path";
-import { ControlplaneError, type ErrorCode } from "../controlplane/errors.js";
+import { type ErrorCode } from "../proto/values/index.js";
+import { WeftError } from "../proto/values/index.js";
 import type { NetworkRecord } from "../controlplane/registry/index.js";
 import {
   EndpointSchema,
@@ -133,7 +134,7 @@ export async function startApiServer(
 
 export function toStatusError(err: unknown): StatusError {
   if (err instanceof StatusError) return err;
-  if (err instanceof ControlplaneError) return new StatusError(STATUS_BY_CODE[err.code], err.message, { cause: err });
+  if (err instanceof WeftError) return new StatusError(STATUS_BY_CODE[err.code], err.message, { cause: err });
   return new StatusError(grpc.status.INTERNAL, err instanceof Error ? err.message : String(err), { cause: err });
 }
 

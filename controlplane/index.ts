@@ -1,5 +1,5 @@
 // The controlplane: etcd registry, IPAM and gossip. Never touches the kernel.
-export * from "./errors.js";
+export * from "./retryable.js";
 export * from "./network-spec.js";
 export * from "./registry/index.js";
 export * from "./ipam/index.js";

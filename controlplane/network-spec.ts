@@ -1,6 +1,6 @@
 // What a user asks for when creating a network, and its validation (pure).
-import { ControlplaneError } from "./errors.js";
-import { parseIPv4Cidr } from "./ipam/ipv4-cidr.js";
+import { WeftError } from "../proto/values/index.js";
+import { parseIPv4Cidr } from "../proto/values/index.js";
 
 export interface NetworkSpec {
   name: string;
@@ -21,8 +21,8 @@ export const MAX_HOST_PREFIX = 30;
 export const MIN_MTU = 576;
 export const MAX_MTU = 9000;
 
-function invalid(field: string, reason: string): ControlplaneError {
-  return new ControlplaneError("invalid-argument", `${field}: ${reason}`, { field });
+function invalid(field: string, reason: string): WeftError {
+  return new WeftError("invalid-argument", `${field}: ${reason}`, { field });
 }
 
 export function validateNetworkName(name: unknown, field = "name"): string {

@@ -1,6 +1,6 @@
 // Choosing an endpoint's address inside this host's slice.
-import { ControlplaneError } from "../errors.js";
-import { formatIPv4, parseIPv4Cidr } from "./ipv4-cidr.js";
+import { WeftError } from "../../proto/values/index.js";
+import { formatIPv4, parseIPv4Cidr } from "../../proto/values/index.js";
 
 /**
  * The lowest address of the slice not in `used`, skipping the slice's network address, the address
@@ -13,10 +13,5 @@ export function allocateAddress(sliceCidr: string, used: ReadonlySet<string>): s
     const ip = formatIPv4(slice.base + offset);
     if (!used.has(ip)) return ip;
   }
-  throw new ControlplaneError("resource-exhausted", `ip: subnet slice ${sliceCidr} is full`, { field: "ip" });
-}
-
-/** The gateway address reserved in every slice (its second address). */
-export function gatewayAddress(sliceCidr: string): string {
-  return formatIPv4(parseIPv4Cidr(sliceCidr, "slice").base + 1);
+  throw new WeftError("resource-exhausted", `ip: subnet slice ${sliceCidr} is full`, { field: "ip" });
 }

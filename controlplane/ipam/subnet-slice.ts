@@ -1,6 +1,6 @@
 // Choosing a host's slice of a network's subnet (flannel's subnet lease idea).
-import { ControlplaneError } from "../errors.js";
-import { cidrContainsCidr, formatIPv4Cidr, parseIPv4Cidr } from "./ipv4-cidr.js";
+import { WeftError } from "../../proto/values/index.js";
+import { cidrContainsCidr, formatIPv4Cidr, parseIPv4Cidr } from "../../proto/values/index.js";
 
 /** Every slice of `networkCidr` with prefix `hostPrefixLen`, in address order. */
 export function* subnetSlices(networkCidr: string, hostPrefixLen: number): Generator<string> {
@@ -48,7 +48,7 @@ export function isSliceOf(networkCidr: string, hostPrefixLen: number, slice: str
 
 function checkHostPrefix(networkPrefix: number, hostPrefixLen: number): void {
   if (!Number.isInteger(hostPrefixLen) || hostPrefixLen < networkPrefix || hostPrefixLen > 30) {
-    throw new ControlplaneError(
+    throw new WeftError(
       "invalid-argument",
       `hostPrefixLen: ${hostPrefixLen} must be an integer between the subnet prefix (${networkPrefix}) and 30`,
       { field: "hostPrefixLen" },

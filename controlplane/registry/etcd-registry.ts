@@ -3,7 +3,8 @@
 // transaction retried a bounded number of times; on compaction re-list, diff, and watch again.
 import { readFileSync } from "node:fs";
 import { Etcd3, type IKeyValue, type IOptions, type ICompare, type IRequestOp, type Lease, type Watcher } from "etcd3";
-import { ControlplaneError, isRetryable } from "../errors.js";
+import { isRetryable } from "../retryable.js";
+import { WeftError } from "../../proto/values/index.js";
 import type { NetworkSpec } from "../network-spec.js";
 import { validateNetworkName } from "../network-spec.js";
 import { classifyKey, registryKeys, type RegistryKeys } from "./keys.js";
@@ -94,7 +95,7 @@ export class EtcdRegistry implements Registry {
 
   constructor(options: EtcdRegistryOptions) {
     if (!Array.isArray(options.endpoints) || options.endpoints.length === 0) {
-      throw new ControlplaneError("invalid-argument", "endpoints: at least one etcd endpoint is required", { field: "endpoints" });
+      throw new WeftError("invalid-argument", "endpoints: at least one etcd endpoint is required", { field: "endpoints" });
     }
     this.keys = registryKeys(options.prefix);
     this.log = options.log ?? (() => undefined);
@@ -174,7 +175,7 @@ export class EtcdRegistry implements Registry {
         await lease.put(this.keys.node(valid.name)).value(JSON.stringify(valid)).exec();
         return;
       } catch (err) {
-        if (isRetryable(err)) throw toControlplaneError(err, "etcd: could not register node");
+        if (isRetryable(err)) throw toWeftError(err, "etcd: could not register node");
         // The lease is gone on the server (revoked or expired): take a new one below.
         if (this.lease === lease) this.lease = undefined;
         lease.release();
@@ -196,7 +197,7 @@ export class EtcdRegistry implements Registry {
       await lease.put(this.keys.node(record.name)).value(JSON.stringify(this.node ?? record)).exec();
     } catch (err) {
       lease.release();
-      throw toControlplaneError(err, "etcd: could not register node");
+      throw toWeftError(err, "etcd: could not register node");
     }
     if (this.closed) {
       lease.release();
@@ -241,7 +242,7 @@ export class EtcdRegistry implements Registry {
       for (const kv of listing.kvs) {
         const key = kv.key.toString("utf8");
         if (key === this.keys.network(spec.name)) {
-          throw new ControlplaneError("already-exists", `name: network ${JSON.stringify(spec.name)} already exists`, { field: "name" });
+          throw new WeftError("already-exists", `name: network ${JSON.stringify(spec.name)} already exists`, { field: "name" });
         }
         const record = this.parseLogged(kv, parseNetworkRecord);
         if (record) existing.push(record);
@@ -260,7 +261,7 @@ export class EtcdRegistry implements Registry {
       if (txn.succeeded) return record;
       await this.conflictBackoff(attempt);
     }
-    throw new ControlplaneError("unavailable", `etcd: creating network ${JSON.stringify(spec.name)} kept conflicting; try again`);
+    throw new WeftError("unavailable", `etcd: creating network ${JSON.stringify(spec.name)} kept conflicting; try again`);
   }
 
   async removeNetwork(name: string): Promise<void> {
@@ -277,7 +278,7 @@ export class EtcdRegistry implements Registry {
         failure: [],
       }),
     );
-    if (!txn.succeeded) throw new ControlplaneError("not-found", `name: network ${JSON.stringify(name)} does not exist`, { field: "name" });
+    if (!txn.succeeded) throw new WeftError("not-found", `name: network ${JSON.stringify(name)} does not exist`, { field: "name" });
   }
 
   // ---- subnet leases -----------------------------------------------------------------------
@@ -299,7 +300,7 @@ export class EtcdRegistry implements Registry {
       const networkKv = networkRange?.kvs[0];
       const record = networkKv && this.parseLogged(networkKv, parseNetworkRecord);
       if (!networkKv || !record) {
-        throw new ControlplaneError("not-found", `network: ${JSON.stringify(network)} does not exist`, { field: "network" });
+        throw new WeftError("not-found", `network: ${JSON.stringify(network)} does not exist`, { field: "network" });
       }
       const leases: SubnetLease[] = [];
       const modRevisions = new Map<string, string>();
@@ -330,7 +331,7 @@ export class EtcdRegistry implements Registry {
       });
       if (plan.kind === "existing") return plan.lease;
       if (plan.kind === "reclaim" && !modRevisions.has(plan.cidr)) {
-        throw new ControlplaneError("resource-exhausted", `subnet: network ${JSON.stringify(network)} has no free slice`, { field: "subnet" });
+        throw new WeftError("resource-exhausted", `subnet: network ${JSON.stringify(network)} has no free slice`, { field: "subnet" });
       }
 
       const lease: SubnetLease = { network, cidr: plan.cidr, node, since: new Date().toISOString() };
@@ -354,7 +355,7 @@ export class EtcdRegistry implements Registry {
       }
       await this.conflictBackoff(attempt);
     }
-    throw new ControlplaneError("unavailable", `etcd: claiming a slice of ${JSON.stringify(network)} kept conflicting; try again`);
+    throw new WeftError("unavailable", `etcd: claiming a slice of ${JSON.stringify(network)} kept conflicting; try again`);
   }
 
   async releaseSubnet(network: string, cidr: string, node: string): Promise<void> {
@@ -362,10 +363,10 @@ export class EtcdRegistry implements Registry {
     const key = this.keys.subnet(network, cidr);
     const current = await this.etcd(() => this.client.kv.range({ key: enc(key) }));
     const kv = current.kvs[0];
-    if (!kv) throw new ControlplaneError("not-found", `cidr: ${cidr} of network ${JSON.stringify(network)} is not leased`, { field: "cidr" });
+    if (!kv) throw new WeftError("not-found", `cidr: ${cidr} of network ${JSON.stringify(network)} is not leased`, { field: "cidr" });
     const lease = this.parseLogged(kv, parseSubnetLease);
     if (!lease || lease.node !== node) {
-      throw new ControlplaneError(
+      throw new WeftError(
         "failed-precondition",
         `node: ${cidr} of network ${JSON.stringify(network)} is held by ${lease ? lease.node : "an unreadable lease"}, not ${node}`,
         { field: "node" },
@@ -379,7 +380,7 @@ export class EtcdRegistry implements Registry {
       }),
     );
     if (!txn.succeeded) {
-      throw new ControlplaneError("failed-precondition", `cidr: the lease on ${cidr} changed while releasing it`, { field: "cidr" });
+      throw new WeftError("failed-precondition", `cidr: the lease on ${cidr} changed while releasing it`, { field: "cidr" });
     }
   }
 
@@ -542,13 +543,13 @@ export class EtcdRegistry implements Registry {
     await sleep(Math.floor(this.random() * Math.min(5 * 2 ** Math.min(attempt, 5), 100)));
   }
 
-  /** Runs an etcd call, turning client failures into ControlplaneError("unavailable"). */
+  /** Runs an etcd call, turning client failures into WeftError("unavailable"). */
   private async etcd<T>(call: () => Promise<T>): Promise<T> {
-    if (this.closed) throw new ControlplaneError("unavailable", "etcd: the registry is closed");
+    if (this.closed) throw new WeftError("unavailable", "etcd: the registry is closed");
     try {
       return await call();
     } catch (err) {
-      throw toControlplaneError(err, "etcd: request failed");
+      throw toWeftError(err, "etcd: request failed");
     }
   }
 }
@@ -557,8 +558,8 @@ function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-function toControlplaneError(err: unknown, context: string): ControlplaneError {
-  if (err instanceof ControlplaneError) return err;
+function toWeftError(err: unknown, context: string): WeftError {
+  if (err instanceof WeftError) return err;
   const code = isRetryable(err) || (err instanceof Error && /circuit|unavailable|connect/i.test(err.message)) ? "unavailable" : "internal";
-  return new ControlplaneError(code, `${context}: ${errorText(err)}`, { cause: err });
+  return new WeftError(code, `${context}: ${errorText(err)}`, { cause: err });
 }

@@ -1,6 +1,6 @@
 // An in-memory Registry with the same semantics as the etcd one, for unit tests. Several
 // MemoryRegistry instances may share one MemoryRegistryStore to play several agents on one etcd.
-import { ControlplaneError } from "../errors.js";
+import { WeftError } from "../../proto/values/index.js";
 import type { NetworkSpec } from "../network-spec.js";
 import { planNetwork } from "./network-plan.js";
 import { parseNodeRecord, validateNodeName, type NetworkRecord, type NodeRecord, type SubnetLease } from "./records.js";
@@ -105,7 +105,7 @@ export class MemoryRegistry implements Registry {
     this.ensureConnected();
     const cache = this.store.cache;
     if (!cache.networks.has(name)) {
-      throw new ControlplaneError("not-found", `name: network ${JSON.stringify(name)} does not exist`, { field: "name" });
+      throw new WeftError("not-found", `name: network ${JSON.stringify(name)} does not exist`, { field: "name" });
     }
     const events = cache.leasesOf(name).map((l) => cache.deleteSubnet(name, l.cidr));
     events.push(cache.deleteNetwork(name));
@@ -117,7 +117,7 @@ export class MemoryRegistry implements Registry {
     this.ensureConnected();
     const cache = this.store.cache;
     const record = cache.networks.get(network);
-    if (!record) throw new ControlplaneError("not-found", `network: ${JSON.stringify(network)} does not exist`, { field: "network" });
+    if (!record) throw new WeftError("not-found", `network: ${JSON.stringify(network)} does not exist`, { field: "network" });
     const now = this.store.now();
     const plan = planSubnetClaim({
       network: record,
@@ -143,15 +143,15 @@ export class MemoryRegistry implements Registry {
     this.ensureConnected();
     const cache = this.store.cache;
     const lease = cache.subnets.get(network)?.get(cidr);
-    if (!lease) throw new ControlplaneError("not-found", `cidr: ${cidr} of network ${JSON.stringify(network)} is not leased`, { field: "cidr" });
+    if (!lease) throw new WeftError("not-found", `cidr: ${cidr} of network ${JSON.stringify(network)} is not leased`, { field: "cidr" });
     if (lease.node !== node) {
-      throw new ControlplaneError("failed-precondition", `node: ${cidr} of network ${JSON.stringify(network)} is held by ${lease.node}, not ${node}`, { field: "node" });
+      throw new WeftError("failed-precondition", `node: ${cidr} of network ${JSON.stringify(network)} is held by ${lease.node}, not ${node}`, { field: "node" });
     }
     this.store.emit(cache.deleteSubnet(network, cidr));
   }
 
   private ensureConnected(): void {
-    if (!this.connected) throw new ControlplaneError("unavailable", "etcd: not connected (simulated)");
+    if (!this.connected) throw new WeftError("unavailable", "etcd: not connected (simulated)");
   }
 
   private deliver(event: RegistryEvent): void {

@@ -1,7 +1,7 @@
 // Deciding whether a network may be created next to the existing ones (pure; both registries use it
 // inside their create transaction).
-import { ControlplaneError } from "../errors.js";
-import { cidrsOverlap, parseIPv4Cidr } from "../ipam/ipv4-cidr.js";
+import { WeftError } from "../../proto/values/index.js";
+import { cidrsOverlap, parseIPv4Cidr } from "../../proto/values/index.js";
 import { MAX_VNI, validateNetworkSpec, type NetworkSpec } from "../network-spec.js";
 import type { NetworkRecord } from "./records.js";
 
@@ -10,7 +10,7 @@ export function lowestFreeVni(existing: Iterable<NetworkRecord>): number {
   const used = new Set<number>();
   for (const n of existing) used.add(n.vni);
   for (let vni = 1; vni <= MAX_VNI; vni++) if (!used.has(vni)) return vni;
-  throw new ControlplaneError("resource-exhausted", "vni: every VNI is in use", { field: "vni" });
+  throw new WeftError("resource-exhausted", "vni: every VNI is in use", { field: "vni" });
 }
 
 /**
@@ -21,18 +21,18 @@ export function planNetwork(spec: NetworkSpec, existing: Iterable<NetworkRecord>
   const valid = validateNetworkSpec(spec);
   const others = [...existing];
   if (others.some((n) => n.name === valid.name)) {
-    throw new ControlplaneError("already-exists", `name: network ${JSON.stringify(valid.name)} already exists`, { field: "name" });
+    throw new WeftError("already-exists", `name: network ${JSON.stringify(valid.name)} already exists`, { field: "name" });
   }
   if (valid.vni !== undefined) {
     const clash = others.find((n) => n.vni === valid.vni);
     if (clash) {
-      throw new ControlplaneError("already-exists", `vni: ${valid.vni} is already used by network ${JSON.stringify(clash.name)}`, { field: "vni" });
+      throw new WeftError("already-exists", `vni: ${valid.vni} is already used by network ${JSON.stringify(clash.name)}`, { field: "vni" });
     }
   }
   const subnet = parseIPv4Cidr(valid.subnet, "subnet");
   const overlapping = others.find((n) => cidrsOverlap(subnet, parseIPv4Cidr(n.subnet, "subnet")));
   if (overlapping) {
-    throw new ControlplaneError(
+    throw new WeftError(
       "already-exists",
       `subnet: ${valid.subnet} overlaps ${overlapping.subnet} of network ${JSON.stringify(overlapping.name)}`,
       { field: "subnet" },

@@ -1,7 +1,7 @@
 // What lives in etcd (JSON), and its validation on read. Anything read back from etcd may have been
 // written by another version or by hand, so every field is checked and errors name the key and field.
-import { ControlplaneError } from "../errors.js";
-import { parseIPv4, parseIPv4Cidr } from "../ipam/ipv4-cidr.js";
+import { WeftError } from "../../proto/values/index.js";
+import { parseIPv4, parseIPv4Cidr } from "../../proto/values/index.js";
 import { isSliceOf } from "../ipam/subnet-slice.js";
 import { validateLabels, validateNetworkName, validateVni, MAX_HOST_PREFIX, MIN_MTU, MAX_MTU } from "../network-spec.js";
 import { cidrFromKeySegment } from "./keys.js";
@@ -46,7 +46,7 @@ const NODE_NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
 
 function fail(key: string, field: string, reason: string, cause?: unknown): never {
   const where = key ? ` (key ${key})` : "";
-  throw new ControlplaneError("invalid-argument", `${field}: ${reason}${where}`, { field, cause });
+  throw new WeftError("invalid-argument", `${field}: ${reason}${where}`, { field, cause });
 }
 
 function objectOf(key: string, value: unknown): Record<string, unknown> {
@@ -72,7 +72,7 @@ function rethrowAs(key: string, field: string, fn: () => unknown): void {
   try {
     fn();
   } catch (err) {
-    const reason = err instanceof ControlplaneError ? err.message.replace(/^[^:]*: /, "") : String(err);
+    const reason = err instanceof WeftError ? err.message.replace(/^[^:]*: /, "") : String(err);
     fail(key, field, reason, err);
   }
 }
@@ -91,7 +91,7 @@ function lastSegments(key: string, n: number): string[] | undefined {
 
 export function validateNodeName(name: unknown, field = "node"): string {
   if (typeof name !== "string" || !NODE_NAME_PATTERN.test(name)) {
-    throw new ControlplaneError(
+    throw new WeftError(
       "invalid-argument",
       `${field}: ${JSON.stringify(name)} must be 1-63 characters of letters, digits, '_', '.', '-', starting with a letter or digit`,
       { field },

@@ -1,6 +1,6 @@
 // Deciding which slice a node gets (pure; both registries run it, then try to commit the decision
 // with a compare-and-swap and run it again on conflict).
-import { ControlplaneError } from "../errors.js";
+import { WeftError } from "../../proto/values/index.js";
 import { chooseSubnetSlice, isSliceOf } from "../ipam/subnet-slice.js";
 import type { NetworkRecord, SubnetLease } from "./records.js";
 
@@ -51,7 +51,7 @@ export function planSubnetClaim(input: SubnetClaimInput): SubnetClaimPlan {
   const victim = reclaimable[0];
   if (victim) return { kind: "reclaim", cidr: victim.cidr, previous: victim };
 
-  throw new ControlplaneError(
+  throw new WeftError(
     "resource-exhausted",
     `subnet: network ${JSON.stringify(network.name)} (${network.subnet}) has no free /${network.hostPrefixLen} slice`,
     { field: "subnet" },

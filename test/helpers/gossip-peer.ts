@@ -24,7 +24,7 @@ import {
   type GossipMessage,
 } from "../../proto/gen/weft/v1/gossip_pb.js";
 import { createGrpcTransport, ed25519Signatures, encodeFrame, GossipNode, type GossipPeer } from "../../controlplane/gossip/index.js";
-import { formatIPv4, macForAddress, parseIPv4Cidr } from "../../controlplane/ipam/index.js";
+import { formatIPv4, macForAddress, parseIPv4Cidr } from "../../proto/values/index.js";
 import { createEtcdRegistry, type Registry } from "../../controlplane/registry/index.js";
 import { vtepMacFor } from "../../dataplane/index.js";
 

@@ -1,7 +1,7 @@
 // Subnet leases against a real etcd: racing claimers never share a slice, a full network says so,
 // and a restarting node gets its slice back.
 import { describe, expect, it } from "vitest";
-import { ControlplaneError } from "../../controlplane/errors.js";
+import { WeftError } from "../../proto/values/index.js";
 import { type Registry } from "../../controlplane/registry/index.js";
 import { etcdctl, etcdForFile } from "../helpers/etcd.js";
 
@@ -30,8 +30,8 @@ describe("claimSubnet against etcd", () => {
     expect(won.sort()).toEqual(["10.30.0.0/26", "10.30.0.128/26", "10.30.0.192/26", "10.30.0.64/26"]);
     expect(lost).toHaveLength(16);
     for (const err of lost) {
-      expect(err).toBeInstanceOf(ControlplaneError);
-      expect((err as ControlplaneError).code).toBe("resource-exhausted");
+      expect(err).toBeInstanceOf(WeftError);
+      expect((err as WeftError).code).toBe("resource-exhausted");
     }
   });
 

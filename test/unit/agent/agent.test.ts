@@ -8,7 +8,7 @@ import nacl from "tweetnacl";
 import { afterEach, describe, expect, it } from "vitest";
 import { Agent } from "../../../agent/agent.js";
 import { StateStore } from "../../../agent/state-store.js";
-import { ControlplaneError } from "../../../controlplane/errors.js";
+import { WeftError } from "../../../proto/values/index.js";
 import { MemoryNetwork } from "../../../controlplane/gossip/index.js";
 import { MemoryRegistry, MemoryRegistryStore } from "../../../controlplane/registry/index.js";
 import { FakeKernel, hostIfNameFor, vxlanName } from "../../../dataplane/index.js";
@@ -49,13 +49,13 @@ async function startNode(name: string, index: number, store: MemoryRegistryStore
   return node;
 }
 
-async function expectError(work: Promise<unknown>, code: string, field: string): Promise<ControlplaneError> {
+async function expectError(work: Promise<unknown>, code: string, field: string): Promise<WeftError> {
   const err = await work.then(
     () => undefined,
     (e: unknown) => e,
   );
-  expect(err).toBeInstanceOf(ControlplaneError);
-  const ce = err as ControlplaneError;
+  expect(err).toBeInstanceOf(WeftError);
+  const ce = err as WeftError;
   expect(ce.code).toBe(code);
   expect(ce.field).toBe(field);
   expect(ce.message.startsWith(`${field}: `)).toBe(true);

@@ -1,16 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { ControlplaneError } from "../../../controlplane/errors.js";
-import {
-  allocateAddress,
-  chooseSubnetSlice,
-  cidrsOverlap,
-  macForAddress,
-  parseIPv4Cidr,
-  prefixLength,
-  sliceContains,
-  subnetSlices,
-} from "../../../controlplane/ipam/index.js";
+import { cidrsOverlap, macForAddress, parseIPv4Cidr, prefixLength, sliceContains, WeftError } from "../../../proto/values/index.js";
+import { allocateAddress, chooseSubnetSlice, subnetSlices } from "../../../controlplane/ipam/index.js";
 
 describe("chooseSubnetSlice", () => {
   it("picks the lowest free slice without a random source", () => {
@@ -68,7 +59,7 @@ describe("allocateAddress", () => {
     } catch (e) {
       err = e;
     }
-    expect(err).toBeInstanceOf(ControlplaneError);
+    expect(err).toBeInstanceOf(WeftError);
     expect(err).toMatchObject({ code: "resource-exhausted", field: "ip", message: "ip: subnet slice 10.40.1.0/24 is full" });
   });
 

@@ -1,13 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { ControlplaneError } from "../../../controlplane/errors.js";
+import { WeftError } from "../../../proto/values/index.js";
 import { validateNetworkSpec, type NetworkSpec } from "../../../controlplane/network-spec.js";
 
-function rejection(spec: unknown): ControlplaneError {
+function rejection(spec: unknown): WeftError {
   try {
     validateNetworkSpec(spec as NetworkSpec);
   } catch (err) {
-    expect(err).toBeInstanceOf(ControlplaneError);
-    return err as ControlplaneError;
+    expect(err).toBeInstanceOf(WeftError);
+    return err as WeftError;
   }
   throw new Error(`expected ${JSON.stringify(spec)} to be rejected`);
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ControlplaneError } from "../../../controlplane/errors.js";
+import { WeftError } from "../../../proto/values/index.js";
 import { parseNetworkRecord, parseNodeRecord, parseSubnetLease } from "../../../controlplane/registry/index.js";
 
 const node = {
@@ -26,9 +26,9 @@ function fieldOf(fn: () => unknown): string | undefined {
   try {
     fn();
   } catch (err) {
-    expect(err).toBeInstanceOf(ControlplaneError);
-    expect((err as ControlplaneError).code).toBe("invalid-argument");
-    return (err as ControlplaneError).field;
+    expect(err).toBeInstanceOf(WeftError);
+    expect((err as WeftError).code).toBe("invalid-argument");
+    return (err as WeftError).field;
   }
   throw new Error("expected a rejection");
 }

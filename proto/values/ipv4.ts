@@ -1,6 +1,7 @@
-// IPv4 addresses and CIDR blocks as 32-bit unsigned integers: the arithmetic the rest of IPAM does.
+// IPv4 addresses and CIDR blocks: the one parser for both (every layer uses it), and the 32-bit
+// arithmetic IPAM and the data plane do on them.
 import ipaddr from "ipaddr.js";
-import { ControlplaneError } from "../errors.js";
+import { WeftError } from "./weft-error.js";
 
 export interface IPv4Cidr {
   /** Network address as an unsigned 32-bit integer. */
@@ -8,10 +9,15 @@ export interface IPv4Cidr {
   readonly prefix: number;
 }
 
+/** True for a dotted-quad IPv4 address (exactly four decimal parts, each 0-255). */
+export function isIPv4(text: unknown): text is string {
+  return typeof text === "string" && ipaddr.IPv4.isValidFourPartDecimal(text);
+}
+
 /** Parses a dotted-quad IPv4 address (exactly four decimal parts) into an unsigned integer. */
 export function parseIPv4(text: string, field = "ip"): number {
-  if (typeof text !== "string" || !ipaddr.IPv4.isValidFourPartDecimal(text)) {
-    throw new ControlplaneError("invalid-argument", `${field}: ${JSON.stringify(text)} is not an IPv4 address`, { field });
+  if (!isIPv4(text)) {
+    throw new WeftError("invalid-argument", `${field}: ${JSON.stringify(text)} is not an IPv4 address`, { field });
   }
   const bytes = ipaddr.IPv4.parse(text).toByteArray();
   return ((bytes[0]! << 24) | (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!) >>> 0;
@@ -30,8 +36,8 @@ export function maskOf(prefix: number): number {
  * canonical form so the user can copy it.
  */
 export function parseIPv4Cidr(text: string, field = "cidr", options: { canonical?: boolean } = {}): IPv4Cidr {
-  const invalid = (): ControlplaneError =>
-    new ControlplaneError("invalid-argument", `${field}: ${JSON.stringify(text)} is not an IPv4 CIDR`, { field });
+  const invalid = (): WeftError =>
+    new WeftError("invalid-argument", `${field}: ${JSON.stringify(text)} is not an IPv4 CIDR`, { field });
   if (typeof text !== "string") throw invalid();
   const match = /^([0-9.]+)\/([0-9]{1,2})$/.exec(text);
   if (!match || !ipaddr.IPv4.isValidFourPartDecimal(match[1]!)) throw invalid();
@@ -41,7 +47,7 @@ export function parseIPv4Cidr(text: string, field = "cidr", options: { canonical
   const base = (address & maskOf(prefix)) >>> 0;
   if ((options.canonical ?? true) && base !== address) {
     const canonical = `${formatIPv4(base)}/${prefix}`;
-    throw new ControlplaneError(
+    throw new WeftError(
       "invalid-argument",
       `${field}: ${JSON.stringify(text)} has host bits set; did you mean ${JSON.stringify(canonical)}?`,
       { field },
