@@ -4,6 +4,7 @@ import { hostname } from "node:os";
 import { parseArgs } from "node:util";
 import { isIPv4 } from "node:net";
 import { parse as parseYaml } from "yaml";
+import { NAME_RULE, isName } from "../proto/values/index.js";
 
 export interface AgentConfig {
   nodeName: string;
@@ -47,7 +48,7 @@ const OPTIONS: readonly Option[] = [
   { flag: "node-name", env: "WEFT_NODE_NAME", key: "nodeName", help: "this node's name in the cluster (default: hostname)" },
   { flag: "etcd-endpoints", env: "WEFT_ETCD_ENDPOINTS", key: "etcdEndpoints", help: "comma-separated etcd client URLs (default http://127.0.0.1:2379)" },
   { flag: "etcd-prefix", env: "WEFT_ETCD_PREFIX", key: "etcdPrefix", help: "key prefix in etcd (default /weft/v1)" },
-  { flag: "etcd-ca-file", env: "WEFT_ETCD_CA_FILE", key: "etcdCaFile", help: "CA bundle for etcd TLS" },
+  { flag: "etcd-ca-file", env: "WEFT_ETCD_CA_FILE", key: "etcdCaFile", help: "CA bundle for etcd TLS (default: the system's trusted roots; TLS needs https:// endpoints)" },
   { flag: "etcd-cert-file", env: "WEFT_ETCD_CERT_FILE", key: "etcdCertFile", help: "client certificate for etcd TLS" },
   { flag: "etcd-key-file", env: "WEFT_ETCD_KEY_FILE", key: "etcdKeyFile", help: "client key for etcd TLS" },
   { flag: "underlay-iface", env: "WEFT_UNDERLAY_IFACE", key: "underlayIface", help: "interface whose IPv4 address is the VTEP" },
@@ -113,22 +114,11 @@ export function parseAgentConfig(
   };
 
   const nodeName = get("node-name") ?? hostname();
-  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/.test(nodeName)) {
-    throw new ConfigError("node-name", `"${nodeName}" must be 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit`);
-  }
+  if (!isName(nodeName)) throw new ConfigError("node-name", `${JSON.stringify(nodeName)} must be ${NAME_RULE}`);
 
   const etcdEndpoints = (get("etcd-endpoints") ?? "http://127.0.0.1:2379").split(",").map((s) => s.trim()).filter(Boolean);
-  if (etcdEndpoints.length === 0) throw new ConfigError("etcd-endpoints", "at least one URL is required");
-  for (const url of etcdEndpoints) {
-    let u: URL;
-    try {
-      u = new URL(url);
-    } catch {
-      throw new ConfigError("etcd-endpoints", `"${url}" is not a URL (expected e.g. http://10.0.0.1:2379)`);
-    }
-    if (u.protocol !== "http:" && u.protocol !== "https:") throw new ConfigError("etcd-endpoints", `"${url}" must use http or https`);
-    if (!u.port) throw new ConfigError("etcd-endpoints", `"${url}" has no port`);
-  }
+  const tls = { caFile: get("etcd-ca-file"), certFile: get("etcd-cert-file"), keyFile: get("etcd-key-file") };
+  const { tls: usesTls } = checkEtcdConnection({ endpoints: etcdEndpoints, ...definedOnly(tls) });
 
   const etcdPrefix = get("etcd-prefix") ?? "/weft/v1";
   if (!/^\/[A-Za-z0-9_./-]*[^/]$/.test(etcdPrefix)) {
@@ -176,12 +166,6 @@ export function parseAgentConfig(
     throw new ConfigError("underlay-arp-retransmit-ms", `"${arpRaw}" must be 0 (leave it alone) or a whole number of milliseconds from 10 to 10000`);
   }
 
-  const tls = { caFile: get("etcd-ca-file"), certFile: get("etcd-cert-file"), keyFile: get("etcd-key-file") };
-  if ((tls.certFile === undefined) !== (tls.keyFile === undefined)) {
-    throw new ConfigError(tls.certFile ? "etcd-key-file" : "etcd-cert-file", "--etcd-cert-file and --etcd-key-file go together");
-  }
-  const hasTls = tls.caFile !== undefined || tls.certFile !== undefined;
-
   const config: AgentConfig = {
     nodeName,
     etcdEndpoints,
@@ -195,7 +179,7 @@ export function parseAgentConfig(
     nodeTtlSeconds,
     underlayArpRetransmitMs,
   };
-  if (hasTls) config.etcdTls = tls;
+  if (usesTls) config.etcdTls = definedOnly(tls);
   const clusterKeyFile = get("cluster-key-file");
   if (clusterKeyFile !== undefined) config.clusterKeyFile = clusterKeyFile;
   return { kind: "run", config };
@@ -221,6 +205,49 @@ function readConfigFile(path: string, readFile: (path: string) => string): Recor
     if (!known.has(key)) throw new ConfigError("config", `${path}: unknown setting "${key}" (known: ${[...known].join(", ")})`);
   }
   return value as Record<string, unknown>;
+}
+
+/** How weftd reaches etcd: client URLs and the TLS files, as the flags give them. */
+export interface EtcdConnection {
+  endpoints: readonly string[];
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
+}
+
+/**
+ * Checks how weftd reaches etcd and says whether it uses TLS: it does when an endpoint is https:// or
+ * a TLS file is given. Refused (naming the flag): a URL that is not http(s)://host:port, http:// and
+ * https:// mixed, TLS files with http:// endpoints, a certificate without its key or the reverse.
+ */
+export function checkEtcdConnection(connection: EtcdConnection): { tls: boolean } {
+  const { endpoints, caFile, certFile, keyFile } = connection;
+  if (endpoints.length === 0) throw new ConfigError("etcd-endpoints", "at least one URL is required");
+  const schemes = new Set<string>();
+  for (const url of endpoints) {
+    let u: URL;
+    try {
+      u = new URL(url);
+    } catch {
+      throw new ConfigError("etcd-endpoints", `"${url}" is not a URL (expected e.g. http://10.0.0.1:2379)`);
+    }
+    if (u.protocol !== "http:" && u.protocol !== "https:") throw new ConfigError("etcd-endpoints", `"${url}" must use http or https`);
+    if (!u.port) throw new ConfigError("etcd-endpoints", `"${url}" has no port`);
+    schemes.add(u.protocol);
+  }
+  if (schemes.size > 1) throw new ConfigError("etcd-endpoints", "mixes http:// and https:// URLs: use https:// for all of them, or http:// for all");
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    throw new ConfigError(certFile === undefined ? "etcd-cert-file" : "etcd-key-file", "--etcd-cert-file and --etcd-key-file go together: give both or neither");
+  }
+  const files = caFile !== undefined || certFile !== undefined;
+  if (files && schemes.has("http:")) {
+    throw new ConfigError("etcd-endpoints", `TLS files are given but the endpoints are http://: use https:// URLs (${endpoints.join(",")})`);
+  }
+  return { tls: files || schemes.has("https:") };
+}
+
+function definedOnly<T extends Record<string, string | undefined>>(values: T): { [K in keyof T]?: string } {
+  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: string };
 }
 
 /** Splits "host:port" (host may be empty when allowEmptyHost). */

@@ -1,6 +1,5 @@
 // What a user asks for when creating a network, and its validation (pure).
-import { WeftError } from "../proto/values/index.js";
-import { parseIPv4Cidr } from "../proto/values/index.js";
+import { WeftError, parseIPv4Cidr, parseName } from "../proto/values/index.js";
 
 export interface NetworkSpec {
   name: string;
@@ -13,7 +12,6 @@ export interface NetworkSpec {
 
 export type ValidNetworkSpec = Required<Omit<NetworkSpec, "vni" | "mtu">> & { vni?: number; mtu?: number };
 
-export const NETWORK_NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
 export const MAX_VNI = 16777215;
 export const MIN_SUBNET_PREFIX = 8;
 export const MAX_SUBNET_PREFIX = 28;
@@ -23,14 +21,6 @@ export const MAX_MTU = 9000;
 
 function invalid(field: string, reason: string): WeftError {
   return new WeftError("invalid-argument", `${field}: ${reason}`, { field });
-}
-
-export function validateNetworkName(name: unknown, field = "name"): string {
-  if (typeof name !== "string") throw invalid(field, `must be a string, got ${typeof name}`);
-  if (!NETWORK_NAME_PATTERN.test(name)) {
-    throw invalid(field, `${JSON.stringify(name)} must be 1-63 characters of letters, digits, '_', '.', '-', starting with a letter or digit`);
-  }
-  return name;
 }
 
 export function validateVni(vni: unknown, field = "vni"): number {
@@ -47,7 +37,7 @@ export function defaultHostPrefixLen(subnetPrefix: number): number {
 
 export function validateNetworkSpec(input: NetworkSpec): ValidNetworkSpec {
   if (typeof input !== "object" || input === null) throw invalid("spec", "must be an object");
-  const name = validateNetworkName(input.name);
+  const name = parseName(input.name, "name");
 
   if (typeof input.subnet !== "string") throw invalid("subnet", `must be a string, got ${typeof input.subnet}`);
   const subnet = parseIPv4Cidr(input.subnet, "subnet");

@@ -1,4 +1,7 @@
-// The etcd key layout under the prefix (DESIGN.md section 3).
+// The etcd key layout under the prefix (default /weft/v1):
+//   <prefix>/nodes/<node>                     NodeRecord, bound to the node's lease
+//   <prefix>/networks/<network>               NetworkRecord
+//   <prefix>/subnets/<network>/<a.b.c.d_len>  SubnetLeaseValue (the slice's "/" written as "_")
 export const DEFAULT_PREFIX = "/weft/v1";
 
 export interface RegistryKeys {

@@ -1,9 +1,11 @@
 // An in-memory Registry with the same semantics as the etcd one, for unit tests. Several
 // MemoryRegistry instances may share one MemoryRegistryStore to play several agents on one etcd.
-import { WeftError } from "../../proto/values/index.js";
+import { WeftError, parseName } from "../../proto/values/index.js";
 import type { NetworkSpec } from "../network-spec.js";
+import { registryKeys, type RegistryKeys } from "./keys.js";
 import { planNetwork } from "./network-plan.js";
-import { parseNodeRecord, validateNodeName, type NetworkRecord, type NodeRecord, type SubnetLease } from "./records.js";
+import { parseNodeRecord, type NetworkRecord, type NodeRecord, type SubnetLease } from "./records.js";
+import { RegistryValueReader, type RegistryValueReaderOptions } from "./registry-values.js";
 import { DEFAULT_RECLAIM_AFTER_MS, type Registry, type RegistryEvent, type RegistrySnapshot } from "./registry.js";
 import { SnapshotCache } from "./snapshot-cache.js";
 import { planSubnetClaim } from "./subnet-claim-plan.js";
@@ -14,10 +16,30 @@ export class MemoryRegistryStore {
   /** When each node's record went away (lease expired), for reclaiming its slices. */
   readonly goneSince = new Map<string, number>();
   readonly createdAt: number;
+  /** The key layout under the default prefix, for writeValue. */
+  readonly keys: RegistryKeys = registryKeys();
+  private readonly values: RegistryValueReader;
   private readonly listeners = new Set<(event: RegistryEvent) => void>();
+  private revision = 0;
 
-  constructor(readonly now: () => number = Date.now) {
+  constructor(
+    readonly now: () => number = Date.now,
+    options: RegistryValueReaderOptions = {},
+  ) {
     this.createdAt = now();
+    this.values = new RegistryValueReader(this.keys, options);
+  }
+
+  /**
+   * Simulates anyone writing `value` under `key` (e.g. keys.node("h1")), read back as the etcd
+   * registry reads its watch: a valid value is applied; an invalid one is logged, counted and
+   * skipped, leaving what the key held before.
+   */
+  writeValue(key: string, value: string): void {
+    const read = this.values.read(key, value, String(++this.revision));
+    if (read?.value === undefined) return;
+    if (read.key.kind === "node") this.goneSince.delete(read.key.name);
+    this.emit(this.cache.put(read.value));
   }
 
   /** Simulates a node's lease expiring: its record is deleted, its slices stay. */
@@ -107,13 +129,19 @@ export class MemoryRegistry implements Registry {
     if (!cache.networks.has(name)) {
       throw new WeftError("not-found", `name: network ${JSON.stringify(name)} does not exist`, { field: "name" });
     }
+    const inUse = [...new Set(cache.leasesOf(name).map((l) => l.node))].filter((node) => cache.nodes.has(node)).sort();
+    if (inUse.length > 0) {
+      throw new WeftError("failed-precondition", `name: network ${JSON.stringify(name)} is in use: live node(s) ${inUse.join(", ")} hold slices of it`, {
+        field: "name",
+      });
+    }
     const events = cache.leasesOf(name).map((l) => cache.deleteSubnet(name, l.cidr));
     events.push(cache.deleteNetwork(name));
     for (const e of events) this.store.emit(e);
   }
 
   async claimSubnet(network: string, node: string, preferred?: string): Promise<SubnetLease> {
-    validateNodeName(node);
+    parseName(node, "node");
     this.ensureConnected();
     const cache = this.store.cache;
     const record = cache.networks.get(network);

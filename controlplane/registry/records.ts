@@ -1,9 +1,8 @@
 // What lives in etcd (JSON), and its validation on read. Anything read back from etcd may have been
 // written by another version or by hand, so every field is checked and errors name the key and field.
-import { WeftError } from "../../proto/values/index.js";
-import { parseIPv4, parseIPv4Cidr } from "../../proto/values/index.js";
+import { WeftError, isMac, isMulticastMac, parseIPv4, parseIPv4Cidr, parseName } from "../../proto/values/index.js";
 import { isSliceOf } from "../ipam/subnet-slice.js";
-import { validateLabels, validateNetworkName, validateVni, MAX_HOST_PREFIX, MIN_MTU, MAX_MTU } from "../network-spec.js";
+import { validateLabels, validateVni, MAX_HOST_PREFIX, MIN_MTU, MAX_MTU } from "../network-spec.js";
 import { cidrFromKeySegment } from "./keys.js";
 
 export interface NodeRecord {
@@ -40,9 +39,6 @@ export interface SubnetLeaseValue {
   node: string;
   since: string;
 }
-
-const MAC_PATTERN = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
-const NODE_NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
 
 function fail(key: string, field: string, reason: string, cause?: unknown): never {
   const where = key ? ` (key ${key})` : "";
@@ -89,33 +85,18 @@ function lastSegments(key: string, n: number): string[] | undefined {
   return parts.length >= n ? parts.slice(parts.length - n) : undefined;
 }
 
-export function validateNodeName(name: unknown, field = "node"): string {
-  if (typeof name !== "string" || !NODE_NAME_PATTERN.test(name)) {
-    throw new WeftError(
-      "invalid-argument",
-      `${field}: ${JSON.stringify(name)} must be 1-63 characters of letters, digits, '_', '.', '-', starting with a letter or digit`,
-      { field },
-    );
-  }
-  return name;
-}
-
-export function validateNodeRecord(record: NodeRecord, key = ""): NodeRecord {
-  return parseNodeRecord(key, record);
-}
-
 /** `key` may be "" when validating a record that is not from etcd. */
 export function parseNodeRecord(key: string, value: unknown): NodeRecord {
   const obj = objectOf(key, value);
   const name = str(key, obj, "name");
-  rethrowAs(key, "name", () => validateNodeName(name, "name"));
+  rethrowAs(key, "name", () => parseName(name, "name"));
   const keyName = lastSegments(key, 1)?.[0];
   if (keyName !== undefined && keyName !== name) fail(key, "name", `${JSON.stringify(name)} does not match the key`);
   const underlayIP = str(key, obj, "underlayIP");
   rethrowAs(key, "underlayIP", () => parseIPv4(underlayIP, "underlayIP"));
   const vtepMAC = str(key, obj, "vtepMAC");
-  if (!MAC_PATTERN.test(vtepMAC)) fail(key, "vtepMAC", `${JSON.stringify(vtepMAC)} is not a lower-case MAC address like 02:42:0a:00:00:01`);
-  if ((parseInt(vtepMAC.slice(0, 2), 16) & 1) === 1) fail(key, "vtepMAC", `${JSON.stringify(vtepMAC)} is a multicast address`);
+  if (!isMac(vtepMAC)) fail(key, "vtepMAC", `${JSON.stringify(vtepMAC)} is not a lower-case MAC address like 02:42:0a:00:00:01`);
+  if (isMulticastMac(vtepMAC)) fail(key, "vtepMAC", `${JSON.stringify(vtepMAC)} is a multicast address`);
   const gossipAddr = str(key, obj, "gossipAddr");
   const hostPort = /^(.+):([0-9]{1,5})$/.exec(gossipAddr);
   if (!hostPort || Number(hostPort[2]) < 1 || Number(hostPort[2]) > 65535) {
@@ -132,7 +113,7 @@ export function parseNodeRecord(key: string, value: unknown): NodeRecord {
 export function parseNetworkRecord(key: string, value: unknown): NetworkRecord {
   const obj = objectOf(key, value);
   const name = str(key, obj, "name");
-  rethrowAs(key, "name", () => validateNetworkName(name));
+  rethrowAs(key, "name", () => parseName(name, "name"));
   const keyName = lastSegments(key, 1)?.[0];
   if (keyName !== undefined && keyName !== name) fail(key, "name", `${JSON.stringify(name)} does not match the key`);
   rethrowAs(key, "vni", () => validateVni(obj.vni));
@@ -187,10 +168,10 @@ export function parseSubnetLease(key: string, value: unknown): SubnetLease {
     network = str(key, obj, "network");
     cidr = str(key, obj, "cidr");
   }
-  rethrowAs(key, "network", () => validateNetworkName(network, "network"));
+  rethrowAs(key, "network", () => parseName(network, "network"));
   rethrowAs(key, "cidr", () => parseIPv4Cidr(cidr, "cidr"));
   const node = str(key, obj, "node");
-  rethrowAs(key, "node", () => validateNodeName(node));
+  rethrowAs(key, "node", () => parseName(node, "node"));
   const since = timestamp(key, obj, "since");
   return { network, cidr, node, since };
 }

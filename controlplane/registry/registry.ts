@@ -22,7 +22,8 @@ export interface Registry {
   /** Stops watches and keepalive. Does NOT revoke the node lease: a restarting agent keeps its
    * peers' view, and the lease expires on its own if the agent never returns. */
   close(): Promise<void>;
-  /** The cache, kept current by the watch. */
+  /** The cache, kept current by the watch. A value that fails validation is logged, counted and
+   * skipped: the cache keeps what the key's last valid value said, and no event is emitted. */
   snapshot(): RegistrySnapshot;
   subscribe(listener: (event: RegistryEvent) => void): () => void;
   isConnected(): boolean;
@@ -31,7 +32,8 @@ export interface Registry {
   /** Validates; refuses a name, VNI or overlapping subnet already used (already-exists naming the field);
    * an omitted VNI becomes the lowest free one. */
   createNetwork(spec: NetworkSpec): Promise<NetworkRecord>;
-  /** Deletes the network and its subnet leases together; not-found if absent. */
+  /** Deletes the network and its subnet leases together; not-found if absent; failed-precondition
+   * (field "name") while a live node (one whose node record exists) holds a slice of it. */
   removeNetwork(name: string): Promise<void>;
   /** This node's existing lease, else `preferred` if free, else a free slice, else a reclaimed one;
    * resource-exhausted when full. Two callers can never hold the same slice. */

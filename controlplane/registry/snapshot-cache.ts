@@ -1,7 +1,18 @@
 // The registry's cache of what is in etcd, and the events that changes to it produce. Shared by both
 // registries so that they report changes identically.
+import type { ParsedKey } from "./keys.js";
 import type { NetworkRecord, NodeRecord, SubnetLease } from "./records.js";
+import type { RegistryValue } from "./registry-values.js";
 import type { RegistryEvent, RegistrySnapshot } from "./registry.js";
+
+/** A fresh listing of the prefix: the valid records, and the keys whose values failed validation. */
+export interface RegistryListing {
+  nodes: NodeRecord[];
+  networks: NetworkRecord[];
+  subnets: SubnetLease[];
+  /** Keys that exist but hold invalid values: the cache keeps what it held for them. */
+  unreadable?: readonly ParsedKey[];
+}
 
 export class SnapshotCache {
   readonly nodes = new Map<string, NodeRecord>();
@@ -23,6 +34,34 @@ export class SnapshotCache {
 
   leasesOf(network: string): SubnetLease[] {
     return [...(this.subnets.get(network)?.values() ?? [])];
+  }
+
+  /** Applies a valid value read from a key; returns the event to emit, or undefined when nothing changed. */
+  put(value: RegistryValue): RegistryEvent | undefined {
+    if (value.kind === "node") return this.putNode(value.record);
+    if (value.kind === "network") return this.putNetwork(value.record);
+    return this.putSubnet(value.record);
+  }
+
+  /** Applies the deletion of a key. */
+  delete(key: ParsedKey): RegistryEvent | undefined {
+    if (key.kind === "node") return this.deleteNode(key.name);
+    if (key.kind === "network") return this.deleteNetwork(key.name);
+    return this.deleteSubnet(key.network, key.cidr);
+  }
+
+  /** What the cache holds for `key`, if anything. */
+  get(key: ParsedKey): RegistryValue | undefined {
+    if (key.kind === "node") {
+      const record = this.nodes.get(key.name);
+      return record && { kind: "node", record };
+    }
+    if (key.kind === "network") {
+      const record = this.networks.get(key.name);
+      return record && { kind: "network", record };
+    }
+    const record = this.subnets.get(key.network)?.get(key.cidr);
+    return record && { kind: "subnet", record };
   }
 
   /** Applies a put; returns the event to emit, or undefined when nothing changed. */
@@ -72,9 +111,16 @@ export class SnapshotCache {
   /**
    * Replaces the whole cache with `next` (a fresh listing), returning the events that turn the old
    * view into the new one: deletes for what vanished (e.g. while a compacted watch was away), puts
-   * for what is new or changed.
+   * for what is new or changed. A key holding an invalid value keeps what the cache held for it.
    */
-  replaceWith(next: { nodes: NodeRecord[]; networks: NetworkRecord[]; subnets: SubnetLease[] }): RegistryEvent[] {
+  replaceWith(listing: RegistryListing): RegistryEvent[] {
+    const next = { nodes: [...listing.nodes], networks: [...listing.networks], subnets: [...listing.subnets] };
+    for (const key of listing.unreadable ?? []) {
+      const kept = this.get(key);
+      if (kept?.kind === "node") next.nodes.push(kept.record);
+      else if (kept?.kind === "network") next.networks.push(kept.record);
+      else if (kept?.kind === "subnet") next.subnets.push(kept.record);
+    }
     const events: RegistryEvent[] = [];
     const push = (e: RegistryEvent | undefined): void => void (e && events.push(e));
     const nodeNames = new Set(next.nodes.map((n) => n.name));

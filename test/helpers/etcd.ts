@@ -4,7 +4,8 @@ import { execFile } from "node:child_process";
 import { createServer, connect, type Server, type Socket } from "node:net";
 import { promisify } from "node:util";
 import { afterAll, beforeAll } from "vitest";
-import { startEtcdServer } from "../../agent/etcd-server.js";
+import { etcdClientOptions } from "../../agent/etcd-client-options.js";
+import { startEtcdServer, type EtcdServerOptions } from "../../agent/etcd-server.js";
 import { requireCommand } from "../../agent/host-dependencies.js";
 import { createEtcdRegistry, type EtcdRegistryOptions, type Registry } from "../../controlplane/registry/index.js";
 
@@ -13,20 +14,23 @@ const execFileAsync = promisify(execFile);
 export interface TestEtcd {
   /** Client URL, e.g. http://127.0.0.1:23791 */
   endpoint: string;
+  pid: number;
   stop(): Promise<void>;
 }
 
 /** Starts etcd on free loopback ports; throws MissingDependencyError (with the apt hint) when etcd is not installed. */
-export async function withEtcd(): Promise<TestEtcd> {
-  const server = await startEtcdServer();
-  return { endpoint: server.endpoint, stop: () => server.stop() };
+export async function withEtcd(options: EtcdServerOptions = {}): Promise<TestEtcd> {
+  const server = await startEtcdServer(options);
+  return { endpoint: server.endpoint, pid: server.pid, stop: () => server.stop() };
 }
 
 export interface EtcdForFile {
   /** The file's etcd client URL; valid inside its tests. */
   readonly endpoint: string;
+  /** The file's etcd process. */
+  readonly pid: number;
   /** A registry on the file's etcd (or on `endpoint`, e.g. a proxy in front of it), closed after the file's tests. */
-  registry(options: Omit<EtcdRegistryOptions, "endpoints"> & { endpoint?: string }): Registry;
+  registry(options: Omit<EtcdRegistryOptions, "client"> & { endpoint?: string }): Registry;
 }
 
 /** For one test file: an etcd started before its tests, and registries on it, all gone after them. */
@@ -40,16 +44,19 @@ export function etcdForFile(): EtcdForFile {
     await Promise.all(registries.map((r) => r.close()));
     await etcd?.stop();
   });
-  const endpoint = (): string => {
+  const started = (): TestEtcd => {
     if (etcd === undefined) throw new Error("the file's etcd is not started yet: use it inside tests");
-    return etcd.endpoint;
+    return etcd;
   };
   return {
     get endpoint() {
-      return endpoint();
+      return started().endpoint;
+    },
+    get pid() {
+      return started().pid;
     },
     registry({ endpoint: target, ...options }) {
-      const registry = createEtcdRegistry({ endpoints: [target ?? endpoint()], ...options });
+      const registry = createEtcdRegistry({ client: etcdClientOptions({ endpoints: [target ?? started().endpoint] }), ...options });
       registries.push(registry);
       return registry;
     },

@@ -1,12 +1,6 @@
 import { describe, expect, it } from "vitest";
-import {
-  MemoryRegistry,
-  MemoryRegistryStore,
-  lowestFreeVni,
-  type NetworkRecord,
-  type NodeRecord,
-  type RegistryEvent,
-} from "../../../controlplane/registry/index.js";
+import { lowestFreeVni, type NetworkRecord, type NodeRecord, type RegistryEvent } from "../../../controlplane/registry/index.js";
+import { MemoryRegistry, MemoryRegistryStore } from "../../../controlplane/registry/memory-registry.js";
 import { SnapshotCache } from "../../../controlplane/registry/snapshot-cache.js";
 
 function node(name: string): NodeRecord {
