@@ -1,7 +1,7 @@
 // Network creation against a real etcd: uniqueness of name, VNI and subnet, also under a race.
 import { describe, expect, it } from "vitest";
-import { type Registry, type RegistryEvent } from "../../controlplane/registry/index.js";
-import { eventually, etcdForFile } from "../helpers/etcd.js";
+import { type NodeRecord, type Registry, type RegistryEvent } from "../../controlplane/registry/index.js";
+import { etcdctl, eventually, etcdForFile } from "../helpers/etcd.js";
 
 const etcd = etcdForFile();
 const registry = (prefix: string): Registry => etcd.registry({ prefix });
@@ -56,5 +56,35 @@ describe("createNetwork against etcd", () => {
     expect(events).toContainEqual({ kind: "subnet", type: "delete", network: "gone", cidr: lease.cidr });
     expect(events).toContainEqual({ kind: "network", type: "delete", name: "gone" });
     await expect(r.removeNetwork("gone")).rejects.toMatchObject({ code: "not-found" });
+  });
+
+  it("refuses to remove a network while a live node holds a slice, even from a registry that never listed", async () => {
+    const h1: NodeRecord = {
+      name: "h1",
+      underlayIP: "192.168.8.1",
+      vtepMAC: "02:00:c0:a8:08:01",
+      gossipAddr: "192.168.8.1:7946",
+      publicKey: Buffer.alloc(32, 5).toString("base64"),
+      agentVersion: "0.1.0",
+    };
+    const agent = etcd.registry({ prefix: "/inuse", nodeTtlSeconds: 2 });
+    await agent.registerNode(h1);
+    await agent.createNetwork({ name: "busy", subnet: "10.71.0.0/16" });
+    await agent.claimSubnet("busy", "h1");
+    await agent.claimSubnet("busy", "h-without-record");
+
+    // A node with a partial view: its cache is empty, it asks etcd inside the removal.
+    const partial = registry("/inuse");
+    const refusal = partial.removeNetwork("busy");
+    await expect(refusal).rejects.toMatchObject({ code: "failed-precondition", field: "name" });
+    await expect(partial.removeNetwork("busy")).rejects.toThrow(/live node\(s\) h1 /);
+    expect(await etcdctl(etcd.endpoint, "get", "--keys-only", "/inuse/networks/busy")).toContain("/inuse/networks/busy");
+    expect((await etcdctl(etcd.endpoint, "get", "--prefix", "--keys-only", "/inuse/subnets/busy/")).split("\n").filter(Boolean)).toHaveLength(2);
+
+    // Once h1's record is gone (closed without revoking: its lease expires), the network can go.
+    await agent.close();
+    await eventually("h1's record to expire", async () => (await etcdctl(etcd.endpoint, "get", "--keys-only", "/inuse/nodes/h1")).trim() === "", 10_000);
+    await partial.removeNetwork("busy");
+    expect(await etcdctl(etcd.endpoint, "get", "--prefix", "--keys-only", "/inuse/")).not.toContain("busy");
   });
 });

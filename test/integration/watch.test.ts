@@ -1,7 +1,8 @@
 // The registry's cache against a real etcd: it converges after a compaction hid deletes from the
 // watch, and values that fail validation are logged once and skipped.
+import { Registry as MetricsRegistry } from "prom-client";
 import { afterAll, describe, expect, it } from "vitest";
-import type { Registry, RegistryEvent } from "../../controlplane/registry/index.js";
+import { INVALID_VALUES_METRIC, type NodeRecord, type Registry, type RegistryEvent } from "../../controlplane/registry/index.js";
 import { currentRevision, etcdctl, etcdForFile, eventually, startTcpProxy, type TcpProxy } from "../helpers/etcd.js";
 
 const etcd = etcdForFile();
@@ -77,5 +78,64 @@ describe("registry watch", () => {
     expect(lease.cidr).toBe("10.8.1.0/24");
     expect(await etcdctl(etcd.endpoint, "get", "--print-value-only", "/garbage/subnets/fine/10.8.0.0_24")).toContain("garbage");
     await lowestFirst.close();
+  });
+
+  it("keeps the last valid node, network and lease when garbage is written over them, through a re-list too", async () => {
+    const record: NodeRecord = {
+      name: "h1",
+      underlayIP: "192.168.7.1",
+      vtepMAC: "02:00:c0:a8:07:01",
+      gossipAddr: "192.168.7.1:7946",
+      publicKey: Buffer.alloc(32, 3).toString("base64"),
+      agentVersion: "0.1.0",
+    };
+    const admin = registry("/overwrite", etcd.endpoint);
+    const network = await admin.createNetwork({ name: "blue", subnet: "10.9.0.0/16" });
+    const lease = await admin.claimSubnet("blue", "h1");
+    await etcdctl(etcd.endpoint, "put", "/overwrite/nodes/h1", JSON.stringify(record));
+
+    const proxy = await startTcpProxy(etcd.endpoint);
+    proxies.push(proxy);
+    const logs: string[] = [];
+    const metrics = new MetricsRegistry();
+    const watcher = etcd.registry({ prefix: "/overwrite", endpoint: proxy.endpoint, log: (l) => logs.push(l), metrics });
+    const events: RegistryEvent[] = [];
+    watcher.subscribe((e) => events.push(e));
+    await watcher.start();
+    expect(watcher.snapshot().nodes.get("h1")).toEqual(record);
+    events.length = 0; // the start's own puts
+
+    // Through the watch.
+    await etcdctl(etcd.endpoint, "put", "/overwrite/nodes/h1", "{not json");
+    await etcdctl(etcd.endpoint, "put", "/overwrite/networks/blue", JSON.stringify({ ...network, subnet: "10.9.0.0/99" }));
+    await etcdctl(etcd.endpoint, "put", `/overwrite/subnets/blue/${lease.cidr.replace("/", "_")}`, "garbage");
+    await etcdctl(etcd.endpoint, "put", "/overwrite/networks/marker", JSON.stringify({ ...network, name: "marker", vni: 999, subnet: "10.10.0.0/16" }));
+    await eventually("the watch to deliver the marker after the garbage", () => watcher.snapshot().networks.has("marker"));
+    const held = (): void => {
+      expect(watcher.snapshot().nodes.get("h1")).toEqual(record);
+      expect(watcher.snapshot().networks.get("blue")).toEqual(network);
+      expect(watcher.snapshot().subnets.get("blue")).toEqual([lease]);
+    };
+    held();
+    expect(events.filter((e) => e.kind !== "network" || e.name !== "marker")).toEqual([]);
+    expect(logs.filter((l) => l.startsWith("skipping invalid value"))).toHaveLength(3);
+    const counted = (await metrics.getSingleMetric(INVALID_VALUES_METRIC)?.get())?.values ?? [];
+    expect(Object.fromEntries(counted.map((v) => [v.labels.kind, v.value]))).toEqual({ node: 1, network: 1, subnet: 1 });
+
+    // Through a re-list: cut the watcher off, compact the history, let it come back.
+    proxy.cut();
+    await eventually("the watcher to notice it is disconnected", () => !watcher.isConnected());
+    // Two writes, so that the revision the watcher resumes from is older than the compacted one.
+    for (const vni of [997, 998]) {
+      await etcdctl(etcd.endpoint, "put", "/overwrite/networks/marker", JSON.stringify({ ...network, name: "marker", vni, subnet: "10.10.0.0/16" }));
+    }
+    await etcdctl(etcd.endpoint, "compact", String(await currentRevision(etcd.endpoint)));
+    proxy.restore();
+    await eventually("the watcher to re-list", () => logs.some((l) => l.includes("re-listing")), 30_000);
+    await eventually("the re-listed marker", () => watcher.snapshot().networks.get("marker")?.vni === 998, 30_000);
+    held();
+    expect(events.filter((e) => e.kind !== "network" || e.name !== "marker").filter((e) => e.kind !== "connection")).toEqual([]);
+    // The same invalid values, listed again at their unchanged revisions, are not reported again.
+    expect(logs.filter((l) => l.startsWith("skipping invalid value"))).toHaveLength(3);
   });
 });

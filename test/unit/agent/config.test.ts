@@ -60,13 +60,24 @@ describe("weftd configuration", () => {
     [["--underlay-ip", "10.0.0.1", "--etcd-prefix", "weft/"], "etcd-prefix", "start with '/'"],
     [["--underlay-ip", "10.0.0.1", "--underlay-arp-retransmit-ms", "5"], "underlay-arp-retransmit-ms", "from 10 to 10000"],
     [["--underlay-ip", "10.0.0.1", "--underlay-arp-retransmit-ms", "fast"], "underlay-arp-retransmit-ms", "0 (leave it alone)"],
-    [["--underlay-ip", "10.0.0.1", "--etcd-cert-file", "/c.pem"], "etcd-key-file", "go together"],
+    [["--underlay-ip", "10.0.0.1", "--etcd-endpoints", "https://e:2379", "--etcd-cert-file", "/c.pem"], "etcd-key-file", "go together"],
+    [["--underlay-ip", "10.0.0.1", "--etcd-endpoints", "https://e:2379", "--etcd-key-file", "/k.pem"], "etcd-cert-file", "go together"],
+    [["--underlay-ip", "10.0.0.1", "--etcd-cert-file", "/c.pem", "--etcd-key-file", "/k.pem"], "etcd-endpoints", "use https://"],
+    [["--underlay-ip", "10.0.0.1", "--etcd-ca-file", "/ca.pem"], "etcd-endpoints", "use https://"],
+    [["--underlay-ip", "10.0.0.1", "--etcd-endpoints", "https://a:2379,http://b:2379"], "etcd-endpoints", "mixes http:// and https://"],
     [["--bogus"], "args", "Unknown option"],
   ])("rejects %j naming --%s", (argv, flag, reason) => {
     const err = failure(argv);
     expect(err.flag).toBe(flag);
     expect(err.message).toContain(`--${flag}: `);
     expect(err.message).toContain(reason);
+  });
+
+  it("uses TLS for https:// endpoints, with or without TLS files, and never for plain http://", () => {
+    expect(run(["--underlay-ip", "10.0.0.1"]).etcdTls).toBeUndefined();
+    expect(run(["--underlay-ip", "10.0.0.1", "--etcd-endpoints", "https://e:2379"]).etcdTls).toEqual({});
+    const tls = run(["--underlay-ip", "10.0.0.1", "--etcd-endpoints", "https://e:2379", "--etcd-cert-file", "/c.pem", "--etcd-key-file", "/k.pem"]).etcdTls;
+    expect(tls).toEqual({ certFile: "/c.pem", keyFile: "/k.pem" });
   });
 
   it("rejects unreadable, malformed and unknown config files", () => {
