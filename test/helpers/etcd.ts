@@ -1,7 +1,9 @@
 // A private etcd per test file, and a TCP proxy in front of it so that tests can cut a client off
 // from etcd (and reconnect it) deterministically while etcd itself keeps running.
 import { execFile } from "node:child_process";
+import { writeFile } from "node:fs/promises";
 import { createServer, connect, type Server, type Socket } from "node:net";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll } from "vitest";
 import { etcdClientOptions } from "../../agent/etcd-client-options.js";
@@ -77,6 +79,45 @@ export async function currentRevision(endpoint: string): Promise<number> {
   const out = await etcdctl(endpoint, "endpoint", "status", "--write-out=json");
   const status = JSON.parse(out) as Array<{ Status: { header: { revision: number } } }>;
   return status[0]!.Status.header.revision;
+}
+
+export interface TestCertificates {
+  /** The test CA's certificate. */
+  caFile: string;
+  /** etcd's certificate (SAN IP 127.0.0.1, usable as server and client) and key. */
+  serverCertFile: string;
+  serverKeyFile: string;
+  /** A client certificate signed by the test CA, and its key. */
+  clientCertFile: string;
+  clientKeyFile: string;
+}
+
+/** Makes a CA, a server certificate for 127.0.0.1 and a client certificate with the openssl CLI, in `dir`. */
+export async function makeTestCertificates(dir: string): Promise<TestCertificates> {
+  requireCommand("openssl", "openssl");
+  const path = (name: string): string => join(dir, name);
+  const openssl = (...args: string[]): Promise<unknown> => execFileAsync("openssl", args);
+  const key = (name: string): Promise<unknown> => openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", path(name));
+  await key("ca.key");
+  await openssl("req", "-x509", "-new", "-key", path("ca.key"), "-out", path("ca.pem"), "-days", "2", "-subj", "/CN=weft test CA");
+  const sign = async (name: string, subject: string, extensions: string): Promise<void> => {
+    await key(`${name}.key`);
+    await openssl("req", "-new", "-key", path(`${name}.key`), "-out", path(`${name}.csr`), "-subj", subject);
+    await writeFile(path(`${name}.ext`), extensions);
+    await openssl(
+      "x509", "-req", "-in", path(`${name}.csr`), "-CA", path("ca.pem"), "-CAkey", path("ca.key"), "-CAcreateserial",
+      "-out", path(`${name}.pem`), "-days", "2", "-extfile", path(`${name}.ext`),
+    );
+  };
+  await sign("server", "/CN=etcd", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n");
+  await sign("client", "/CN=weftd", "extendedKeyUsage=clientAuth\n");
+  return {
+    caFile: path("ca.pem"),
+    serverCertFile: path("server.pem"),
+    serverKeyFile: path("server.key"),
+    clientCertFile: path("client.pem"),
+    clientKeyFile: path("client.key"),
+  };
 }
 
 export interface TcpProxy {
