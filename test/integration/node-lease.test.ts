@@ -1,8 +1,10 @@
 // Node registration against a real etcd: the record lives as long as its lease, closing without
 // revoking lets it expire, and a lost lease is re-acquired with the record put again.
+import { Etcd3 } from "etcd3";
 import { afterAll, describe, expect, it } from "vitest";
-import type { NodeRecord, Registry, RegistryEvent } from "../../controlplane/registry/index.js";
-import { etcdctl, etcdForFile, eventually, startTcpProxy, type TcpProxy } from "../helpers/etcd.js";
+import { etcdClientOptions } from "../../agent/etcd-client-options.js";
+import { createEtcdRegistry, type NodeRecord, type Registry, type RegistryEvent } from "../../controlplane/registry/index.js";
+import { currentRevision, etcdctl, etcdForFile, eventually, startTcpProxy, withEtcd, type TcpProxy } from "../helpers/etcd.js";
 
 const etcd = etcdForFile();
 const proxies: TcpProxy[] = [];
@@ -91,4 +93,68 @@ describe("node registration", () => {
     expect(events).toContainEqual({ kind: "connection", connected: false });
     expect(events.filter((e) => e.kind === "connection").at(-1)).toEqual({ kind: "connection", connected: true });
   });
+
+  it("re-registers as soon as a stalled etcd answers again after the lease expired, and peers see what etcd did", async () => {
+    // Its own etcd: SIGSTOP freezes everything on it, as a hung disk or a cut-off member does.
+    const stalled = await withEtcd();
+    const open: Registry[] = [];
+    const raw = new Etcd3({ hosts: [stalled.endpoint] });
+    try {
+      const make = (log?: (line: string) => void): Registry => {
+        const r = createEtcdRegistry({ client: etcdClientOptions({ endpoints: [stalled.endpoint] }), prefix: "/stall", nodeTtlSeconds: 2, ...(log ? { log } : {}) });
+        open.push(r);
+        return r;
+      };
+      const peer = make();
+      const peerEvents: RegistryEvent[] = [];
+      peer.subscribe((e) => peerEvents.push(e));
+      await peer.start();
+      const logs: string[] = [];
+      const agent = make((l) => logs.push(l));
+      await agent.start();
+      await agent.registerNode(node("h4"));
+      await eventually("h4 in the peer's cache", () => peer.snapshot().nodes.get("h4"));
+      const before = await currentRevision(stalled.endpoint);
+      peerEvents.length = 0;
+
+      process.kill(stalled.pid, "SIGSTOP");
+      try {
+        // Three TTLs: every lease on it has expired when it resumes.
+        await new Promise((r) => setTimeout(r, 6000));
+      } finally {
+        process.kill(stalled.pid, "SIGCONT");
+      }
+      // Back within a TTL of etcd answering (the keepalive path alone would take up to 2 TTLs more).
+      await eventually("h4's record back in etcd", async () => (await etcdctl(stalled.endpoint, "get", "--keys-only", "/stall/nodes/h4")).includes("h4"), 2000, 20);
+      await eventually("h4 back in the peer's cache", () => peer.snapshot().nodes.get("h4"), 2000, 20);
+      expect(logs.some((l) => /lease (lost|expired)/.test(l))).toBe(true);
+
+      // What etcd did to the key meanwhile, from its own history.
+      const final = (await raw.get("/stall/nodes/h4").exec()).kvs[0]!.mod_revision;
+      const history: Array<"put" | "delete"> = [];
+      let seen = 0;
+      const watcher = raw.watch().key("/stall/nodes/h4").startRevision(String(before + 1)).watcher();
+      watcher.on("put", (kv) => {
+        history.push("put");
+        seen = Number(kv.mod_revision);
+      });
+      watcher.on("delete", (kv) => {
+        history.push("delete");
+        seen = Number(kv.mod_revision);
+      });
+      await eventually("etcd's history up to the record's return", () => seen >= Number(final));
+      await watcher.cancel();
+      // The peer reports exactly that: a delete for each revocation, a put for each return; a put of the
+      // same record while it was still there is no change, so no event.
+      const expected = history.filter((type, i) => type === "delete" || history[i - 1] === "delete");
+      const reported = peerEvents.filter((e) => e.kind === "node" && e.name === "h4").map((e) => (e as { type: "put" | "delete" }).type);
+      expect(reported).toEqual(expected);
+      expect(peer.snapshot().nodes.get("h4")).toEqual(node("h4"));
+      console.log(`stall: etcd history for h4 after resume: ${history.join(", ")}`);
+    } finally {
+      await Promise.all(open.map((r) => r.close()));
+      raw.close();
+      await stalled.stop();
+    }
+  }, 60_000);
 });
