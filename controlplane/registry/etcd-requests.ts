@@ -50,10 +50,6 @@ export class EtcdRequests {
     this.closed = true;
   }
 
-  get isClosed(): boolean {
-    return this.closed;
-  }
-
   /** Runs an etcd call, turning client failures into WeftError("unavailable"). */
   async call<T>(request: () => Promise<T>): Promise<T> {
     if (this.closed) throw new WeftError("unavailable", "etcd: the registry is closed");
