@@ -1,5 +1,10 @@
 // Network creation against a real etcd: uniqueness of name, VNI and subnet, also under a race.
+import { Etcd3 } from "etcd3";
 import { describe, expect, it } from "vitest";
+import { EtcdRequests } from "../../controlplane/registry/etcd-requests.js";
+import { registryKeys } from "../../controlplane/registry/keys.js";
+import { removeNetwork } from "../../controlplane/registry/network-transactions.js";
+import { RegistryValueReader } from "../../controlplane/registry/registry-values.js";
 import { type NodeRecord, type Registry, type RegistryEvent } from "../../controlplane/registry/index.js";
 import { etcdctl, eventually, etcdForFile } from "../helpers/etcd.js";
 
@@ -86,5 +91,29 @@ describe("createNetwork against etcd", () => {
     await eventually("h1's record to expire", async () => (await etcdctl(etcd.endpoint, "get", "--keys-only", "/inuse/nodes/h1")).trim() === "", 10_000);
     await partial.removeNetwork("busy");
     expect(await etcdctl(etcd.endpoint, "get", "--prefix", "--keys-only", "/inuse/")).not.toContain("busy");
+  });
+
+  it("does not commit a removal when a slice's holder registers again between its read and its commit", async () => {
+    const admin = registry("/race-rm");
+    await admin.createNetwork({ name: "contested", subnet: "10.72.0.0/16" });
+    await admin.claimSubnet("contested", "h2"); // h2 has no node record: the network looks unused
+    const client = new Etcd3({ hosts: [etcd.endpoint] });
+    try {
+      const keys = registryKeys("/race-rm");
+      let reads = 0;
+      // Right after the removal's first read, h2 comes back (as a node whose lease had lapsed does).
+      class Interleaved extends EtcdRequests {
+        override async call<T>(request: () => Promise<T>): Promise<T> {
+          const result = await super.call(request);
+          if (++reads === 1) await etcdctl(etcd.endpoint, "put", keys.node("h2"), "{}");
+          return result;
+        }
+      }
+      const requests = new Interleaved(client, keys, new RegistryValueReader(keys), () => undefined, 4);
+      await expect(removeNetwork(requests, "contested")).rejects.toMatchObject({ code: "failed-precondition", field: "name" });
+      expect(await etcdctl(etcd.endpoint, "get", "--keys-only", keys.network("contested"))).toContain("contested");
+    } finally {
+      client.close();
+    }
   });
 });
