@@ -53,7 +53,7 @@ export interface EtcdServer {
 /** etcd exited before it was healthy because a port was taken: worth another try on other ports. */
 class PortTaken extends Error {}
 
-export async function startEtcdServer(options: EtcdServerOptions = {}): Promise<EtcdServer> {
+export async function startEtcd(options: EtcdServerOptions = {}): Promise<EtcdServer> {
   requireCommand("etcd", "etcd-server");
   requireCommand("etcdctl", "etcd-client");
   const fixedPorts = options.clientPort !== undefined && options.peerPort !== undefined;
@@ -170,4 +170,9 @@ export function freePort(): Promise<number> {
       server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
     });
   });
+}
+
+/** Stops etcd (SIGTERM, SIGKILL after 3 s) and removes the data dir it made. */
+export function stopEtcd(server: EtcdServer): Promise<void> {
+  return server.stop();
 }

@@ -1,6 +1,6 @@
 // The lab's etcd: agent/etcd-server.ts run in the underlay namespace on 10.251.0.254, where the host
 // namespaces reach it, detached so that it outlives `weft lab up` (`weft lab down` stops it by PID).
-import { startEtcdServer } from "../etcd-server.js";
+import { startEtcd } from "../etcd-server.js";
 import { LabError } from "./lab-error.js";
 import { ETCD_CLIENT_PORT, ETCD_PEER_PORT, UNDERLAY_GATEWAY_IP, labDir, underlayNetns } from "./lab-names.js";
 
@@ -19,7 +19,7 @@ export function labEtcdEndpoint(): string {
 export async function startLabEtcd(prefix: string, timeoutMs = 20_000): Promise<LabEtcd> {
   const netns = underlayNetns(prefix);
   try {
-    const server = await startEtcdServer({
+    const server = await startEtcd({
       name: "weft-lab-etcd",
       netns,
       host: UNDERLAY_GATEWAY_IP,

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll } from "vitest";
 import { etcdClientOptions } from "../../agent/etcd-client-options.js";
-import { startEtcdServer, type EtcdServerOptions } from "../../agent/etcd-server.js";
+import { startEtcd, type EtcdServerOptions } from "../../agent/etcd-server.js";
 import { requireCommand } from "../../agent/host-dependencies.js";
 import { createEtcdRegistry, type EtcdRegistryOptions, type Registry } from "../../controlplane/registry/index.js";
 
@@ -22,7 +22,7 @@ export interface TestEtcd {
 
 /** Starts etcd on free loopback ports; throws MissingDependencyError (with the apt hint) when etcd is not installed. */
 export async function withEtcd(options: EtcdServerOptions = {}): Promise<TestEtcd> {
-  const server = await startEtcdServer(options);
+  const server = await startEtcd(options);
   return { endpoint: server.endpoint, pid: server.pid, stop: () => server.stop() };
 }
 

@@ -75,7 +75,8 @@ describe("node registration", () => {
     const watch = await observer("/partition");
     const proxy = await startTcpProxy(etcd.endpoint);
     proxies.push(proxy);
-    const agent = registry("/partition", proxy.endpoint);
+    const logs: string[] = [];
+    const agent = registry("/partition", proxy.endpoint, (l) => logs.push(l));
     const events: RegistryEvent[] = [];
     agent.subscribe((e) => events.push(e));
     await agent.start();
@@ -86,7 +87,7 @@ describe("node registration", () => {
     await eventually("the agent to notice it is disconnected", () => !agent.isConnected());
     await eventually("h3 to expire while cut off", () => !watch.registry.snapshot().nodes.has("h3"), 10_000);
     // Keep it cut off until the client gives the lease up too (2 x TTL without keepalive).
-    await new Promise((r) => setTimeout(r, 2500));
+    await eventually("the agent to give its lease up", () => logs.some((l) => l.includes("lease lost")), 10_000);
     proxy.restore();
     await eventually("h3 registered again", () => watch.registry.snapshot().nodes.get("h3"), 20_000);
     await eventually("the agent connected again", () => agent.isConnected(), 20_000);
