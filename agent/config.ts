@@ -4,7 +4,7 @@ import { hostname } from "node:os";
 import { parseArgs } from "node:util";
 import { isIPv4 } from "node:net";
 import { parse as parseYaml } from "yaml";
-import { NAME_RULE, isName } from "../proto/values/index.js";
+import { NAME_RULE, WeftError, isName } from "../proto/values/index.js";
 
 export interface AgentConfig {
   nodeName: string;
@@ -25,12 +25,13 @@ export interface AgentConfig {
   underlayArpRetransmitMs: number;
 }
 
-export class ConfigError extends Error {
+/** A setting weftd cannot use: names the flag (also as the WeftError's field). */
+export class ConfigError extends WeftError {
   constructor(
     readonly flag: string,
     reason: string,
   ) {
-    super(`--${flag}: ${reason}`);
+    super("invalid-argument", `--${flag}: ${reason}`, { field: flag });
     this.name = "ConfigError";
   }
 }

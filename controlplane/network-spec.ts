@@ -1,5 +1,5 @@
 // What a user asks for when creating a network, and its validation (pure).
-import { WeftError, parseIPv4Cidr, parseName } from "../proto/values/index.js";
+import { invalidArgument as invalid, parseIPv4Cidr, parseName } from "../proto/values/index.js";
 
 export interface NetworkSpec {
   name: string;
@@ -18,10 +18,6 @@ export const MAX_SUBNET_PREFIX = 28;
 export const MAX_HOST_PREFIX = 30;
 export const MIN_MTU = 576;
 export const MAX_MTU = 9000;
-
-function invalid(field: string, reason: string): WeftError {
-  return new WeftError("invalid-argument", `${field}: ${reason}`, { field });
-}
 
 export function validateVni(vni: unknown, field = "vni"): number {
   if (typeof vni !== "number" || !Number.isInteger(vni) || vni < 1 || vni > MAX_VNI) {
