@@ -2,9 +2,8 @@
 // defaults. Pure: argv, env and the file's text come in as values; every error names the flag.
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
-import { isIPv4 } from "node:net";
 import { parse as parseYaml } from "yaml";
-import { NAME_RULE, WeftError, isName } from "../proto/values/index.js";
+import { NAME_RULE, WeftError, isIPv4, isInterfaceName, isName } from "../proto/values/index.js";
 
 export interface AgentConfig {
   nodeName: string;
@@ -132,7 +131,7 @@ export function parseAgentConfig(
     throw new ConfigError("underlay-ip", "one of --underlay-iface or --underlay-ip is required (the address other nodes reach this VTEP on)");
   }
   if (underlayIp !== undefined && !isIPv4(underlayIp)) throw new ConfigError("underlay-ip", `"${underlayIp}" is not an IPv4 address`);
-  if (underlayIface !== undefined && !/^[^\s/]{1,15}$/.test(underlayIface)) {
+  if (underlayIface !== undefined && !isInterfaceName(underlayIface)) {
     throw new ConfigError("underlay-iface", `"${underlayIface}" is not a valid interface name`);
   }
 
