@@ -1,12 +1,21 @@
-// Running a few synchronous calls inside another network namespace on the calling thread.
+// Container network namespaces: opening one safely, knowing which one it is, and running a few
+// synchronous calls inside it on the calling thread.
 // setns(CLONE_NEWNET) changes only the calling thread's namespace (libuv's pool threads and workers keep
 // theirs); sockets opened meanwhile stay bound to the namespace they were made in, so a caller opens its
 // sockets inside and uses them after the thread is back home.
-import { closeSync, openSync, readlinkSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readlinkSync, statSync, statfsSync } from "node:fs";
 import koffi from "koffi";
-import { KernelError, errnoText } from "./kernel-error.js";
+import { WeftError, errorText } from "../proto/values/index.js";
+import { KernelError, NamespaceChangedError, errnoText } from "./kernel-error.js";
+
+/** What names a namespace for as long as it lives: the device and inode of its nsfs file. */
+export interface NetworkNamespaceId {
+  dev: number;
+  ino: number;
+}
 
 const CLONE_NEWNET = 0x40000000;
+const NSFS_MAGIC = 0x6e736673;
 
 let setnsCall: ((fd: number, nstype: number) => number) | undefined;
 
@@ -20,34 +29,104 @@ export function netnsPath(netns: string): string {
   return netns.startsWith("/") ? netns : `/run/netns/${netns}`;
 }
 
-/** Opens a namespace for IFLA_NET_NS_FD or setns; the error names the namespace and what went wrong. */
-export function openNetns(netns: string): number {
-  const path = netnsPath(netns);
+/**
+ * The identity of the network namespace at `path` (a name means /run/netns/NAME). Refuses anything
+ * that is not a network namespace (without blocking on a FIFO or opening a device) and the agent's
+ * own namespace: an endpoint there would put an overlay interface on the host.
+ */
+export function inspectNetworkNamespace(path: string): NetworkNamespaceId {
+  const opened = openNetworkNamespace(path);
   try {
-    return openSync(path, "r");
-  } catch (error) {
-    const { code, errno, message } = error as NodeJS.ErrnoException;
-    const reason = code === "ENOENT" ? "no such namespace" : message;
-    throw new KernelError(`netns ${path}: ${reason}`, { ...(errno === undefined ? {} : { errno: -errno }), cause: error });
+    if (sameNamespace(opened.id, identityOf("/proc/self/ns/net"))) {
+      throw new WeftError("invalid-argument", `netns: ${netnsPath(path)} is the agent's own network namespace`, { field: "netns" });
+    }
+    return opened.id;
+  } finally {
+    closeSync(opened.fd);
   }
 }
 
 /**
- * Runs `work` synchronously with the calling thread inside `netns` and always switches back before
- * returning or throwing. If switching back fails the process cannot safely go on (its main thread would
- * program a container's namespace), so it aborts.
+ * Opens the network namespace at `netns` for IFLA_NET_NS_FD or setns, checking on the opened file
+ * itself (so nothing can be swapped in between) that it is a network namespace. The caller closes fd.
  */
-export function inNetworkNamespace<T>(netns: string, work: () => T): T {
+export function openNetworkNamespace(netns: string): { fd: number; id: NetworkNamespaceId } {
+  const path = netnsPath(netns);
+  const notANamespace = (what: string) =>
+    new WeftError("invalid-argument", `netns: ${path} is not a network namespace (${what})`, { field: "netns" });
+  let fd: number;
+  try {
+    // A FIFO, socket or device is refused before it is opened; O_NONBLOCK covers a swap after this check.
+    // (libuv opens every file with O_CLOEXEC.)
+    if (!statSync(path).isFile()) throw notANamespace("not a namespace file");
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+  } catch (error) {
+    if (error instanceof WeftError) throw error;
+    const { code, errno } = error as NodeJS.ErrnoException;
+    if (code === "ENOENT") throw new KernelError(`netns ${path}: no such namespace`, { errno: 2, field: "netns", cause: error });
+    throw new KernelError(`netns ${path}: ${errorText(error)}`, { ...(errno === undefined ? {} : { errno: -errno }), field: "netns", cause: error });
+  }
+  try {
+    const stat = fstatSync(fd);
+    const self = `/proc/self/fd/${fd}`;
+    if (!stat.isFile() || statfsSync(self).type !== NSFS_MAGIC) throw notANamespace("not on nsfs");
+    if (!readlinkSync(self).startsWith("net:[")) throw notANamespace(`a ${readlinkSync(self).split(":")[0]} namespace`);
+    return { fd, id: { dev: stat.dev, ino: stat.ino } };
+  } catch (error) {
+    closeSync(fd);
+    throw error;
+  }
+}
+
+/**
+ * Opens an endpoint's namespace to make its container end there: never this thread's own namespace
+ * (the host end's), and, when the identity recorded at attach is given, only that very namespace:
+ * otherwise a NamespaceChangedError, whatever is at the path now.
+ */
+export function openEndpointNamespace(netns: string, recorded: NetworkNamespaceId | undefined): { fd: number; id: NetworkNamespaceId } {
+  const path = netnsPath(netns);
+  let opened: { fd: number; id: NetworkNamespaceId };
+  try {
+    opened = openNetworkNamespace(netns);
+  } catch (error) {
+    if (recorded === undefined) throw error;
+    throw new NamespaceChangedError(`netns ${path}: the namespace recorded at attach is gone (${errorText(error)})`, error);
+  }
+  try {
+    if (recorded !== undefined && !sameNamespace(opened.id, recorded)) {
+      throw new NamespaceChangedError(`netns ${path}: another namespace is there now (inode ${opened.id.ino}, attached to ${recorded.ino})`);
+    }
+    if (sameNamespace(opened.id, identityOf("/proc/thread-self/ns/net"))) {
+      throw new WeftError("invalid-argument", `netns: ${path} is this host's own network namespace`, { field: "netns" });
+    }
+    return opened;
+  } catch (error) {
+    closeSync(opened.fd);
+    throw error;
+  }
+}
+
+/** The identity of the namespace a path names now, without the checks of openNetworkNamespace. */
+export function identityOf(path: string): NetworkNamespaceId {
+  const stat = statSync(path);
+  return { dev: stat.dev, ino: stat.ino };
+}
+
+export function sameNamespace(a: NetworkNamespaceId, b: NetworkNamespaceId): boolean {
+  return a.dev === b.dev && a.ino === b.ino;
+}
+
+/**
+ * Runs `work` synchronously with the calling thread inside the namespace open at `fd` and always
+ * switches back before returning or throwing. If switching back fails the process cannot safely go on
+ * (its main thread would program a container's namespace), so it aborts.
+ */
+export function inNetworkNamespace<T>(fd: number, work: () => T): T {
   const home = openSync("/proc/thread-self/ns/net", "r"); // before switching: afterwards it names the other one
   try {
-    const target = openNetns(netns);
-    try {
-      if (setns(target) !== 0) {
-        const errno = koffi.errno();
-        throw new KernelError(`setns ${netnsPath(netns)}: ${errnoText(errno)}`, { errno });
-      }
-    } finally {
-      closeSync(target);
+    if (setns(fd) !== 0) {
+      const errno = koffi.errno();
+      throw new KernelError(`setns: ${errnoText(errno)}`, { errno });
     }
     try {
       const result = work();

@@ -10,6 +10,10 @@ import {
   NLM_F_CAPPED,
   NLM_F_CREATE,
   NLM_F_REQUEST,
+  parseNetlinkError,
+  parseNetlinkHeaders,
+} from "../../../dataplane/netlink-message.js";
+import {
   NTF_SELF,
   NUD_PERMANENT,
   RTM_GETNEIGH,
@@ -17,9 +21,7 @@ import {
   encodeNeighbourDumpRequest,
   encodeNeighbourMessages,
   parseNeighbour,
-  parseNetlinkError,
-  parseNetlinkHeaders,
-} from "../../../dataplane/netlink-message.js";
+} from "../../../dataplane/neighbour-message.js";
 
 const hex = (buffer: Buffer) => buffer.toString("hex");
 
