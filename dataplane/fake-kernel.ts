@@ -13,7 +13,7 @@ import {
   type ObservedLink,
   type ObservedState,
 } from "./kernel.js";
-import type { NetworkNamespaceId } from "./network-namespace.js";
+import { sameNamespace, type NetworkNamespaceId } from "./namespace-identity.js";
 
 const normalizeMac = (mac: string): string => mac.toLowerCase();
 
@@ -213,7 +213,7 @@ export class FakeKernel implements Kernel {
   private requireNamespace(netns: string, recorded: NetworkNamespaceId | undefined): void {
     const exists = this.options.namespaceExists?.(netns) ?? true;
     const now = exists ? (this.options.namespaceIdentity?.(netns) ?? recorded) : undefined;
-    if (recorded !== undefined && (now === undefined || now.dev !== recorded.dev || now.ino !== recorded.ino)) {
+    if (recorded !== undefined && (now === undefined || !sameNamespace(now, recorded))) {
       throw new NamespaceChangedError(`netns ${netns}: the namespace recorded at attach is ${now === undefined ? "gone" : "replaced"}`);
     }
     if (!exists) throw new KernelError(`netns ${netns}: no such namespace`, { errno: 2 });

@@ -28,7 +28,8 @@ export { Reconciler, type ReconcilerOptions, type EntryChanges } from "./reconci
 export { hostIfNameFor, bridgeName, vxlanName, isWeftVethName } from "./link-names.js";
 export { vtepMacFor } from "./vtep-mac.js";
 export { KernelError, NamespaceChangedError } from "./kernel-error.js";
-export { inspectNetworkNamespace, type NetworkNamespaceId } from "./network-namespace.js";
+export { inspectNetworkNamespace } from "./network-namespace.js";
+export type { NetworkNamespaceId } from "./namespace-identity.js";
 export { createLinuxKernel, type LinuxKernelOptions } from "./linux-kernel.js";
 export { inspectUnderlay, chooseUnderlay, lowerArpRetransmit, type Underlay, type UnderlaySelection } from "./underlay.js";
 export { KernelWorkerClient } from "./kernel-worker-client.js";

@@ -7,21 +7,47 @@ import { closeSync, constants, fstatSync, openSync, readlinkSync, statSync, stat
 import koffi from "koffi";
 import { WeftError, errorText } from "../proto/values/index.js";
 import { KernelError, NamespaceChangedError, errnoText } from "./kernel-error.js";
+import { sameNamespace, type NetworkNamespaceId } from "./namespace-identity.js";
 
-/** What names a namespace for as long as it lives: the device and inode of its nsfs file. */
-export interface NetworkNamespaceId {
-  dev: number;
-  ino: number;
-}
+export type { NetworkNamespaceId };
 
 const CLONE_NEWNET = 0x40000000;
 const NSFS_MAGIC = 0x6e736673;
+/** ioctl on a namespace file: which kind of namespace it is (a CLONE_NEW* value). linux/nsfs.h */
+const NS_GET_NSTYPE = 0xb703;
 
-let setnsCall: ((fd: number, nstype: number) => number) | undefined;
+const AF_UNIX = 1;
+const SOCK_DGRAM = 2;
+const SOCK_CLOEXEC = 0x80000;
+const SOL_SOCKET = 1;
+const SO_NETNS_COOKIE = 71;
+
+interface NamespaceCalls {
+  setns: (fd: number, nstype: number) => number;
+  ioctl: (fd: number, request: number) => number;
+  socket: (domain: number, type: number, protocol: number) => number;
+  getsockopt: (fd: number, level: number, name: number, value: Buffer, length: Buffer) => number;
+  close: (fd: number) => number;
+}
+
+let calls: NamespaceCalls | undefined;
+
+function libc(): NamespaceCalls {
+  if (calls === undefined) {
+    const lib = koffi.load("libc.so.6");
+    calls = {
+      setns: lib.func("int setns(int, int)"),
+      ioctl: lib.func("int ioctl(int, unsigned long, ...)"),
+      socket: lib.func("int socket(int, int, int)"),
+      getsockopt: lib.func("int getsockopt(int, int, int, void *, void *)"),
+      close: lib.func("int close(int)"),
+    };
+  }
+  return calls;
+}
 
 function setns(fd: number): number {
-  setnsCall ??= koffi.load("libc.so.6").func("int setns(int, int)") as (fd: number, nstype: number) => number;
-  return setnsCall(fd, CLONE_NEWNET);
+  return libc().setns(fd, CLONE_NEWNET);
 }
 
 /** A name means /run/netns/NAME; an absolute path (e.g. /proc/PID/ns/net) is used as is. */
@@ -40,7 +66,8 @@ export function inspectNetworkNamespace(path: string): NetworkNamespaceId {
     if (sameNamespace(opened.id, identityOf("/proc/self/ns/net"))) {
       throw new WeftError("invalid-argument", `netns: ${netnsPath(path)} is the agent's own network namespace`, { field: "netns" });
     }
-    return opened.id;
+    const cookie = namespaceCookie(opened.fd);
+    return cookie === undefined ? opened.id : { ...opened.id, cookie };
   } finally {
     closeSync(opened.fd);
   }
@@ -68,9 +95,10 @@ export function openNetworkNamespace(netns: string): { fd: number; id: NetworkNa
   }
   try {
     const stat = fstatSync(fd);
-    const self = `/proc/self/fd/${fd}`;
-    if (!stat.isFile() || statfsSync(self).type !== NSFS_MAGIC) throw notANamespace("not on nsfs");
-    if (!readlinkSync(self).startsWith("net:[")) throw notANamespace(`a ${readlinkSync(self).split(":")[0]} namespace`);
+    // statfs through /proc/self/fd/N reaches the very file that is open, as fstatfs would.
+    if (!stat.isFile() || statfsSync(`/proc/self/fd/${fd}`).type !== NSFS_MAGIC) throw notANamespace("not on nsfs");
+    const type = libc().ioctl(fd, NS_GET_NSTYPE);
+    if (type !== CLONE_NEWNET) throw notANamespace(type < 0 ? `NS_GET_NSTYPE: ${errnoText(koffi.errno())}` : "another kind of namespace");
     return { fd, id: { dev: stat.dev, ino: stat.ino } };
   } catch (error) {
     closeSync(fd);
@@ -93,8 +121,11 @@ export function openEndpointNamespace(netns: string, recorded: NetworkNamespaceI
     throw new NamespaceChangedError(`netns ${path}: the namespace recorded at attach is gone (${errorText(error)})`, error);
   }
   try {
-    if (recorded !== undefined && !sameNamespace(opened.id, recorded)) {
-      throw new NamespaceChangedError(`netns ${path}: another namespace is there now (inode ${opened.id.ino}, attached to ${recorded.ino})`);
+    if (recorded !== undefined) {
+      const now = recorded.cookie === undefined ? opened.id : { ...opened.id, ...optional("cookie", namespaceCookie(opened.fd)) };
+      if (!sameNamespace(now, recorded)) {
+        throw new NamespaceChangedError(`netns ${path}: another namespace is there now (${describe(now)}; attached to ${describe(recorded)})`);
+      }
     }
     if (sameNamespace(opened.id, identityOf("/proc/thread-self/ns/net"))) {
       throw new WeftError("invalid-argument", `netns: ${path} is this host's own network namespace`, { field: "netns" });
@@ -112,8 +143,30 @@ export function identityOf(path: string): NetworkNamespaceId {
   return { dev: stat.dev, ino: stat.ino };
 }
 
-export function sameNamespace(a: NetworkNamespaceId, b: NetworkNamespaceId): boolean {
-  return a.dev === b.dev && a.ino === b.ino;
+/** The cookie of the namespace open at `fd`, read from a socket made inside it; undefined before Linux 5.14. */
+export function namespaceCookie(fd: number): string | undefined {
+  const calls = libc();
+  return inNetworkNamespace(fd, () => {
+    const socket = calls.socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (socket < 0) return undefined;
+    try {
+      const value = Buffer.alloc(8);
+      const length = Buffer.alloc(4);
+      length.writeUInt32LE(8, 0);
+      if (calls.getsockopt(socket, SOL_SOCKET, SO_NETNS_COOKIE, value, length) !== 0) return undefined;
+      return value.readBigUInt64LE(0).toString();
+    } finally {
+      calls.close(socket);
+    }
+  });
+}
+
+function describe(id: NetworkNamespaceId): string {
+  return `inode ${id.ino}${id.cookie === undefined ? "" : `, cookie ${id.cookie}`}`;
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 }
 
 /**

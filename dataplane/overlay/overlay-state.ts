@@ -1,6 +1,6 @@
 // The overlay part of the desired state: per network a bridge and a VXLAN device, a veth per local
 // endpoint, and an FDB and neighbour entry per remote endpoint.
-import type { NetworkNamespaceId } from "../network-namespace.js";
+import type { NetworkNamespaceId } from "../namespace-identity.js";
 
 export interface DesiredOverlay {
   /** Only networks with at least one local endpoint. */

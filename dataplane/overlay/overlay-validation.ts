@@ -83,7 +83,9 @@ function validLocal(endpoint: DesiredLocalEndpoint, hostIfNames: ReadonlySet<str
     return (error as Error).message;
   }
   const id = endpoint.netnsId;
-  if (id !== undefined && !(isIdentityNumber(id?.dev) && isIdentityNumber(id?.ino))) return `netnsId: ${shown(JSON.stringify(id))} is not { dev, ino }`;
+  if (id !== undefined && !(isIdentityNumber(id?.dev) && isIdentityNumber(id?.ino) && (id.cookie === undefined || /^\d{1,20}$/.test(String(id.cookie))))) {
+    return `netnsId: ${shown(JSON.stringify(id))} is not { dev, ino, cookie? }`;
+  }
   if (!isInterfaceName(endpoint.ifName)) return `ifName: ${shown(endpoint.ifName)} is not a valid interface name`;
   const mac = macOf(endpoint.mac);
   if (mac === undefined) return `mac: ${shown(endpoint.mac)} is not a MAC address`;

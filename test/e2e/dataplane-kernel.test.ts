@@ -62,7 +62,7 @@ const remotes101 = Array.from({ length: 1000 }, (_, i) => remote(i, vteps[i % vt
 const remotes102 = Array.from({ length: 10 }, (_, i) => remote(2000 + i, vteps[0]!));
 
 function state(networks: DesiredNetwork[], underlayIp = "192.168.50.1"): DesiredState {
-  return { underlay: { ip: underlayIp, mtu: 1500 }, networks };
+  return { underlay: { ip: underlayIp, mtu: 1500 }, overlay: { networks } };
 }
 
 const net101 = (overrides: Partial<DesiredNetwork> = {}): DesiredNetwork => ({
