@@ -29,7 +29,6 @@ export class NamespaceChangedError extends WeftError {
 
 export const ENOENT = 2;
 export const ESRCH = 3;
-export const EEXIST = 17;
 export const ENODEV = 19;
 
 const ERRNO_NAMES: Readonly<Record<number, string>> = {

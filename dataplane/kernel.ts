@@ -101,7 +101,7 @@ export function emptyApplyResult(): ApplyResult {
   return { linksCreated: 0, linksDeleted: 0, fdbAdded: 0, fdbRemoved: 0, neighboursAdded: 0, neighboursRemoved: 0, errors: [] };
 }
 
-export function describeLinkAction(action: LinkAction): string {
+function describeLinkAction(action: LinkAction): string {
   return action.kind === "create-veth" ? `link ${action.endpoint.hostIfName}` : `link ${action.name}`;
 }
 

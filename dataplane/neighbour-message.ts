@@ -64,14 +64,6 @@ export function writeNeighbour(buffer: Buffer, offset: number, message: Neighbou
   return at;
 }
 
-/** Encodes messages back to back into one buffer, ready for a single send. */
-export function encodeNeighbourMessages(messages: readonly NeighbourMessage[]): Buffer {
-  const buffer = Buffer.alloc(messages.length * NEIGHBOUR_MESSAGE_MAX);
-  let offset = 0;
-  for (const message of messages) offset = writeNeighbour(buffer, offset, message);
-  return buffer.subarray(0, offset);
-}
-
 /** A dump request for the neighbour table of one family (AF_INET neighbours, AF_BRIDGE for FDB). */
 export function encodeNeighbourDumpRequest(family: number, seq: number): Buffer {
   const ndmsg = Buffer.alloc(NDMSG_LEN);

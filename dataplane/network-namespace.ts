@@ -3,7 +3,7 @@
 // setns(CLONE_NEWNET) changes only the calling thread's namespace (libuv's pool threads and workers keep
 // theirs); sockets opened meanwhile stay bound to the namespace they were made in, so a caller opens its
 // sockets inside and uses them after the thread is back home.
-import { closeSync, constants, fstatSync, openSync, readlinkSync, statSync, statfsSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, statSync, statfsSync } from "node:fs";
 import koffi from "koffi";
 import { WeftError, errorText } from "../proto/values/index.js";
 import { KernelError, NamespaceChangedError, errnoText } from "./kernel-error.js";
@@ -138,13 +138,13 @@ export function openEndpointNamespace(netns: string, recorded: NetworkNamespaceI
 }
 
 /** The identity of the namespace a path names now, without the checks of openNetworkNamespace. */
-export function identityOf(path: string): NetworkNamespaceId {
+function identityOf(path: string): NetworkNamespaceId {
   const stat = statSync(path);
   return { dev: stat.dev, ino: stat.ino };
 }
 
 /** The cookie of the namespace open at `fd`, read from a socket made inside it; undefined before Linux 5.14. */
-export function namespaceCookie(fd: number): string | undefined {
+function namespaceCookie(fd: number): string | undefined {
   const calls = libc();
   return inNetworkNamespace(fd, () => {
     const socket = calls.socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -195,9 +195,4 @@ export function inNetworkNamespace<T>(fd: number, work: () => T): T {
   } finally {
     closeSync(home);
   }
-}
-
-/** The namespace identity of the calling thread, like `readlink /proc/thread-self/ns/net` ("net:[4026531840]"). */
-export function currentNetnsId(): string {
-  return readlinkSync("/proc/thread-self/ns/net");
 }

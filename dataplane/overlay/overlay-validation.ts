@@ -19,6 +19,7 @@ export function validateOverlay(overlay: DesiredOverlay | undefined): ValidOverl
   const result: ValidOverlay = { overlay: { networks: [] }, skipped: [], held: { vnis: new Set(), veths: new Set() } };
   const vnis = new Set<number>();
   const hostIfNames = new Set<string>();
+  const vteps = new Map<unknown, boolean>(); // a few nodes' addresses behind thousands of entries: check each once
   for (const network of overlay?.networks ?? []) {
     const vni = network?.vni;
     const object = `network vni ${shown(vni)}`;
@@ -47,7 +48,7 @@ export function validateOverlay(overlay: DesiredOverlay | undefined): ValidOverl
     }
     const remotes = new Map<string, DesiredRemoteEndpoint>(); // ip -> entry
     for (const endpoint of network.remoteEndpoints ?? []) {
-      const remote = validRemote(endpoint);
+      const remote = validRemote(endpoint, vteps);
       const conflict = typeof remote === "string" ? remote : remoteConflict(remote, remotes, ips, macs);
       if (conflict === null) continue; // the same entry twice
       if (conflict !== undefined) {
@@ -94,11 +95,13 @@ function validLocal(endpoint: DesiredLocalEndpoint, hostIfNames: ReadonlySet<str
   return mac === endpoint.mac ? endpoint : { ...endpoint, mac };
 }
 
-function validRemote(endpoint: DesiredRemoteEndpoint): DesiredRemoteEndpoint | string {
+function validRemote(endpoint: DesiredRemoteEndpoint, vteps: Map<unknown, boolean>): DesiredRemoteEndpoint | string {
   if (!isIPv4(endpoint?.ip)) return `ip: ${shown(endpoint?.ip)} is not an IPv4 address`;
   const mac = macOf(endpoint.mac);
   if (mac === undefined || mac === "00:00:00:00:00:00" || isMulticastMac(mac)) return `mac: ${shown(endpoint.mac)} is not a unicast MAC address`;
-  if (!isUnicastIPv4(endpoint.vtep)) return `vtep: ${shown(endpoint.vtep)} is not a unicast IPv4 address`;
+  let unicast = vteps.get(endpoint.vtep);
+  if (unicast === undefined) vteps.set(endpoint.vtep, (unicast = isUnicastIPv4(endpoint.vtep)));
+  if (!unicast) return `vtep: ${shown(endpoint.vtep)} is not a unicast IPv4 address`;
   return mac === endpoint.mac ? endpoint : { ip: endpoint.ip, mac, vtep: endpoint.vtep };
 }
 

@@ -6,7 +6,10 @@ import { closeSync, readdirSync, readlinkSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { requireCommand } from "../../agent/host-dependencies.js";
 import { KernelWorkerClient, hostIfNameFor, vtepMacFor, type DesiredLocalEndpoint, type DesiredState } from "../../dataplane/index.js";
-import { currentNetnsId, inNetworkNamespace, openNetworkNamespace } from "../../dataplane/network-namespace.js";
+import { inNetworkNamespace, openNetworkNamespace } from "../../dataplane/network-namespace.js";
+
+/** The namespace of the calling thread, like `readlink /proc/thread-self/ns/net` ("net:[4026531840]"). */
+const currentNetnsId = (): string => readlinkSync("/proc/thread-self/ns/net");
 
 const run = `weft${randomBytes(3).toString("hex")}`;
 const hostNs = `${run}-h`;

@@ -18,10 +18,20 @@ import {
   NUD_PERMANENT,
   RTM_GETNEIGH,
   RTM_NEWNEIGH,
+  NEIGHBOUR_MESSAGE_MAX,
   encodeNeighbourDumpRequest,
-  encodeNeighbourMessages,
   parseNeighbour,
+  writeNeighbour,
+  type NeighbourMessage,
 } from "../../../dataplane/neighbour-message.js";
+
+/** Messages back to back in one buffer, as the kernel shell writes a batch. */
+function encodeNeighbourMessages(messages: readonly NeighbourMessage[]): Buffer {
+  const buffer = Buffer.alloc(messages.length * NEIGHBOUR_MESSAGE_MAX);
+  let offset = 0;
+  for (const message of messages) offset = writeNeighbour(buffer, offset, message);
+  return buffer.subarray(0, offset);
+}
 
 const hex = (buffer: Buffer) => buffer.toString("hex");
 
