@@ -1,6 +1,6 @@
 // An in-memory kernel with the semantics that matter to weft: link kinds and masters, FDB entries that
 // APPEND destinations, neighbours that REPLACE, entries that vanish with their device, veths that need
-// their namespace. For unit tests and simulators; it never touches the real kernel.
+// their namespace. For unit tests; it never touches the real kernel.
 import { KernelError, NamespaceChangedError } from "./kernel-error.js";
 import {
   emptyApplyResult,

@@ -57,12 +57,12 @@ function codeForErrno(errno: number | undefined): ErrorCode {
     case 22:
     case 34:
       return "invalid-argument";
+    case 1:
+      return "failed-precondition"; // EPERM: the agent lacks CAP_NET_ADMIN
     case 11:
     case 12:
     case 105:
       return "resource-exhausted";
-    case 16:
-      return "unavailable";
     default:
       return "internal";
   }

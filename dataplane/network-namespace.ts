@@ -122,7 +122,8 @@ export function openEndpointNamespace(netns: string, recorded: NetworkNamespaceI
   }
   try {
     if (recorded !== undefined) {
-      const now = recorded.cookie === undefined ? opened.id : { ...opened.id, ...optional("cookie", namespaceCookie(opened.fd)) };
+      const cookie = recorded.cookie === undefined ? undefined : namespaceCookie(opened.fd);
+      const now = cookie === undefined ? opened.id : { ...opened.id, cookie };
       if (!sameNamespace(now, recorded)) {
         throw new NamespaceChangedError(`netns ${path}: another namespace is there now (${describe(now)}; attached to ${describe(recorded)})`);
       }
@@ -163,10 +164,6 @@ function namespaceCookie(fd: number): string | undefined {
 
 function describe(id: NetworkNamespaceId): string {
   return `inode ${id.ino}${id.cookie === undefined ? "" : `, cookie ${id.cookie}`}`;
-}
-
-function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
-  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 }
 
 /**

@@ -246,6 +246,14 @@ describe("a namespace replaced at the same path", () => {
     expect(kernel.links.has(endpoint.hostIfName)).toBe(false);
   });
 
+  it("is told apart by its cookie when the kernel gave the new namespace the old inode number", async () => {
+    const withCookie = { ...endpoint, netnsId: { ...recorded, cookie: "4097" } };
+    const kernel = new FakeKernel({ namespaceIdentity: () => ({ ...recorded, cookie: "8193" }) });
+    const report = await new Reconciler(kernel).reconcile(desiredState([network(42, { localEndpoints: [withCookie] })]));
+    expect(report.errors).toEqual([expect.objectContaining({ code: "namespace-changed", endpointId: endpoint.id })]);
+    expect(kernel.containerInterfaces.size).toBe(0);
+  });
+
   it("is reported the same way when the namespace is gone, and an unchanged one gets its interface", async () => {
     const gone = new FakeKernel({ namespaceExists: () => false });
     const report = await new Reconciler(gone).reconcile(desiredState([network(42, { localEndpoints: [endpoint] })]));
