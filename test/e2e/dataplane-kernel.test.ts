@@ -159,6 +159,16 @@ describe("dataplane on the real kernel", () => {
     for (const [i, r] of moved.entries()) expect(byMac.get(r.mac), `endpoint ${i}`).toEqual([r.vtep]);
   });
 
+  it("with prune=false (a restart before gossip synced) removes nothing the state does not name", async () => {
+    const report = await worker!.reconcile(state([net101({ localEndpoints: [ep1], remoteEndpoints: [] })]), { prune: false });
+    expect(report).toMatchObject({ linksDeleted: 0, fdbRemoved: 0, neighboursRemoved: 0, errors: [] });
+    expect(report.orphanVeths.sort()).toEqual([ep2.hostIfName, ep3.hostIfName].sort());
+    expect(fdbOf("weft-vx101")).toHaveLength(1000);
+    expect(neighboursOf("weft-vx101")).toHaveLength(1000);
+    expect(fdbOf("weft-vx102")).toHaveLength(10);
+    expect(link(c2, "eth0")).toBeDefined();
+  });
+
   it("reports a veth into a missing namespace and leaves no half-made veth", async () => {
     const ghost = local("deadbeef00000000", `${run}-missing`, "10.40.0.9", "02:42:0a:28:00:09");
     const report = await worker!.reconcile(state([net101({ localEndpoints: [ep1, ep2, ghost], remoteEndpoints: remotes101.map((r, i) => (i < 100 ? { ...r, vtep: "192.168.50.77" } : r)) }), net102()]));

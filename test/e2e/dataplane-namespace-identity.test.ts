@@ -67,7 +67,8 @@ function state(localEndpoints: DesiredLocalEndpoint[]): DesiredState {
 }
 
 beforeAll(() => {
-  for (const command of ["ip", "sleep", "mkfifo"]) requireCommand(command);
+  for (const command of ["ip", "sleep"]) requireCommand(command);
+  requireCommand("mkfifo", "coreutils");
   dir = mkdtempSync(join(tmpdir(), `${run}-`));
   for (const ns of [hostNs, containerNs, processNs]) {
     sh("ip", "netns", "add", ns);
