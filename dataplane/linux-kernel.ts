@@ -43,7 +43,6 @@ import {
   encodeNeighbourDumpRequest,
   parseNeighbour,
   writeNeighbour,
-  type NeighbourMessage,
 } from "./neighbour-message.js";
 import { NetlinkSocket, interfaceIndex } from "./netlink-socket.js";
 import type { ReconcileError } from "./reconcile-report.js";
@@ -226,31 +225,18 @@ type EntryWriter<E> = (buffer: Buffer, offset: number, entry: E, ifindex: number
 
 // FDB: like `bridge fdb append MAC dev VX dst VTEP self permanent`; a delete names the dst so only it goes.
 function writeFdb(op: "add" | "delete"): EntryWriter<FdbEntry> {
+  const type = op === "add" ? RTM_NEWNEIGH : RTM_DELNEIGH;
   const flags = NLM_F_REQUEST | (op === "add" ? NLM_F_CREATE | NLM_F_APPEND : 0);
-  // One message object per batch, refilled per entry: no allocation per entry on the hot path.
-  const message: NeighbourMessage = { type: op === "add" ? RTM_NEWNEIGH : RTM_DELNEIGH, flags, seq: 0, family: AF_BRIDGE, ifindex: 0, state: NUD_PERMANENT, ndmFlags: NTF_SELF };
-  return (buffer, offset, entry, ifindex, seq, ack) => {
-    message.flags = ack ? flags | NLM_F_ACK : flags;
-    message.seq = seq;
-    message.ifindex = ifindex;
-    message.dst = entry.dst;
-    message.lladdr = entry.mac;
-    return writeNeighbour(buffer, offset, message);
-  };
+  return (buffer, offset, entry, ifindex, seq, ack) =>
+    writeNeighbour(buffer, offset, type, ack ? flags | NLM_F_ACK : flags, seq, AF_BRIDGE, ifindex, NUD_PERMANENT, NTF_SELF, entry.dst, entry.mac);
 }
 
 // Neighbour: like `ip neigh replace IP lladdr MAC dev VX nud permanent`.
 function writeNeighbourEntry(op: "add" | "delete"): EntryWriter<NeighbourEntry> {
+  const type = op === "add" ? RTM_NEWNEIGH : RTM_DELNEIGH;
   const flags = NLM_F_REQUEST | (op === "add" ? NLM_F_CREATE | NLM_F_REPLACE : 0);
-  const message: NeighbourMessage = { type: op === "add" ? RTM_NEWNEIGH : RTM_DELNEIGH, flags, seq: 0, family: AF_INET, ifindex: 0, state: NUD_PERMANENT, ndmFlags: 0 };
-  return (buffer, offset, entry, ifindex, seq, ack) => {
-    message.flags = ack ? flags | NLM_F_ACK : flags;
-    message.seq = seq;
-    message.ifindex = ifindex;
-    message.dst = entry.ip;
-    if (op === "add") message.lladdr = entry.mac;
-    return writeNeighbour(buffer, offset, message);
-  };
+  return (buffer, offset, entry, ifindex, seq, ack) =>
+    writeNeighbour(buffer, offset, type, ack ? flags | NLM_F_ACK : flags, seq, AF_INET, ifindex, NUD_PERMANENT, 0, entry.ip, op === "add" ? entry.mac : undefined);
 }
 
 /** Sends one message that asks for an ACK; a refusal becomes a KernelError with the kernel's text. */

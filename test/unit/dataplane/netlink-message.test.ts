@@ -22,14 +22,25 @@ import {
   encodeNeighbourDumpRequest,
   parseNeighbour,
   writeNeighbour,
-  type NeighbourMessage,
 } from "../../../dataplane/neighbour-message.js";
+
+interface NeighbourMessage {
+  type: number;
+  flags: number;
+  seq: number;
+  family: number;
+  ifindex: number;
+  state: number;
+  ndmFlags: number;
+  dst?: string;
+  lladdr?: string;
+}
 
 /** Messages back to back in one buffer, as the kernel shell writes a batch. */
 function encodeNeighbourMessages(messages: readonly NeighbourMessage[]): Buffer {
   const buffer = Buffer.alloc(messages.length * NEIGHBOUR_MESSAGE_MAX);
   let offset = 0;
-  for (const message of messages) offset = writeNeighbour(buffer, offset, message);
+  for (const m of messages) offset = writeNeighbour(buffer, offset, m.type, m.flags, m.seq, m.family, m.ifindex, m.state, m.ndmFlags, m.dst, m.lladdr);
   return buffer.subarray(0, offset);
 }
 
