@@ -174,6 +174,26 @@ describe("one bad entry costs only itself", () => {
     expect(weftLinks(kernel)).toEqual(before);
   });
 
+  it("never reads a missing overlay part as no networks", async () => {
+    const kernel = new FakeKernel();
+    const reconciler = new Reconciler(kernel);
+    await reconciler.reconcile(desiredState([network(42, { remoteEndpoints: remotes("192.168.0.2") })]));
+    const oldShape = { underlay: { ip: "192.168.0.1", mtu: 1500 }, networks: [] } as unknown as Parameters<Reconciler["reconcile"]>[0];
+    const report = await reconciler.reconcile(oldShape);
+    expect(report.skipped).toEqual([{ object: "overlay", reason: "networks: must be a list" }]);
+    expect(report).toMatchObject({ linksDeleted: 0, fdbRemoved: 0 });
+    expect(weftLinks(kernel)).toEqual(["weft-br42", "weft-vx42"]);
+  });
+
+  it("accepts MACs in either case and programs them in lower case", async () => {
+    const kernel = new FakeKernel();
+    const upper = remotes("192.168.0.2", 1).map((r) => ({ ...r, mac: r.mac.toUpperCase() }));
+    const report = await new Reconciler(kernel).reconcile(desiredState([network(42, { vtepMac: "02:AA:00:00:00:2A", remoteEndpoints: upper })]));
+    expect(report).toMatchObject({ skipped: [], errors: [], fdbAdded: 1 });
+    expect([...kernel.fdb.get("weft-vx42")!.keys()]).toEqual(["02:42:0a:28:01:02"]);
+    expect(kernel.links.get("weft-vx42")!.mac).toBe("02:aa:00:00:00:2a");
+  });
+
   it("changes nothing when the underlay itself is invalid, and says so", async () => {
     const kernel = new FakeKernel();
     const reconciler = new Reconciler(kernel);
