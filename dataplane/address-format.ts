@@ -1,19 +1,6 @@
-// Textual forms of the addresses the kernel speaks, and their byte encodings.
-
-const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-
-export function isMacAddress(value: unknown): value is string {
-  return typeof value === "string" && MAC.test(value);
-}
-
-export function isIPv4Address(value: unknown): value is string {
-  return typeof value === "string" && IPV4.test(value);
-}
-
-export function normalizeMac(mac: string): string {
-  return mac.toLowerCase();
-}
+// The byte encodings of the addresses the kernel speaks, both ways, on the hot path of netlink
+// messages (validating the textual forms is proto/values' job: isIPv4, isMac).
+import { invalidArgument } from "../proto/values/index.js";
 
 // Addresses are rendered into a scratch buffer and read back as one flat string: a template literal
 // of many parts makes a tree of string pieces per address (about 200 bytes for a MAC until flattened),
@@ -43,4 +30,56 @@ export function bytesToIPv4(bytes: Uint8Array, offset = 0): string {
     scratch[length++] = 48 + (octet % 10);
   }
   return scratch.toString("latin1", 0, length);
+}
+
+/** Writes the 4 bytes of a dotted-quad IPv4 address at `offset`. */
+export function writeIPv4(buffer: Uint8Array, offset: number, ip: string): void {
+  let part = 0;
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i <= ip.length; i++) {
+    const code = i < ip.length ? ip.charCodeAt(i) : 46;
+    if (code === 46) {
+      if (part > 3 || value > 255 || digits === 0 || digits > 3) throw invalidArgument("ip", `${ip} is not an IPv4 address`);
+      buffer[offset + part++] = value;
+      value = 0;
+      digits = 0;
+    } else if (code >= 48 && code <= 57) {
+      value = value * 10 + code - 48;
+      digits++;
+    } else {
+      throw invalidArgument("ip", `${ip} is not an IPv4 address`);
+    }
+  }
+  if (part !== 4) throw invalidArgument("ip", `${ip} is not an IPv4 address`);
+}
+
+/** Writes the 6 bytes of a colon-separated MAC (either case) at `offset`. */
+export function writeMac(buffer: Uint8Array, offset: number, mac: string): void {
+  if (mac.length !== 17) throw invalidArgument("mac", `${mac} is not a MAC address`);
+  for (let i = 0; i < 6; i++) {
+    const high = hexValue(mac.charCodeAt(i * 3));
+    const low = hexValue(mac.charCodeAt(i * 3 + 1));
+    if (high < 0 || low < 0 || (i < 5 && mac.charCodeAt(i * 3 + 2) !== 58)) throw invalidArgument("mac", `${mac} is not a MAC address`);
+    buffer[offset + i] = (high << 4) | low;
+  }
+}
+
+export function ipv4Bytes(ip: string): Buffer {
+  const bytes = Buffer.alloc(4);
+  writeIPv4(bytes, 0, ip);
+  return bytes;
+}
+
+export function macBytes(mac: string): Buffer {
+  const bytes = Buffer.alloc(6);
+  writeMac(bytes, 0, mac);
+  return bytes;
+}
+
+function hexValue(code: number): number {
+  if (code >= 48 && code <= 57) return code - 48;
+  if (code >= 97 && code <= 102) return code - 87;
+  if (code >= 65 && code <= 70) return code - 55;
+  return -1;
 }

@@ -1,11 +1,10 @@
 // An in-memory kernel with the semantics that matter to weft: link kinds and masters, FDB entries that
 // APPEND destinations, neighbours that REPLACE, entries that vanish with their device, veths that need
-// their namespace. For unit tests and simulators; it never touches the real kernel.
-import { normalizeMac } from "./address-format.js";
-import { KernelError } from "./kernel-error.js";
+// their namespace. For unit tests; it never touches the real kernel.
+import { KernelError, NamespaceChangedError } from "./kernel-error.js";
 import {
-  describeLinkAction,
   emptyApplyResult,
+  linkActionError,
   type ApplyResult,
   type Kernel,
   type KernelPlan,
@@ -14,11 +13,16 @@ import {
   type ObservedLink,
   type ObservedState,
 } from "./kernel.js";
+import { sameNamespace, type NetworkNamespaceId } from "./namespace-identity.js";
+
+const normalizeMac = (mac: string): string => mac.toLowerCase();
 
 export interface FakeKernelOptions {
   /** Which container namespaces exist; every namespace exists when omitted. */
   namespaceExists?: (netns: string) => boolean;
-  /** Awaited at the start of every apply(), e.g. to hold a run open in a coalescing test. */
+  /** The identity of the namespace at a path now; when omitted, whatever an endpoint recorded. */
+  namespaceIdentity?: (netns: string) => NetworkNamespaceId | undefined;
+  /** Awaited at the start of every apply(), e.g. to hold a run open. */
   beforeApply?: () => Promise<void>;
 }
 
@@ -96,11 +100,7 @@ export class FakeKernel implements Kernel {
       try {
         this.applyLink(action, result);
       } catch (error) {
-        result.errors.push({
-          object: describeLinkAction(action),
-          ...(action.kind === "create-veth" ? { endpointId: action.endpoint.id } : {}),
-          message: error instanceof Error ? error.message : String(error),
-        });
+        result.errors.push(linkActionError(action, error));
       }
     }
     for (const entry of plan.fdbRemove) {
@@ -178,9 +178,7 @@ export class FakeKernel implements Kernel {
         const { endpoint } = action;
         this.requireFreeName(endpoint.hostIfName);
         this.requireLink(action.master);
-        if (!(this.options.namespaceExists?.(endpoint.netns) ?? true)) {
-          throw new KernelError(`Cannot open network namespace "${endpoint.netns}": No such file or directory`, { errno: 2 });
-        }
+        this.requireNamespace(endpoint.netns, endpoint.netnsId);
         this.addLink({ name: endpoint.hostIfName, kind: "veth", mac: "02:00:00:00:00:02", mtu: action.mtu, up: true, master: action.master });
         this.containerInterfaces.set(endpoint.hostIfName, {
           netns: endpoint.netns,
@@ -210,6 +208,15 @@ export class FakeKernel implements Kernel {
     const link = this.links.get(name);
     if (link === undefined) throw new KernelError(`Cannot find device "${name}"`, { errno: 19 });
     return link;
+  }
+
+  private requireNamespace(netns: string, recorded: NetworkNamespaceId | undefined): void {
+    const exists = this.options.namespaceExists?.(netns) ?? true;
+    const now = exists ? (this.options.namespaceIdentity?.(netns) ?? recorded) : undefined;
+    if (recorded !== undefined && (now === undefined || !sameNamespace(now, recorded))) {
+      throw new NamespaceChangedError(`netns ${netns}: the namespace recorded at attach is ${now === undefined ? "gone" : "replaced"}`);
+    }
+    if (!exists) throw new KernelError(`netns ${netns}: no such namespace`, { errno: 2 });
   }
 
   private requireFreeName(name: string): void {

@@ -1,7 +1,15 @@
 // The dataplane: makes this host's kernel match a DesiredState. Never talks to etcd or peers.
-export type { DesiredState, DesiredNetwork, DesiredLocalEndpoint, DesiredRemoteEndpoint } from "./desired-state.js";
-export { validateDesiredState, DesiredStateError, MAX_VNI } from "./desired-state.js";
-export type { ReconcileError, ReconcileReport } from "./reconcile-report.js";
+// Test doubles (fake-kernel.ts) are not exported here: tests import them by path.
+export type {
+  DesiredState,
+  DesiredUnderlay,
+  DesiredOverlay,
+  DesiredNetwork,
+  DesiredLocalEndpoint,
+  DesiredRemoteEndpoint,
+} from "./desired-state.js";
+export { MAX_VNI } from "./overlay/overlay-state.js";
+export type { ReconcileError, ReconcileReport, ReconcileOptions, SkippedEntry } from "./reconcile-report.js";
 export type {
   Kernel,
   KernelPlan,
@@ -14,12 +22,14 @@ export type {
   ApplyResult,
 } from "./kernel.js";
 export { emptyPlan, isEmptyPlan } from "./kernel.js";
-export { FakeKernel, type FakeKernelOptions, type FakeContainerInterface } from "./fake-kernel.js";
-export { diffKernelState, VXLAN_PORT } from "./kernel-diff.js";
-export { Reconciler, type ReconcilerOptions } from "./reconciler.js";
+export { validateOverlay, type ValidOverlay } from "./overlay/overlay-validation.js";
+export { diffOverlay, VXLAN_PORT, type OverlayDiffOptions, type OverlayPlan } from "./overlay/overlay-diff.js";
+export { Reconciler, type ReconcilerOptions, type EntryChanges } from "./reconciler.js";
 export { hostIfNameFor, bridgeName, vxlanName, isWeftVethName } from "./link-names.js";
 export { vtepMacFor } from "./vtep-mac.js";
-export { KernelError } from "./kernel-error.js";
+export { KernelError, NamespaceChangedError } from "./kernel-error.js";
+export { inspectNetworkNamespace } from "./network-namespace.js";
+export type { NetworkNamespaceId } from "./namespace-identity.js";
 export { createLinuxKernel, type LinuxKernelOptions } from "./linux-kernel.js";
-export { inspectUnderlay, chooseUnderlay, lowerArpRetransmit, UnderlayError, type Underlay, type UnderlaySelection } from "./underlay.js";
+export { inspectUnderlay, chooseUnderlay, lowerArpRetransmit, type Underlay, type UnderlaySelection } from "./underlay.js";
 export { KernelWorkerClient } from "./kernel-worker-client.js";

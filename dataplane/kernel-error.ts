@@ -1,21 +1,40 @@
-/** A failure reported by the kernel (or by iproute2 on its behalf), with its errno when there is one. */
-export class KernelError extends Error {
+// A failure reported by the kernel (or by iproute2 on its behalf): a WeftError that keeps the errno.
+import { WeftError, type ErrorCode } from "../proto/values/index.js";
+
+export class KernelError extends WeftError {
   readonly errno: number | undefined;
-  readonly code: string | undefined;
+  /** The errno's symbolic name, e.g. "EEXIST". */
+  readonly errnoName: string | undefined;
   readonly kernelMessage: string | undefined;
 
-  constructor(message: string, details: { errno?: number; code?: string; kernelMessage?: string; cause?: unknown } = {}) {
-    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+  constructor(message: string, details: { errno?: number; kernelMessage?: string; cause?: unknown; field?: string } = {}) {
+    super(codeForErrno(details.errno), message, {
+      ...(details.cause === undefined ? {} : { cause: details.cause }),
+      ...(details.field === undefined ? {} : { field: details.field }),
+    });
     this.name = "KernelError";
     this.errno = details.errno;
-    this.code = details.code ?? (details.errno === undefined ? undefined : ERRNO_NAMES[details.errno]);
+    this.errnoName = details.errno === undefined ? undefined : ERRNO_NAMES[details.errno];
     this.kernelMessage = details.kernelMessage;
   }
 }
 
-export const ERRNO_NAMES: Readonly<Record<number, string>> = {
+/** The namespace at a path is no longer the one an endpoint was attached to (or is gone). */
+export class NamespaceChangedError extends WeftError {
+  constructor(message: string, cause?: unknown) {
+    super("failed-precondition", message, { field: "netns", ...(cause === undefined ? {} : { cause }) });
+    this.name = "NamespaceChangedError";
+  }
+}
+
+export const ENOENT = 2;
+export const ESRCH = 3;
+export const ENODEV = 19;
+
+const ERRNO_NAMES: Readonly<Record<number, string>> = {
   1: "EPERM",
   2: "ENOENT",
+  3: "ESRCH",
   11: "EAGAIN",
   12: "ENOMEM",
   16: "EBUSY",
@@ -27,10 +46,33 @@ export const ERRNO_NAMES: Readonly<Record<number, string>> = {
   105: "ENOBUFS",
 };
 
+function codeForErrno(errno: number | undefined): ErrorCode {
+  switch (errno) {
+    case 2:
+    case 3:
+    case 19:
+      return "not-found";
+    case 17:
+      return "already-exists";
+    case 22:
+    case 34:
+      return "invalid-argument";
+    case 1:
+      return "failed-precondition"; // EPERM: the agent lacks CAP_NET_ADMIN
+    case 11:
+    case 12:
+    case 105:
+      return "resource-exhausted";
+    default:
+      return "internal";
+  }
+}
+
 export function errnoText(errno: number): string {
   const texts: Record<number, string> = {
     1: "Operation not permitted",
     2: "No such file or directory",
+    3: "No such process",
     16: "Device or resource busy",
     17: "File exists",
     19: "No such device",

@@ -38,8 +38,8 @@ export class KernelWorkerClient {
     });
   }
 
-  reconcile(desired: DesiredState): Promise<ReconcileReport> {
-    return this.request({ op: "reconcile", desired }) as Promise<ReconcileReport>;
+  reconcile(desired: DesiredState, options?: { prune?: boolean }): Promise<ReconcileReport> {
+    return this.request({ op: "reconcile", desired, ...(options === undefined ? {} : { options }) }) as Promise<ReconcileReport>;
   }
 
   observe(): Promise<ObservedState> {

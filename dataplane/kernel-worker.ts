@@ -1,16 +1,18 @@
 // The dataplane as a child process: run it inside a network namespace (`ip netns exec NS tsx
-// dataplane/kernel-worker.ts`) and drive it with JSON lines on stdin. Node cannot setns() its main
-// thread safely, so tests, benchmarks and the lab reach other namespaces' kernels this way.
-//   request:  {"id":1,"op":"reconcile","desired":{...}} | {"id":2,"op":"observe"} | {"id":3,"op":"apply","plan":{...}}
+// dataplane/kernel-worker.ts`) and drive it with JSON lines on stdin (KernelWorkerClient). Node cannot
+// setns() its main thread for long, so the e2e tests and the kernel-rate benchmark reach other
+// namespaces' kernels this way; the agent itself runs the dataplane in-process.
+//   request:  {"id":1,"op":"reconcile","desired":{...},"options":{"prune":false}} | {"id":2,"op":"observe"} | {"id":3,"op":"apply","plan":{...}}
 //   response: {"id":1,"ok":true,"value":...} | {"id":1,"ok":false,"error":"..."}
 import { createInterface } from "node:readline";
+import { errorText } from "../proto/values/index.js";
 import { createLinuxKernel } from "./linux-kernel.js";
 import { Reconciler } from "./reconciler.js";
 import type { DesiredState } from "./desired-state.js";
 import type { KernelPlan } from "./kernel.js";
 
 export type KernelWorkerRequest =
-  | { id: number; op: "reconcile"; desired: DesiredState }
+  | { id: number; op: "reconcile"; desired: DesiredState; options?: { prune?: boolean } }
   | { id: number; op: "observe" }
   | { id: number; op: "apply"; plan: KernelPlan };
 
@@ -33,7 +35,7 @@ async function serve(): Promise<void> {
     try {
       switch (request.op) {
         case "reconcile":
-          reply({ id: request.id, ok: true, value: await reconciler.reconcile(request.desired) });
+          reply({ id: request.id, ok: true, value: await reconciler.reconcile(request.desired, request.options) });
           break;
         case "observe":
           reply({ id: request.id, ok: true, value: await kernel.observe() });
@@ -48,7 +50,7 @@ async function serve(): Promise<void> {
           reply({ id: (request as { id: number }).id, ok: false, error: `unknown op ${(request as { op: unknown }).op}` });
       }
     } catch (error) {
-      reply({ id: request.id, ok: false, error: error instanceof Error ? error.message : String(error) });
+      reply({ id: request.id, ok: false, error: errorText(error) });
     }
   }
   kernel.close();

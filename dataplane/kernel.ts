@@ -1,5 +1,7 @@
 // The seam between the reconciler and the kernel: observe what is there, apply a plan in batches.
+import { errorText } from "../proto/values/index.js";
 import type { DesiredLocalEndpoint } from "./desired-state.js";
+import { NamespaceChangedError } from "./kernel-error.js";
 import type { ReconcileError } from "./reconcile-report.js";
 
 export interface VxlanAttributes {
@@ -99,8 +101,18 @@ export function emptyApplyResult(): ApplyResult {
   return { linksCreated: 0, linksDeleted: 0, fdbAdded: 0, fdbRemoved: 0, neighboursAdded: 0, neighboursRemoved: 0, errors: [] };
 }
 
-export function describeLinkAction(action: LinkAction): string {
+function describeLinkAction(action: LinkAction): string {
   return action.kind === "create-veth" ? `link ${action.endpoint.hostIfName}` : `link ${action.name}`;
+}
+
+/** A failed link action as the report lists it: with the endpoint it was for and, if so, "namespace-changed". */
+export function linkActionError(action: LinkAction, error: unknown): ReconcileError {
+  return {
+    object: describeLinkAction(action),
+    ...(action.kind === "create-veth" ? { endpointId: action.endpoint.id } : {}),
+    message: errorText(error),
+    ...(error instanceof NamespaceChangedError ? { code: "namespace-changed" } : {}),
+  };
 }
 
 export function describeFdb(entry: FdbEntry): string {

@@ -1,14 +1,26 @@
-// rtnetlink link and address messages: a pure encoder and decoder over byte buffers (host byte order,
-// little-endian on the machines weft runs on). Layouts from linux/rtnetlink.h, linux/if_link.h,
+// rtnetlink link and address messages, encoded and decoded with the framing of netlink-message.ts.
+// Layouts from linux/rtnetlink.h, linux/if_link.h,
 // linux/veth.h and linux/if_addr.h.
+import { invalidArgument } from "../proto/values/index.js";
+import { bytesToIPv4, bytesToMac, ipv4Bytes, macBytes } from "./address-format.js";
 import type { ObservedLink } from "./kernel.js";
-import { AF_INET, NLMSG_HDRLEN, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_REQUEST, type NetlinkHeader } from "./netlink-message.js";
+import {
+  AF_INET,
+  NLM_F_ACK,
+  NLM_F_CREATE,
+  NLM_F_DUMP,
+  NLM_F_EXCL,
+  NLM_F_REQUEST,
+  encodeAttributes,
+  encodeMessage,
+  forEachAttribute,
+  type NetlinkHeader,
+} from "./netlink-message.js";
 
 export const RTM_NEWLINK = 16;
 export const RTM_DELLINK = 17;
 export const RTM_GETLINK = 18;
 export const RTM_NEWADDR = 20;
-export const NLM_F_EXCL = 0x200;
 
 export const IFINFOMSG_LEN = 16;
 export const IFADDRMSG_LEN = 8;
@@ -31,46 +43,6 @@ export const IFLA_VXLAN_PORT = 15;
 export const IFA_ADDRESS = 1;
 export const IFA_LOCAL = 2;
 
-/** The kernel sets this bit on nested attribute types; it is not part of the type. */
-const NLA_TYPE_MASK = 0x3fff;
-
-const align4 = (n: number): number => (n + 3) & ~3;
-
-/** A netlink attribute tree; the encoder lays it out, nested attributes get their length from children. */
-export type Attribute =
-  | { type: number; u32: number }
-  | { type: number; string: string }
-  | { type: number; bytes: Buffer }
-  | { type: number; nested: readonly Attribute[] };
-
-function attributeDataLength(attribute: Attribute): number {
-  if ("u32" in attribute) return 4;
-  if ("string" in attribute) return Buffer.byteLength(attribute.string) + 1;
-  if ("bytes" in attribute) return attribute.bytes.length;
-  return attributesLength(attribute.nested);
-}
-
-function attributesLength(attributes: readonly Attribute[]): number {
-  let length = 0;
-  for (const attribute of attributes) length += align4(4 + attributeDataLength(attribute));
-  return length;
-}
-
-function writeAttributes(buffer: Buffer, offset: number, attributes: readonly Attribute[]): number {
-  for (const attribute of attributes) {
-    const length = 4 + attributeDataLength(attribute);
-    buffer.writeUInt16LE(length, offset);
-    buffer.writeUInt16LE(attribute.type, offset + 2);
-    const data = offset + 4;
-    if ("u32" in attribute) buffer.writeUInt32LE(attribute.u32 >>> 0, data);
-    else if ("string" in attribute) buffer.write(attribute.string, data, "utf8"); // NUL from the zero fill
-    else if ("bytes" in attribute) attribute.bytes.copy(buffer, data);
-    else writeAttributes(buffer, data, attribute.nested);
-    offset += align4(length);
-  }
-  return offset;
-}
-
 export interface IfInfo {
   family?: number;
   ifindex?: number;
@@ -85,32 +57,6 @@ function ifinfoBytes(info: IfInfo): Buffer {
   bytes.writeUInt32LE((info.flags ?? 0) >>> 0, 8);
   bytes.writeUInt32LE((info.change ?? 0) >>> 0, 12);
   return bytes;
-}
-
-/** One netlink message: header, a fixed family header (ifinfomsg, ifaddrmsg, ...) and attributes. */
-export function encodeMessage(type: number, flags: number, seq: number, fixed: Buffer, attributes: readonly Attribute[]): Buffer {
-  const length = NLMSG_HDRLEN + fixed.length + attributesLength(attributes);
-  const buffer = Buffer.alloc(length);
-  buffer.writeUInt32LE(length, 0);
-  buffer.writeUInt16LE(type, 4);
-  buffer.writeUInt16LE(flags, 6);
-  buffer.writeUInt32LE(seq >>> 0, 8);
-  fixed.copy(buffer, NLMSG_HDRLEN);
-  writeAttributes(buffer, NLMSG_HDRLEN + fixed.length, attributes);
-  return buffer;
-}
-
-export function macBytes(mac: string): Buffer {
-  if (!/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/.test(mac)) throw new TypeError(`mac: ${mac} is not a MAC address`);
-  return Buffer.from(mac.replaceAll(":", ""), "hex");
-}
-
-export function ipv4Bytes(ip: string): Buffer {
-  const parts = ip.split(".");
-  if (parts.length !== 4 || parts.some((part) => !/^\d{1,3}$/.test(part) || Number(part) > 255)) {
-    throw new TypeError(`ip: ${ip} is not an IPv4 address`);
-  }
-  return Buffer.from(parts.map(Number));
 }
 
 /** A dump of every link in the socket's namespace. */
@@ -158,12 +104,6 @@ export function encodeCreateVeth(request: VethRequest, seq: number): Buffer {
   ]);
 }
 
-function encodeAttributes(attributes: readonly Attribute[]): Buffer {
-  const buffer = Buffer.alloc(attributesLength(attributes));
-  writeAttributes(buffer, 0, attributes);
-  return buffer;
-}
-
 /** Like `ip link del NAME`. */
 export function encodeDeleteLink(name: string, seq: number): Buffer {
   return encodeMessage(RTM_DELLINK, NLM_F_REQUEST | NLM_F_ACK, seq, ifinfoBytes({}), [{ type: IFLA_IFNAME, string: name }]);
@@ -178,7 +118,7 @@ export function encodeSetLinkUp(name: string, seq: number): Buffer {
 
 /** Like `ip addr add IP/PREFIX dev IFINDEX`. */
 export function encodeAddAddress(ifindex: number, ip: string, prefixLen: number, seq: number): Buffer {
-  if (!Number.isInteger(prefixLen) || prefixLen < 0 || prefixLen > 32) throw new TypeError(`prefixLen: ${prefixLen} is not between 0 and 32`);
+  if (!Number.isInteger(prefixLen) || prefixLen < 0 || prefixLen > 32) throw invalidArgument("prefixLen", `${prefixLen} is not between 0 and 32`);
   const fixed = Buffer.alloc(IFADDRMSG_LEN);
   fixed[0] = AF_INET;
   fixed[1] = prefixLen;
@@ -244,7 +184,7 @@ function parseVxlanData(buffer: Buffer, start: number, end: number): DecodedVxla
   const vxlan: DecodedVxlan = { id: 0, local: undefined, port: undefined, learning: undefined, proxy: undefined };
   forEachAttribute(buffer, start, end, (type, offset, length) => {
     if (type === IFLA_VXLAN_ID && length >= 4) vxlan.id = buffer.readUInt32LE(offset);
-    else if (type === IFLA_VXLAN_LOCAL && length === 4) vxlan.local = `${buffer[offset]}.${buffer[offset + 1]}.${buffer[offset + 2]}.${buffer[offset + 3]}`;
+    else if (type === IFLA_VXLAN_LOCAL && length === 4) vxlan.local = bytesToIPv4(buffer, offset);
     else if (type === IFLA_VXLAN_PORT && length >= 2) vxlan.port = buffer.readUInt16BE(offset);
     else if (type === IFLA_VXLAN_LEARNING && length >= 1) vxlan.learning = buffer[offset] !== 0;
     else if (type === IFLA_VXLAN_PROXY && length >= 1) vxlan.proxy = buffer[offset] !== 0;
@@ -280,17 +220,6 @@ export function observedLinks(decoded: readonly DecodedLink[]): ObservedLink[] {
   });
 }
 
-/** Calls `visit(type, dataOffset, dataLength)` for each attribute in [start, end); stops at a malformed one. */
-export function forEachAttribute(buffer: Buffer, start: number, end: number, visit: (type: number, offset: number, length: number) => void): void {
-  let offset = start;
-  while (offset + 4 <= end) {
-    const length = buffer.readUInt16LE(offset);
-    if (length < 4 || offset + length > end) return;
-    visit(buffer.readUInt16LE(offset + 2) & NLA_TYPE_MASK, offset + 4, length - 4);
-    offset += align4(length);
-  }
-}
-
 function readString(buffer: Buffer, offset: number, length: number): string {
   const nul = buffer.indexOf(0, offset);
   return buffer.toString("utf8", offset, nul >= 0 && nul < offset + length ? nul : offset + length);
@@ -298,7 +227,9 @@ function readString(buffer: Buffer, offset: number, length: number): string {
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
 
+/** A link-layer address of any length (6 bytes for Ethernet, 0 or 4 for other kinds of link). */
 function readHardwareAddress(buffer: Buffer, offset: number, length: number): string {
+  if (length === 6) return bytesToMac(buffer, offset);
   const parts: string[] = [];
   for (let i = 0; i < length; i++) parts.push(HEX[buffer[offset + i]!]!);
   return parts.join(":");

@@ -1,4 +1,5 @@
 // The names weft gives its kernel links. Anything not matching these is never touched.
+import { invalidArgument } from "../proto/values/index.js";
 
 export function bridgeName(vni: number): string {
   return `weft-br${vni}`;
@@ -8,10 +9,15 @@ export function vxlanName(vni: number): string {
   return `weft-vx${vni}`;
 }
 
+/** An endpoint id: at least 11 hex digits (the veth's name carries the first 11). */
+export function isEndpointId(id: unknown): id is string {
+  return typeof id === "string" && /^[0-9a-f]{11,}$/i.test(id);
+}
+
 /** "weft" + the first 11 hex digits of the endpoint id: 15 characters, the kernel's limit. */
 export function hostIfNameFor(endpointId: string): string {
-  if (!/^[0-9a-f]{11,}$/i.test(endpointId)) {
-    throw new TypeError(`endpointId: ${endpointId} is not a hex id of at least 11 digits`);
+  if (!isEndpointId(endpointId)) {
+    throw invalidArgument("endpointId", `${endpointId} is not a hex id of at least 11 digits`);
   }
   return `weft${endpointId.slice(0, 11).toLowerCase()}`;
 }
@@ -26,8 +32,8 @@ export function vniOfVxlan(name: string): number | undefined {
   return vniAfter("weft-vx", name);
 }
 
-export function isWeftVethName(name: string): boolean {
-  return /^weft[0-9a-f]{11}$/.test(name);
+export function isWeftVethName(name: unknown): name is string {
+  return typeof name === "string" && /^weft[0-9a-f]{11}$/.test(name);
 }
 
 function vniAfter(prefix: string, name: string): number | undefined {

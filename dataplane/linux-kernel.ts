@@ -3,7 +3,8 @@
 // Everything happens in the network namespace the process runs in, except the container end of a veth.
 import { closeSync } from "node:fs";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
-import { KernelError, errnoText } from "./kernel-error.js";
+import { errorText } from "../proto/values/index.js";
+import { ENODEV, ENOENT, ESRCH, KernelError, errnoText } from "./kernel-error.js";
 import { ip } from "./iproute2.js";
 import {
   RTM_NEWLINK,
@@ -16,11 +17,11 @@ import {
   parseLink,
   type DecodedLink,
 } from "./link-message.js";
-import { inNetworkNamespace, netnsPath, openNetns } from "./network-namespace.js";
+import { inNetworkNamespace, netnsPath, openEndpointNamespace } from "./network-namespace.js";
 import {
   describeFdb,
-  describeLinkAction,
   describeNeighbour,
+  linkActionError,
   emptyApplyResult,
   type ApplyResult,
   type FdbEntry,
@@ -32,24 +33,17 @@ import {
   type ObservedState,
 } from "./kernel.js";
 import { vniOfVxlan } from "./link-names.js";
+import { AF_BRIDGE, AF_INET, NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE, NLM_F_REPLACE, NLM_F_REQUEST } from "./netlink-message.js";
 import {
-  AF_BRIDGE,
-  AF_INET,
-  NLM_F_ACK,
-  NLM_F_APPEND,
-  NLM_F_CREATE,
-  NLM_F_REPLACE,
-  NLM_F_REQUEST,
+  NEIGHBOUR_MESSAGE_MAX,
   NTF_SELF,
   NUD_PERMANENT,
   RTM_DELNEIGH,
   RTM_NEWNEIGH,
   encodeNeighbourDumpRequest,
-  NLMSG_HDRLEN,
-  NDMSG_LEN,
   parseNeighbour,
   writeNeighbour,
-} from "./netlink-message.js";
+} from "./neighbour-message.js";
 import { NetlinkSocket, interfaceIndex } from "./netlink-socket.js";
 import type { ReconcileError } from "./reconcile-report.js";
 
@@ -58,11 +52,7 @@ export interface LinuxKernelOptions {
   chunkSize?: number;
 }
 
-const ENOENT = 2;
-const ENODEV = 19;
-const ESRCH = 3;
 const DUMP_ATTEMPTS = 5;
-const MAX_MESSAGE_SIZE = NLMSG_HDRLEN + NDMSG_LEN + 8 + 12;
 
 export function createLinuxKernel(options: LinuxKernelOptions = {}): Kernel {
   return new LinuxKernel(options.chunkSize ?? 2000);
@@ -101,11 +91,7 @@ class LinuxKernel implements Kernel {
       try {
         await this.applyLinkAction(action, result);
       } catch (error) {
-        result.errors.push({
-          object: describeLinkAction(action),
-          ...(action.kind === "create-veth" ? { endpointId: action.endpoint.id } : {}),
-          message: error instanceof Error ? error.message : String(error),
-        });
+        result.errors.push(linkActionError(action, error));
       }
     }
     const devices = new Map<string, number | undefined>();
@@ -120,7 +106,7 @@ class LinuxKernel implements Kernel {
         return await send();
       } catch (error) {
         this.close();
-        result.errors.push({ object: `netlink ${what}`, message: error instanceof Error ? error.message : String(error) });
+        result.errors.push({ object: `netlink ${what}`, message: errorText(error) });
         return 0;
       }
     };
@@ -215,7 +201,7 @@ class LinuxKernel implements Kernel {
       if (start > 0) await yieldToEventLoop();
       const end = Math.min(start + this.chunkSize, ready.length);
       const firstSeq = socket.allocateSeqs(end - start);
-      const batch = Buffer.allocUnsafe((end - start) * MAX_MESSAGE_SIZE);
+      const batch = Buffer.allocUnsafe((end - start) * NEIGHBOUR_MESSAGE_MAX);
       let offset = 0;
       for (let i = start; i < end; i++) {
         const { entry, ifindex } = ready[i]!;
@@ -276,46 +262,49 @@ function deleteLink(socket: NetlinkSocket, name: string): boolean {
 /**
  * Creates both ends in one message (host end enslaved and up, container end named with its MAC in its
  * namespace), then adds the address and brings the container end and lo up from a socket opened inside
- * the container's namespace. On any failure it deletes the host end, which takes the container end with it.
+ * the container's namespace. The namespace is opened once and checked (see openEndpointNamespace); that
+ * same file descriptor is the one the container end is made in and the one entered, so what was
+ * checked is what is used. On any failure it deletes the host end, which takes the container end with it.
  */
 function createVeth(socket: NetlinkSocket, action: Extract<LinkAction, { kind: "create-veth" }>): void {
   const { endpoint, mtu, master } = action;
   const masterIfindex = interfaceIndex(master);
   if (masterIfindex === undefined) throw new KernelError(`create veth ${endpoint.hostIfName}: no bridge named ${master}`, { errno: ENODEV });
-  const netnsFd = openNetns(endpoint.netns);
+  const where = netnsPath(endpoint.netns);
+  const netns = openEndpointNamespace(endpoint.netns, endpoint.netnsId);
   try {
-    request(socket, `create veth ${endpoint.hostIfName} peer ${endpoint.ifName} in ${netnsPath(endpoint.netns)}`, (seq) =>
+    request(socket, `create veth ${endpoint.hostIfName} peer ${endpoint.ifName} in ${where}`, (seq) =>
       encodeCreateVeth(
-        { hostIfName: endpoint.hostIfName, mtu, masterIfindex, peerIfName: endpoint.ifName, peerMac: endpoint.mac, peerNetnsFd: netnsFd },
+        { hostIfName: endpoint.hostIfName, mtu, masterIfindex, peerIfName: endpoint.ifName, peerMac: endpoint.mac, peerNetnsFd: netns.fd },
         seq,
       ),
     );
+    try {
+      const inside = inNetworkNamespace(netns.fd, () => {
+        const opened = new NetlinkSocket({ receiveBufferSize: 64 << 10 });
+        return { socket: opened, ifindex: interfaceIndex(endpoint.ifName) };
+      });
+      try {
+        if (inside.ifindex === undefined) throw new KernelError(`${endpoint.ifName} vanished from ${where}`, { errno: ENODEV });
+        const ifindex = inside.ifindex;
+        request(inside.socket, `address ${endpoint.ip}/${endpoint.prefixLen} on ${endpoint.ifName} in ${where}`, (seq) =>
+          encodeAddAddress(ifindex, endpoint.ip, endpoint.prefixLen, seq),
+        );
+        request(inside.socket, `set ${endpoint.ifName} up in ${where}`, (seq) => encodeSetLinkUp(endpoint.ifName, seq));
+        request(inside.socket, `set lo up in ${where}`, (seq) => encodeSetLinkUp("lo", seq));
+      } finally {
+        inside.socket.close();
+      }
+    } catch (error) {
+      try {
+        deleteLink(socket, endpoint.hostIfName);
+      } catch {
+        // the original error says more; the next reconcile sees the leftover veth and removes it
+      }
+      throw error;
+    }
   } finally {
-    closeSync(netnsFd);
-  }
-  try {
-    const inside = inNetworkNamespace(endpoint.netns, () => {
-      const opened = new NetlinkSocket({ receiveBufferSize: 64 << 10 });
-      return { socket: opened, ifindex: interfaceIndex(endpoint.ifName) };
-    });
-    try {
-      if (inside.ifindex === undefined) throw new KernelError(`${endpoint.ifName} vanished from ${netnsPath(endpoint.netns)}`, { errno: ENODEV });
-      const ifindex = inside.ifindex;
-      request(inside.socket, `address ${endpoint.ip}/${endpoint.prefixLen} on ${endpoint.ifName} in ${netnsPath(endpoint.netns)}`, (seq) =>
-        encodeAddAddress(ifindex, endpoint.ip, endpoint.prefixLen, seq),
-      );
-      request(inside.socket, `set ${endpoint.ifName} up in ${netnsPath(endpoint.netns)}`, (seq) => encodeSetLinkUp(endpoint.ifName, seq));
-      request(inside.socket, `set lo up in ${netnsPath(endpoint.netns)}`, (seq) => encodeSetLinkUp("lo", seq));
-    } finally {
-      inside.socket.close();
-    }
-  } catch (error) {
-    try {
-      deleteLink(socket, endpoint.hostIfName);
-    } catch {
-      // the original error says more; the next reconcile sees the leftover veth and removes it
-    }
-    throw error;
+    closeSync(netns.fd);
   }
 }
 

@@ -1,5 +1,5 @@
 // A blocking NETLINK_ROUTE socket through libc (koffi FFI). Thin: it sends prepared bytes and collects
-// replies by sequence number; the encoding lives in netlink-message.ts.
+// replies by sequence number; the encoding lives in netlink-message.ts and the message kinds beside it.
 import koffi from "koffi";
 import { KernelError, errnoText } from "./kernel-error.js";
 import {

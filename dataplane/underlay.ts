@@ -1,6 +1,6 @@
 // Finding the underlay: the interface and IPv4 address VXLAN packets leave from, and its MTU.
 import { readFile, writeFile } from "node:fs/promises";
-import { isIPv4Address } from "./address-format.js";
+import { WeftError, isIPv4, isInterfaceName } from "../proto/values/index.js";
 import { ip } from "./iproute2.js";
 
 export interface UnderlaySelection {
@@ -20,14 +20,11 @@ export interface AddressedInterface {
   ipv4: string[];
 }
 
-export class UnderlayError extends Error {
-  constructor(
-    readonly flag: "--underlay-iface" | "--underlay-ip" | "underlay",
-    reason: string,
-  ) {
-    super(`${flag}: ${reason}`);
-    this.name = "UnderlayError";
-  }
+type UnderlayFlag = "--underlay-iface" | "--underlay-ip" | "underlay";
+
+/** Bad or unusable underlay selection, naming the flag to change. */
+function underlayError(flag: UnderlayFlag, reason: string): WeftError {
+  return new WeftError("invalid-argument", `${flag}: ${reason}`, { field: flag });
 }
 
 /**
@@ -48,25 +45,25 @@ export async function inspectUnderlay(select: UnderlaySelection): Promise<Underl
 /** The pure part of inspectUnderlay. */
 export function chooseUnderlay(interfaces: readonly AddressedInterface[], select: UnderlaySelection, defaultRouteIface?: string): Underlay {
   if (select.ip !== undefined) {
-    if (!isIPv4Address(select.ip)) throw new UnderlayError("--underlay-ip", `${select.ip} is not an IPv4 address`);
+    if (!isIPv4(select.ip)) throw underlayError("--underlay-ip", `${select.ip} is not an IPv4 address`);
     const holder = interfaces.find((candidate) => candidate.ipv4.includes(select.ip!));
-    if (holder === undefined) throw new UnderlayError("--underlay-ip", `${select.ip} is not assigned to any interface`);
+    if (holder === undefined) throw underlayError("--underlay-ip", `${select.ip} is not assigned to any interface`);
     if (select.iface !== undefined && holder.name !== select.iface) {
-      throw new UnderlayError("--underlay-ip", `${select.ip} is on ${holder.name}, not on --underlay-iface ${select.iface}`);
+      throw underlayError("--underlay-ip", `${select.ip} is on ${holder.name}, not on --underlay-iface ${select.iface}`);
     }
     return { iface: holder.name, ip: select.ip, mtu: holder.mtu };
   }
   if (select.iface !== undefined) {
     const found = interfaces.find((candidate) => candidate.name === select.iface);
-    if (found === undefined) throw new UnderlayError("--underlay-iface", `no interface named ${select.iface}`);
+    if (found === undefined) throw underlayError("--underlay-iface", `no interface named ${select.iface}`);
     const address = found.ipv4[0];
-    if (address === undefined) throw new UnderlayError("--underlay-iface", `${select.iface} has no IPv4 address`);
+    if (address === undefined) throw underlayError("--underlay-iface", `${select.iface} has no IPv4 address`);
     return { iface: found.name, ip: address, mtu: found.mtu };
   }
   const fallback = interfaces.find((candidate) => candidate.name === defaultRouteIface);
   const address = fallback?.ipv4[0];
   if (fallback === undefined || address === undefined) {
-    throw new UnderlayError("underlay", "no default route with an IPv4 address: pass --underlay-iface or --underlay-ip");
+    throw underlayError("underlay", "no default route with an IPv4 address: pass --underlay-iface or --underlay-ip");
   }
   return { iface: fallback.name, ip: address, mtu: fallback.mtu };
 }
@@ -89,7 +86,7 @@ export function parseAddressList(json: string): AddressedInterface[] {
  * up to that long. Returns the value before and after.
  */
 export async function lowerArpRetransmit(iface: string, ms: number): Promise<{ before: number; after: number }> {
-  if (!/^[^\s/]{1,15}$/.test(iface) || iface === "." || iface === "..") throw new UnderlayError("underlay", `${iface} is not an interface name`);
+  if (!isInterfaceName(iface)) throw underlayError("underlay", `${iface} is not an interface name`);
   const path = `/proc/sys/net/ipv4/neigh/${iface}/retrans_time_ms`;
   const before = Number((await readFile(path, "utf8")).trim());
   if (Number.isInteger(before) && before <= ms) return { before, after: before };

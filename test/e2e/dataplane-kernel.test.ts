@@ -62,7 +62,7 @@ const remotes101 = Array.from({ length: 1000 }, (_, i) => remote(i, vteps[i % vt
 const remotes102 = Array.from({ length: 10 }, (_, i) => remote(2000 + i, vteps[0]!));
 
 function state(networks: DesiredNetwork[], underlayIp = "192.168.50.1"): DesiredState {
-  return { underlay: { ip: underlayIp, mtu: 1500 }, networks };
+  return { underlay: { ip: underlayIp, mtu: 1500 }, overlay: { networks } };
 }
 
 const net101 = (overrides: Partial<DesiredNetwork> = {}): DesiredNetwork => ({
@@ -157,6 +157,16 @@ describe("dataplane on the real kernel", () => {
     const byMac = new Map<string, string[]>();
     for (const entry of fdb) byMac.set(entry.mac, [...(byMac.get(entry.mac) ?? []), entry.dst!]);
     for (const [i, r] of moved.entries()) expect(byMac.get(r.mac), `endpoint ${i}`).toEqual([r.vtep]);
+  });
+
+  it("with prune=false (a restart before gossip synced) removes nothing the state does not name", async () => {
+    const report = await worker!.reconcile(state([net101({ localEndpoints: [ep1], remoteEndpoints: [] })]), { prune: false });
+    expect(report).toMatchObject({ linksDeleted: 0, fdbRemoved: 0, neighboursRemoved: 0, errors: [] });
+    expect(report.orphanVeths.sort()).toEqual([ep2.hostIfName, ep3.hostIfName].sort());
+    expect(fdbOf("weft-vx101")).toHaveLength(1000);
+    expect(neighboursOf("weft-vx101")).toHaveLength(1000);
+    expect(fdbOf("weft-vx102")).toHaveLength(10);
+    expect(link(c2, "eth0")).toBeDefined();
   });
 
   it("reports a veth into a missing namespace and leaves no half-made veth", async () => {

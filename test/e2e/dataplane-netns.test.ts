@@ -2,11 +2,14 @@
 // setns hygiene (only the calling thread moves, and it always comes back), on the real kernel.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readdirSync, readlinkSync } from "node:fs";
+import { closeSync, readdirSync, readlinkSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { requireCommand } from "../../agent/host-dependencies.js";
 import { KernelWorkerClient, hostIfNameFor, vtepMacFor, type DesiredLocalEndpoint, type DesiredState } from "../../dataplane/index.js";
-import { currentNetnsId, inNetworkNamespace } from "../../dataplane/network-namespace.js";
+import { inNetworkNamespace, openNetworkNamespace } from "../../dataplane/network-namespace.js";
+
+/** The namespace of the calling thread, like `readlink /proc/thread-self/ns/net` ("net:[4026531840]"). */
+const currentNetnsId = (): string => readlinkSync("/proc/thread-self/ns/net");
 
 const run = `weft${randomBytes(3).toString("hex")}`;
 const hostNs = `${run}-h`;
@@ -49,7 +52,7 @@ function endpoint(id: string, netns: string): DesiredLocalEndpoint {
 function state(localEndpoints: DesiredLocalEndpoint[]): DesiredState {
   return {
     underlay: { ip: "192.168.60.1", mtu: 1500 },
-    networks: [{ vni: 301, vtepMac: vtepMacFor("netns-e2e", 301), mtu: 1400, localEndpoints, remoteEndpoints: [] }],
+    overlay: { networks: [{ vni: 301, vtepMac: vtepMacFor("netns-e2e", 301), mtu: 1400, localEndpoints, remoteEndpoints: [] }] },
   };
 }
 
@@ -142,9 +145,18 @@ describe("inNetworkNamespace", () => {
       .filter((tid) => tid !== String(process.pid))
       .map((tid) => readlinkSync(`/proc/self/task/${tid}/ns/net`));
 
+  function inside<T>(netns: string, work: () => T): T {
+    const { fd } = openNetworkNamespace(netns);
+    try {
+      return inNetworkNamespace(fd, work);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
   it("moves only the calling thread and brings it back", () => {
     const home = currentNetnsId();
-    const seen = inNetworkNamespace(ns, () => ({ inside: currentNetnsId(), others: otherThreads() }));
+    const seen = inside(ns, () => ({ inside: currentNetnsId(), others: otherThreads() }));
     expect(seen.inside).not.toBe(home);
     expect(seen.others.length).toBeGreaterThan(0);
     expect(new Set(seen.others)).toEqual(new Set([home]));
@@ -153,26 +165,26 @@ describe("inNetworkNamespace", () => {
 
   it("comes back when the work throws, and passes the error on", () => {
     const home = currentNetnsId();
-    let inside = "";
+    let seen = "";
     expect(() =>
-      inNetworkNamespace(`/run/netns/${ns}`, () => {
-        inside = currentNetnsId();
+      inside(`/run/netns/${ns}`, () => {
+        seen = currentNetnsId();
         throw new Error("boom inside");
       }),
     ).toThrow("boom inside");
-    expect(inside).not.toBe(home);
+    expect(seen).not.toBe(home);
     expect(currentNetnsId()).toBe(home);
   });
 
   it("refuses async work (whatever follows an await would run elsewhere) and still comes back", () => {
     const home = currentNetnsId();
-    expect(() => inNetworkNamespace(ns, async () => undefined)).toThrow(/must be synchronous/);
+    expect(() => inside(ns, async () => undefined)).toThrow(/must be synchronous/);
     expect(currentNetnsId()).toBe(home);
   });
 
   it("names a missing namespace and never leaves home", () => {
     const home = currentNetnsId();
-    expect(() => inNetworkNamespace(`${run}-missing`, () => "never")).toThrow(`netns /run/netns/${run}-missing: no such namespace`);
+    expect(() => inside(`${run}-missing`, () => "never")).toThrow(`netns /run/netns/${run}-missing: no such namespace`);
     expect(currentNetnsId()).toBe(home);
   });
 });

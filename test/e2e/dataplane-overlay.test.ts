@@ -26,15 +26,17 @@ function desiredFor(i: 0 | 1): DesiredState {
   const mine = endpoints[i];
   return {
     underlay: { ip: underlayIps[i], mtu: 1500 },
-    networks: [
-      {
-        vni: 300,
-        vtepMac: vtepMacFor(`h${i + 1}`, 300),
-        mtu: 1450,
-        localEndpoints: [{ id: mine.id, hostIfName: hostIfNameFor(mine.id), netns: containers[i], ifName: "eth0", mac: mine.mac, ip: mine.ip, prefixLen: 16 }],
-        remoteEndpoints: [{ ip: endpoints[other].ip, mac: endpoints[other].mac, vtep: underlayIps[other] }],
-      },
-    ],
+    overlay: {
+      networks: [
+        {
+          vni: 300,
+          vtepMac: vtepMacFor(`h${i + 1}`, 300),
+          mtu: 1450,
+          localEndpoints: [{ id: mine.id, hostIfName: hostIfNameFor(mine.id), netns: containers[i], ifName: "eth0", mac: mine.mac, ip: mine.ip, prefixLen: 16 }],
+          remoteEndpoints: [{ ip: endpoints[other].ip, mac: endpoints[other].mac, vtep: underlayIps[other] }],
+        },
+      ],
+    },
   };
 }
 
@@ -73,7 +75,7 @@ describe("overlay between two hosts on the real kernel", () => {
 
   it("stops the traffic when the remote endpoint is withdrawn", async () => {
     const withdrawn = desiredFor(0);
-    withdrawn.networks[0]!.remoteEndpoints = [];
+    withdrawn.overlay.networks[0]!.remoteEndpoints = [];
     const report = await workers[0]!.reconcile(withdrawn);
     expect(report).toMatchObject({ fdbRemoved: 1, neighboursRemoved: 1, errors: [] });
     spawnSync("ip", ["-n", containers[0], "neigh", "flush", "dev", "eth0"]);

@@ -1,4 +1,4 @@
-import type { DesiredNetwork, DesiredState, ObservedLink, ObservedState } from "../../../dataplane/index.js";
+import type { DesiredLocalEndpoint, DesiredNetwork, DesiredState, ObservedLink, ObservedState } from "../../../dataplane/index.js";
 import { hostIfNameFor } from "../../../dataplane/index.js";
 
 export const LOCAL_IP = "192.168.0.1";
@@ -8,12 +8,12 @@ export function network(vni: number, overrides: Partial<DesiredNetwork> = {}): D
   return { vni, vtepMac: VTEP_MAC, mtu: 1450, localEndpoints: [], remoteEndpoints: [], ...overrides };
 }
 
-export function localEndpoint(id: string, netns = "c1") {
+export function localEndpoint(id: string, netns = "c1"): DesiredLocalEndpoint {
   return { id, hostIfName: hostIfNameFor(id), netns, ifName: "eth0", mac: "02:42:0a:28:00:02", ip: "10.40.0.2", prefixLen: 16 };
 }
 
 export function desiredState(networks: DesiredNetwork[]): DesiredState {
-  return { underlay: { ip: LOCAL_IP, mtu: 1500 }, networks };
+  return { underlay: { ip: LOCAL_IP, mtu: 1500 }, overlay: { networks } };
 }
 
 export function bridgeLink(vni: number, overrides: Partial<ObservedLink> = {}): ObservedLink {

@@ -10,16 +10,39 @@ import {
   NLM_F_CAPPED,
   NLM_F_CREATE,
   NLM_F_REQUEST,
+  parseNetlinkError,
+  parseNetlinkHeaders,
+} from "../../../dataplane/netlink-message.js";
+import {
   NTF_SELF,
   NUD_PERMANENT,
   RTM_GETNEIGH,
   RTM_NEWNEIGH,
+  NEIGHBOUR_MESSAGE_MAX,
   encodeNeighbourDumpRequest,
-  encodeNeighbourMessages,
   parseNeighbour,
-  parseNetlinkError,
-  parseNetlinkHeaders,
-} from "../../../dataplane/netlink-message.js";
+  writeNeighbour,
+} from "../../../dataplane/neighbour-message.js";
+
+interface NeighbourMessage {
+  type: number;
+  flags: number;
+  seq: number;
+  family: number;
+  ifindex: number;
+  state: number;
+  ndmFlags: number;
+  dst?: string;
+  lladdr?: string;
+}
+
+/** Messages back to back in one buffer, as the kernel shell writes a batch. */
+function encodeNeighbourMessages(messages: readonly NeighbourMessage[]): Buffer {
+  const buffer = Buffer.alloc(messages.length * NEIGHBOUR_MESSAGE_MAX);
+  let offset = 0;
+  for (const m of messages) offset = writeNeighbour(buffer, offset, m.type, m.flags, m.seq, m.family, m.ifindex, m.state, m.ndmFlags, m.dst, m.lladdr);
+  return buffer.subarray(0, offset);
+}
 
 const hex = (buffer: Buffer) => buffer.toString("hex");
 

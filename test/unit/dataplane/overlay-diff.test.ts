@@ -1,10 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { diffKernelState, isEmptyPlan } from "../../../dataplane/index.js";
+import { diffOverlay, isEmptyPlan, type DesiredState, type KernelPlan, type ObservedState } from "../../../dataplane/index.js";
 import { LOCAL_IP, VTEP_MAC, bridgeLink, desiredState, localEndpoint, network, observedWith, vxlanLink } from "./fixtures.js";
 
 const remote = { ip: "10.40.1.2", mac: "02:42:0a:28:01:02", vtep: "192.168.0.2" };
 
-describe("diffKernelState", () => {
+const diffKernelState = (observed: ObservedState, desired: DesiredState): KernelPlan => diffOverlay(observed, desired).plan;
+
+describe("diffOverlay", () => {
   it("creates bridge, vxlan, veth and entries for a new network", () => {
     const endpoint = localEndpoint("0123456789abcdef");
     const plan = diffKernelState(observedWith([]), desiredState([network(42, { localEndpoints: [endpoint], remoteEndpoints: [remote] })]));
@@ -162,7 +164,7 @@ describe("diffKernelState", () => {
         neighbours: [{ device: "weft-vx42", ip: remote.ip, mac: remote.mac, permanent: true }],
       });
       const plan = diffKernelState(observed, desiredState([network(42, { remoteEndpoints: [remote] })]));
-      expect(plan.links.map((a) => a.kind)).toEqual(["delete-link", "create-vxlan"]);
+      expect(plan.links.map((a: { kind: string }) => a.kind)).toEqual(["delete-link", "create-vxlan"]);
       expect(plan.fdbAdd).toHaveLength(1);
       expect(plan.neighboursAdd).toHaveLength(1);
       expect(plan.fdbRemove).toHaveLength(0);
