@@ -70,6 +70,8 @@ async function run(config: AgentConfig, log: Logger): Promise<number> {
     endpoints: config.etcdEndpoints,
     prefix: config.etcdPrefix,
     nodeTtlSeconds: config.nodeTtlSeconds,
+    // TODO(lead, issue 6 C3): build the client options in one place once agent/etcd-client-options.ts lands:
+    // pass etcdClientOptions({ endpoints: config.etcdEndpoints, caFile, certFile, keyFile }) instead of `tls` here.
     tls: config.etcdTls,
     log: (line) => log("info", `registry: ${line}`),
   });
@@ -83,7 +85,7 @@ async function run(config: AgentConfig, log: Logger): Promise<number> {
     transport,
     keyPair,
     clusterKey,
-    stateStore: new StateStore(config.stateDir),
+    stateStore: new StateStore(config.stateDir, (line) => log("warn", line)),
     metrics,
     log,
   });
