@@ -4,6 +4,7 @@
 // When a network's last local endpoint goes, its slice is released in etcd (so `weft network rm`
 // is not held up by this node) and its CIDR kept in the state, to be preferred on the next attach.
 import { randomBytes } from "node:crypto";
+import { statSync } from "node:fs";
 import { basename } from "node:path";
 import type { EndpointRecord, GossipNode } from "../../controlplane/gossip/index.js";
 import type { NetworkRecord, Registry } from "../../controlplane/registry/index.js";
@@ -32,6 +33,11 @@ export interface EndpointLifecycleOptions {
   reconcile: () => Promise<ReconcileReport>;
   /** The identity of a network namespace; throws a WeftError for anything that is not one (C2). */
   inspectNetns: (path: string) => NetnsId;
+  /**
+   * Identities of namespaces no endpoint may use besides the agent's own (which inspectNetns refuses):
+   * the initial namespace (/proc/1/ns/net), the host's even when the agent runs elsewhere.
+   */
+  hostNamespaces?: () => NetnsId[];
   /** Called with the host-side veth name of every endpoint attached in this run. */
   madeVeth: (hostIfName: string) => void;
   log: (level: "debug" | "info" | "warn" | "error", line: string) => void;
@@ -89,6 +95,9 @@ export class EndpointLifecycle {
       throw new WeftError("already-exists", `netns: "${netns}" already has a weft interface ${ifName}`, { field: "netns" });
     }
     const netnsId = options.inspectNetns(reference.path);
+    if ((options.hostNamespaces ?? initialNamespace)().some((id) => id.dev === netnsId.dev && id.ino === netnsId.ino)) {
+      throw new WeftError("invalid-argument", `netns: "${printable(request.netns)}" is the host's initial network namespace, not a container's`, { field: "netns" });
+    }
 
     // A slice this node already holds needs no etcd round trip, so attaching works while etcd is unreachable.
     const held = (options.registry.snapshot().subnets.get(network.name) ?? []).find((l) => l.node === options.node);
@@ -203,6 +212,15 @@ export class EndpointLifecycle {
     const run = this.lock.then(work, work);
     this.lock = run.catch(() => undefined);
     return run;
+  }
+}
+
+function initialNamespace(): NetnsId[] {
+  try {
+    const info = statSync("/proc/1/ns/net");
+    return [{ dev: info.dev, ino: info.ino }];
+  } catch {
+    return [];
   }
 }
 

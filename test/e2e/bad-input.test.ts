@@ -115,6 +115,47 @@ describe("bad input through the CLI and a real agent", () => {
     expect(endpoints.endpoints.map((e) => e.id)).toEqual([(JSON.parse(first.stdout) as { endpoint: { id: string } }).endpoint.id]);
   });
 
+  it("refuses host namespaces as --netns: the initial one (/proc/1/ns/net) and the agent's own", async () => {
+    const veths = hostVeths();
+    const subnets = etcdKeys("subnets/");
+    expectRefused(await weft("endpoint", "attach", "--network", "weft-lab", "--netns", "/proc/1/ns/net"), "netns", /initial network namespace/);
+    const agentPid = lab.state.hosts[0]!.agentPid;
+    expectRefused(await weft("endpoint", "attach", "--network", "weft-lab", "--netns", `/proc/${agentPid}/ns/net`), "netns", /own network namespace/);
+    expectRefused(await weft("endpoint", "attach", "--network", "weft-lab", "--netns", "/etc/passwd"), "netns", /neither a namespace name/);
+    expect(hostVeths()).toEqual(veths);
+    expect(etcdKeys("subnets/")).toEqual(subnets);
+  });
+
+  it("refuses a FIFO named like a namespace without blocking, and keeps answering", async () => {
+    const name = `${lab.prefix}-fifo`;
+    execFileSync("mkfifo", [`/run/netns/${name}`]);
+    try {
+      expectRefused(await weft("endpoint", "attach", "--network", "weft-lab", "--netns", name), "netns", /not a network namespace/);
+      expect((await weft("status")).code).toBe(0);
+    } finally {
+      execFileSync("rm", ["-f", `/run/netns/${name}`]);
+    }
+  });
+
+  it("withdraws an endpoint whose namespace was deleted and re-created under the same name, instead of re-populating it", async () => {
+    const ns = newNamespace(54);
+    const attached = await weft("--json", "endpoint", "attach", "--network", "weft-lab", "--netns", ns);
+    expect(attached.code, attached.stderr).toBe(0);
+    const id = (JSON.parse(attached.stdout) as { endpoint: { id: string } }).endpoint.id;
+    execFileSync("ip", ["netns", "del", ns]);
+    execFileSync("ip", ["netns", "add", ns]);
+    // Another attach runs a full reconcile, which would re-create eth0 in whatever namespace has the name.
+    const other = await weft("endpoint", "attach", "--network", "weft-lab", "--netns", newNamespace(55));
+    expect(other.code, other.stderr).toBe(0);
+    const listed = async (): Promise<string[]> =>
+      (JSON.parse((await weft("--json", "endpoint", "ls", "--network", "weft-lab")).stdout) as { endpoints: Array<{ id: string }> }).endpoints.map((e) => e.id);
+    const deadline = Date.now() + 10_000;
+    while ((await listed()).includes(id) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    expect(await listed()).not.toContain(id);
+    const links = JSON.parse(execFileSync("ip", ["-n", ns, "-j", "link", "show"], { encoding: "utf8" })) as Array<{ ifname: string }>;
+    expect(links.map((l) => l.ifname)).toEqual(["lo"]);
+  });
+
   it("refuses to remove a network that still has endpoints, and unknown endpoints", async () => {
     expectRefused(await weft("network", "rm", "weft-lab"), "name", /active endpoint/);
     expectRefused(await weft("network", "rm", "nothing-here"), "name", /no network/);

@@ -25,7 +25,7 @@ interface TestNode {
 const namespaces = new Map<string, NetnsId>();
 function resetNamespaces(): void {
   namespaces.clear();
-  ["c1", "c2", "c3"].forEach((name, i) => namespaces.set(name, { dev: 4, ino: 4026532000 + i }));
+  ["c1", "c2", "c3"].forEach((name, i) => namespaces.set(name, { dev: 9999, ino: 4026532000 + i }));
 }
 resetNamespaces();
 
