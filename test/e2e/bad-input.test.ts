@@ -156,6 +156,35 @@ describe("bad input through the CLI and a real agent", () => {
     expect(links.map((l) => l.ifname)).toEqual(["lo"]);
   });
 
+  it("removes a network once its last endpoint detached: the agent released its slice", async () => {
+    expect((await weft("network", "create", "brief", "--subnet", "10.96.0.0/16")).code).toBe(0);
+    const attached = await weft("--json", "endpoint", "attach", "--network", "brief", "--netns", newNamespace(56));
+    expect(attached.code, attached.stderr).toBe(0);
+    expect(etcdKeys("subnets/brief/")).toHaveLength(1);
+    expect((await weft("endpoint", "detach", (JSON.parse(attached.stdout) as { endpoint: { id: string } }).endpoint.id)).code).toBe(0);
+    expect(etcdKeys("subnets/brief/")).toEqual([]);
+    const removed = await weft("network", "rm", "brief");
+    expect(removed.code, removed.stderr).toBe(0);
+  });
+
+  it("keeps a network's devices when its key vanishes from etcd while a local endpoint uses it", async () => {
+    expect((await weft("network", "create", "kept", "--subnet", "10.95.0.0/16", "--vni", "4242")).code).toBe(0);
+    const attached = await weft("--json", "endpoint", "attach", "--network", "kept", "--netns", newNamespace(57));
+    expect(attached.code, attached.stderr).toBe(0);
+    const veths = hostVeths();
+    // A mistyped prefix, a restore, a removal from a node with a partial view: the key just goes.
+    execFileSync("ip", ["netns", "exec", `${lab.prefix}-ul`, "etcdctl", `--endpoints=${lab.state.etcd.endpoint}`, "del", "/weft/v1/networks/kept"], {
+      env: { ...process.env, ETCDCTL_API: "3" },
+    });
+    expect(etcdKeys("networks/kept")).toEqual([]);
+    // Another attach runs a full reconcile, which would tear the network down if it were gone for the agent.
+    const other = await weft("endpoint", "attach", "--network", "weft-lab", "--netns", newNamespace(58));
+    expect(other.code, other.stderr).toBe(0);
+    const links = JSON.parse(execFileSync("ip", ["-n", lab.state.hosts[0]!.netns, "-j", "link", "show"], { encoding: "utf8" })) as Array<{ ifname: string }>;
+    expect(links.map((l) => l.ifname)).toEqual(expect.arrayContaining(["weft-vx4242", "weft-br4242"]));
+    expect(hostVeths()).toEqual(expect.arrayContaining(veths));
+  });
+
   it("refuses to remove a network that still has endpoints, and unknown endpoints", async () => {
     expectRefused(await weft("network", "rm", "weft-lab"), "name", /active endpoint/);
     expectRefused(await weft("network", "rm", "nothing-here"), "name", /no network/);
