@@ -30,7 +30,6 @@ import { agentStatus, type AgentStatus } from "./status/agent-status.js";
 export const AGENT_VERSION = "0.1.0";
 export type { AgentStatus } from "./status/agent-status.js";
 export type { EndpointView } from "./endpoints/endpoint-view.js";
-export { errorText };
 
 export interface AgentOptions {
   node: string;
