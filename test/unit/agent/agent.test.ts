@@ -274,6 +274,35 @@ describe("Agent endpoints and networks", () => {
     expect(h1.agent.listNetworks()).toEqual([]);
   });
 
+  it("with no state, leaves weft veths it did not make in place and reports them (C2's ownsVeth)", async () => {
+    const store = new MemoryRegistryStore();
+    const dir = await mkdtemp(join(tmpdir(), "weft-agent-nostate-"));
+    dirs.push(dir);
+    const stray = hostIfNameFor("0123456789abcdef0123456789abcdef");
+    const kernel = new FakeKernel({ namespaceExists: (ns) => namespaces.has(ns) });
+    kernel.links.set(stray, { name: stray, ifindex: 77, kind: "veth", mac: "02:00:00:00:00:77", mtu: 1450, up: true, master: "weft-br42" });
+    const metrics = new prom.Registry();
+    const agent = new Agent({
+      node: "h1",
+      underlay: { ip: "10.251.0.1", mtu: 1500 },
+      gossipAddr: "10.251.0.1:7946",
+      registry: new MemoryRegistry({ store }),
+      kernel,
+      transport: new MemoryNetwork().transport("10.251.0.1:7946"),
+      keyPair: nacl.sign.keyPair(),
+      stateStore: new StateStore(dir),
+      metrics,
+      log: () => undefined,
+      inspectNetns: fakeInspectNetns,
+      pruneAfterMs: 0,
+    });
+    started.push({ agent, kernel, registry: new MemoryRegistry({ store }), stateDir: dir });
+    await agent.start();
+    await agent.reconcile();
+    expect(kernel.links.has(stray)).toBe(true);
+    expect(await metrics.getSingleMetricAsString("weft_orphan_veths")).toMatch(/weft_orphan_veths 1/);
+  });
+
   it("keeps a network that vanished from etcd while local endpoints use it, and for the grace period after", async () => {
     const store = new MemoryRegistryStore();
     const h1 = await startNode("h1", 1, store, new MemoryNetwork(), undefined, { networkGraceMs: 300 });
