@@ -56,6 +56,8 @@ export class KernelSyncLoop {
   private draining = false;
   private stopped = false;
   private resyncTimer: NodeJS.Timeout | undefined;
+  // While full runs may not prune, watches the gate, so that what they left behind goes once it opens.
+  private gateWatch: NodeJS.Timeout | undefined;
   lastRunAtMs = 0;
 
   constructor(private readonly options: KernelSyncOptions) {}
@@ -69,6 +71,7 @@ export class KernelSyncLoop {
   stop(): void {
     this.stopped = true;
     if (this.resyncTimer) clearInterval(this.resyncTimer);
+    if (this.gateWatch) clearInterval(this.gateWatch);
   }
 
   /** A full run that starts after this call. */
@@ -150,14 +153,31 @@ export class KernelSyncLoop {
 
   private async runFull(): Promise<ReconcileReport> {
     const input = this.options.buildDesired();
-    const gate = this.options.pruneGate.check();
-    if (gate.opened) {
-      this.options.log("info", `full reconciles prune again: ${gate.opened === "synced" ? "gossip has synced with a peer" : "no gossip sync within the start-up bound"}`);
-    }
+    const gate = this.checkGate();
+    if (!gate.prune) this.watchGate();
     const report = await reconcileWith(this.options.reconciler, input.desired, { prune: gate.prune, ownsVeth: this.options.ownsVeth });
     this.programmedVnis = input.programmedVnis;
     this.remoteProgrammed = input.remoteEndpoints;
     return report;
+  }
+
+  private checkGate(): { prune: boolean } {
+    const gate = this.options.pruneGate.check();
+    if (gate.opened) {
+      this.options.log("info", `full reconciles prune again: ${gate.opened === "synced" ? "gossip has synced with a peer" : "no gossip sync within the start-up bound"}`);
+    }
+    return gate;
+  }
+
+  private watchGate(): void {
+    if (this.gateWatch) return;
+    this.gateWatch = setInterval(() => {
+      if (!this.checkGate().prune) return;
+      clearInterval(this.gateWatch);
+      this.gateWatch = undefined;
+      void this.requestFull().catch(() => undefined);
+    }, 250);
+    this.gateWatch.unref();
   }
 
   private async runIncremental(changes: Iterable<EndpointChange>): Promise<ReconcileReport> {

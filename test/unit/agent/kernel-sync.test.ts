@@ -66,7 +66,18 @@ describe("KernelSyncLoop", () => {
     await sync.requestFull();
     synced = true;
     await sync.requestFull();
+    sync.stop();
     expect(calls.map((c) => c?.prune)).toEqual([false, true]);
+  });
+
+  it("runs a pruning full reconcile by itself once the gate opens, so what was left behind goes", async () => {
+    const { reconciler, calls } = fakeReconciler();
+    let synced = false;
+    const sync = loop(reconciler, new PruneGate(() => synced, Date.now()));
+    await sync.requestFull();
+    synced = true;
+    await expect.poll(() => calls.map((c) => c?.prune)).toEqual([false, true]);
+    sync.stop();
   });
 
   it("coalesces requests made while a run is in flight into one run", async () => {
