@@ -1,36 +1,35 @@
-// The agent: keeps this node registered, turns requests into etcd records and gossip entries, and
-// keeps the kernel matching what the controlplane knows. It takes its collaborators as interfaces
-// (Registry, Kernel, GossipTransport), so unit tests run it on fakes and weftd on the real things.
-import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
-import { basename } from "node:path";
+// The agent's composition root: builds its parts and wires them together. Each part has one job:
+//   endpoints/   attach, detach, address allocation, withdrawal of endpoints whose namespace changed
+//   kernel-sync/ the only scheduler of reconciles (full and incremental runs, the prune gate)
+//   peers/       gossip membership from etcd records and gossip liveness; owners' VTEPs
+//   networks/    the networks this host programs (etcd's, with a grace period for vanished ones)
+//   desired-state/ the desired kernel state, one part per feature
+//   status/      what `weft status` shows
+// Collaborators come in as interfaces (Registry, Kernel, GossipTransport), so unit tests run the
+// agent on fakes and weftd on the real things.
 import type * as prom from "prom-client";
 import { isRetryable } from "../controlplane/retryable.js";
-import { WeftError } from "../proto/values/index.js";
+import { errorText, printable, WeftError } from "../proto/values/index.js";
 import type { NetworkSpec } from "../controlplane/network-spec.js";
-import type { NetworkRecord, NodeRecord, Registry, RegistryEvent, SubnetLease } from "../controlplane/registry/index.js";
-import { allocateAddress } from "../controlplane/ipam/index.js";
-import { macForAddress } from "../proto/values/index.js";
-import {
-  endpointKey,
-  GossipNode,
-  type EndpointChange,
-  type EndpointRecord,
-  type GossipConfig,
-  type GossipTransport,
-  type PeerStatus,
-} from "../controlplane/gossip/index.js";
-import { Reconciler, vtepMacFor, type Kernel, type ReconcileReport } from "../dataplane/index.js";
-import { buildDesiredState } from "./desired-state.js";
-import { planEndpointChanges, type PendingEndpointChange } from "./endpoint-change-plan.js";
+import type { NetworkRecord, Registry, RegistryEvent, SubnetLease } from "../controlplane/registry/index.js";
+import { GossipNode, type GossipConfig, type GossipTransport } from "../controlplane/gossip/index.js";
+import { hostIfNameFor, Reconciler, vtepMacFor, type Kernel } from "../dataplane/index.js";
+import { buildOverlayPart } from "./desired-state/index.js";
+import { EndpointLifecycle, type AttachRequest } from "./endpoints/endpoint-lifecycle.js";
+import { listEndpointViews, type EndpointView } from "./endpoints/endpoint-view.js";
+import { KernelSyncLoop, type FullRunInput, type RunKind } from "./kernel-sync/kernel-sync-loop.js";
+import { PruneGate } from "./kernel-sync/prune-gate.js";
+import { gossipIsSynced, inspectNetworkNamespace, type NetnsId, type ReconcileReport } from "./merge-shims.js";
 import { AgentMetrics } from "./metrics.js";
+import { NetworkView } from "./networks/network-view.js";
 import type { NodeKeyPair } from "./node-identity.js";
-import { StateStore, type AgentState, type LocalEndpoint } from "./state-store.js";
+import { PeerDirectory, type PeerView } from "./peers/peer-directory.js";
+import type { AgentState, StateStore } from "./state-store.js";
+import { agentStatus, type AgentStatus } from "./status/agent-status.js";
 
 export const AGENT_VERSION = "0.1.0";
-
-/** How long a node whose etcd lease expired is still listed, as dead, by `weft peers`. */
-const DEAD_PEER_RETENTION_MS = 10 * 60_000;
+export type { AgentStatus } from "./status/agent-status.js";
+export type { EndpointView } from "./endpoints/endpoint-view.js";
 
 export interface AgentOptions {
   node: string;
@@ -47,103 +46,62 @@ export interface AgentOptions {
   gossipConfig?: Partial<GossipConfig>;
   /** How often the kernel is reconciled even without changes, to repair drift. */
   resyncIntervalMs?: number;
-  /** Whether a container namespace exists; default: looks under /run/netns or at the path. */
-  namespaceExists?: (netns: string) => boolean;
-}
-
-function namespaceExistsOnHost(netns: string): boolean {
-  return existsSync(netns.startsWith("/") ? netns : `/run/netns/${netns}`);
-}
-
-/** An endpoint as the API shows it: local ones carry their namespace. */
-export interface EndpointView {
-  id: string;
-  name: string;
-  network: string;
-  node: string;
-  ip: string;
-  mac: string;
-  vtep: string;
-  local: boolean;
-  netns: string;
-}
-
-export interface AgentStatus {
-  node: string;
-  version: string;
-  underlayIp: string;
-  gossipAddr: string;
-  etcdConnected: boolean;
-  networks: number;
-  localEndpoints: number;
-  remoteEndpoints: number;
-  peersAlive: number;
-  peersTotal: number;
-  lastReconcileMs: number;
-  uptimeMs: number;
-}
-
-interface Deferred<T> {
-  promise: Promise<T>;
-  resolve(value: T): void;
-  reject(err: unknown): void;
+  /** A network namespace's identity (C2's inspectNetworkNamespace by default); tests pass a fake. */
+  inspectNetns?: (path: string) => NetnsId;
+  /** How long full reconciles wait for a gossip sync before pruning (PRUNE_AFTER_MS by default). */
+  pruneAfterMs?: number;
+  /** How long a network gone from etcd stays programmed (NETWORK_GRACE_MS by default). */
+  networkGraceMs?: number;
 }
 
 export class Agent {
   private gossip!: GossipNode;
+  private state!: AgentState;
   private readonly reconciler: Reconciler;
   private readonly metrics: AgentMetrics;
-  private state!: AgentState;
+  private readonly networks: NetworkView;
+  private readonly peerDirectory: PeerDirectory;
+  private readonly endpoints: EndpointLifecycle;
+  private kernelSync!: KernelSyncLoop;
   private readonly startedAt = Date.now();
-  private lastReconcileMs = 0;
   private stopped = false;
   private unsubscribers: Array<() => void> = [];
-  // Nodes whose etcd record went away, kept a while so `weft peers` can show them as dead.
-  private readonly departed = new Map<string, { name: string; gossipAddr: string; underlayIp: string; goneAtMs: number }>();
-  private readonly lastNodeRecords = new Map<string, NodeRecord>();
-  private resyncTimer: NodeJS.Timeout | undefined;
-  // Reconcile coalescing: at most one run in flight and one pending that every caller shares. The
-  // pending run is a full one when someone asked for it, else it applies just the gossip changes.
-  private pendingRun: Deferred<ReconcileReport> | undefined;
-  private currentRun: Promise<ReconcileReport> | undefined;
-  private fullRunWanted = false;
-  private pendingChanges = new Map<string, PendingEndpointChange>();
-  // What the last full run programmed, which the incremental runs build on.
-  private programmedVnis = new Map<string, number>();
-  private remoteProgrammed = 0;
-  private draining = false;
-  // Attach and detach change local endpoints and IP allocation: one at a time.
-  private endpointLock: Promise<unknown> = Promise.resolve();
+  // Veths this agent may remove: those of endpoints in its state at start or attached in this run.
+  private readonly ownedVeths = new Set<string>();
+  private readonly reportedOrphans = new Set<string>();
 
   constructor(private readonly options: AgentOptions) {
-    this.reconciler = new Reconciler(options.kernel, { log: (line) => options.log("debug", line) });
-    this.metrics = new AgentMetrics(options.metrics, options.node, AGENT_VERSION);
-  }
-
-  private createGossip(versionFloor: number): GossipNode {
-    const { registry } = this.options;
-    return new GossipNode({
-      name: this.options.node,
-      keyPair: this.options.keyPair,
-      transport: this.options.transport,
-      clusterKey: this.options.clusterKey,
-      config: this.options.gossipConfig,
-      metrics: this.options.metrics,
-      log: (line) => this.options.log("info", `gossip: ${line}`),
-      policy: {
-        isKnownNetwork: (network) => registry.snapshot().networks.has(network),
-        ownerSlices: (owner, network) =>
-          (registry.snapshot().subnets.get(network) ?? []).filter((l) => l.node === owner).map((l) => l.cidr),
-      },
-      // A restarted agent resumes its gossip versions above everything it announced before.
-      versionFloor,
-      // Acknowledge a push once the kernel holds what it brought (see GossipNode.confirm).
-      beforeAck: () => this.kernelCaughtUp(),
+    const { node, registry, log } = options;
+    this.reconciler = new Reconciler(options.kernel, { log: (line) => log("debug", line) });
+    this.metrics = new AgentMetrics(options.metrics, node, AGENT_VERSION);
+    this.networks = new NetworkView({
+      current: () => registry.snapshot().networks,
+      localEndpoints: (network) => this.state?.endpoints.filter((e) => e.network === network).length ?? 0,
+      log,
+      onExpiry: () => void this.reconcile().catch(() => undefined),
+      ...(options.networkGraceMs !== undefined ? { graceMs: options.networkGraceMs } : {}),
     });
-  }
-
-  private get namespaceExists(): (netns: string) => boolean {
-    return this.options.namespaceExists ?? namespaceExistsOnHost;
+    this.peerDirectory = new PeerDirectory({
+      self: node,
+      selfUnderlayIp: options.underlay.ip,
+      nodes: () => registry.snapshot().nodes,
+      gossipStatus: () => this.gossip.peerStatus(),
+      setPeers: (peers) => this.gossip.setPeers(peers),
+      log,
+    });
+    this.endpoints = new EndpointLifecycle({
+      node,
+      vtep: options.underlay.ip,
+      registry,
+      gossip: () => this.gossip,
+      state: () => this.state,
+      persist: () => this.persist(),
+      requireNetwork: (name, field) => this.requireNetwork(name, field),
+      reconcile: () => this.reconcile(),
+      inspectNetns: options.inspectNetns ?? inspectNetworkNamespace,
+      madeVeth: (name) => this.ownedVeths.add(name),
+      log,
+    });
   }
 
   get node(): string {
@@ -151,34 +109,39 @@ export class Agent {
   }
 
   async start(): Promise<void> {
-    const { registry, log } = this.options;
-    this.state = await this.options.stateStore.load(this.options.node);
+    const { registry, log, node } = this.options;
+    const loaded = await this.options.stateStore.loadWithSource(node);
+    this.state = loaded.state;
+    if (loaded.source === "none") log("info", "no state: weft veths found in the kernel are reported, not removed (this agent did not make them)");
+    for (const endpoint of this.state.endpoints) this.ownedVeths.add(hostIfNameFor(endpoint.id));
     this.gossip = this.createGossip(this.state.gossipVersion);
+    this.kernelSync = this.createKernelSync();
     await this.startRegistry();
     await registry.registerNode({
-      name: this.options.node,
+      name: node,
       underlayIP: this.options.underlay.ip,
-      vtepMAC: vtepMacFor(this.options.node, 0),
+      vtepMAC: vtepMacFor(node, 0),
       gossipAddr: this.options.gossipAddr,
       publicKey: Buffer.from(this.options.keyPair.publicKey).toString("base64"),
       agentVersion: AGENT_VERSION,
     });
     this.unsubscribers.push(registry.subscribe((event) => this.onRegistryEvent(event)));
-    this.unsubscribers.push(this.gossip.subscribe((change) => this.noteEndpointChange(change)));
-    this.updatePeers();
+    this.unsubscribers.push(this.gossip.subscribe((change) => this.kernelSync.noteChange(change)));
+    this.peerDirectory.start();
     // Re-announce what this node owns before gossip starts: the new versions win over whatever peers
     // still hold, and a stale copy of its own that arrives first is not mistaken for a deleted one.
-    for (const endpoint of this.state.endpoints) this.publish(endpoint);
+    this.endpoints.publishAll();
     await this.gossip.start();
     await this.persist();
-    const report = await this.reconcile();
-    await this.dropEndpointsWhoseNamespaceIsGone(report);
-    this.resyncTimer = setInterval(() => void this.reconcile().catch(() => undefined), this.options.resyncIntervalMs ?? 30_000);
-    this.resyncTimer.unref();
-    log("info", `agent ${this.options.node} started: underlay ${this.options.underlay.ip}, gossip ${this.options.gossipAddr}, ${this.state.endpoints.length} local endpoints`);
+    await this.kernelSync.requestFull();
+    this.kernelSync.start();
+    log("info", `agent ${node} started: underlay ${this.options.underlay.ip}, gossip ${this.options.gossipAddr}, ${this.state.endpoints.length} local endpoints`);
   }
 
-  /** etcd may come up after the agent (or be down for a while): keep trying, as flannel does. */
+  /**
+   * etcd may come up after the agent (or be down for a while): keep trying, as flannel does.
+   * (A shared backoff helper is not in this tree; this stays a plain capped exponential loop.)
+   */
   private async startRegistry(): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
@@ -197,7 +160,9 @@ export class Agent {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    if (this.resyncTimer) clearInterval(this.resyncTimer);
+    this.kernelSync?.stop();
+    this.peerDirectory.stop();
+    this.networks.stop();
     for (const unsubscribe of this.unsubscribers) unsubscribe();
     this.state.gossipVersion = this.gossip.version();
     await this.options.stateStore.save(this.state).catch(() => undefined);
@@ -224,17 +189,16 @@ export class Agent {
     return { network, slices, endpoints: this.listEndpoints(name) };
   }
 
+  /** Refuses while any endpoint of the network exists anywhere (gossip view); the registry refuses while a live node holds a slice. */
   async removeNetwork(name: string): Promise<void> {
     this.requireNetwork(name, "name");
     const inUse = this.listEndpoints(name);
     if (inUse.length > 0) {
-      throw new WeftError(
-        "failed-precondition",
-        `name: network "${name}" has ${inUse.length} active endpoint(s) (${inUse.slice(0, 3).map((e) => `${e.name} on ${e.node}`).join(", ")}): detach them first`,
-        { field: "name" },
-      );
+      const some = inUse.slice(0, 3).map((e) => `${printable(e.name)} on ${printable(e.node)}`).join(", ");
+      throw new WeftError("failed-precondition", `name: network "${name}" has ${inUse.length} active endpoint(s) (${some}): detach them first`, { field: "name" });
     }
     await this.options.registry.removeNetwork(name);
+    this.networks.forget(name);
     delete this.state.subnets[name];
     await this.persist();
     this.options.log("info", `network ${name} removed`);
@@ -242,44 +206,26 @@ export class Agent {
 
   // ---- endpoints ----
 
-  attachEndpoint(request: { network: string; netns: string; name?: string; ifName?: string }): Promise<EndpointView> {
-    return this.withEndpointLock(() => this.attachLocked(request));
+  attachEndpoint(request: AttachRequest): Promise<EndpointView> {
+    return this.endpoints.attach(request);
   }
 
   detachEndpoint(reference: string): Promise<EndpointView> {
-    return this.withEndpointLock(() => this.detachLocked(reference));
+    return this.endpoints.detach(reference);
   }
 
   listEndpoints(network?: string): EndpointView[] {
-    const views: EndpointView[] = this.state.endpoints.map((e) => this.localView(e));
-    const localIds = new Set(views.map((v) => v.id));
-    for (const entry of this.gossip.entries()) {
-      if (localIds.has(entry.endpointId) || entry.owner === this.options.node) continue;
-      views.push(remoteView(entry));
-    }
-    return views
-      .filter((v) => network === undefined || network === "" || v.network === network)
-      .sort((a, b) => a.network.localeCompare(b.network) || compareIp(a.ip, b.ip));
+    return listEndpointViews({ node: this.options.node, vtep: this.options.underlay.ip, local: this.state.endpoints, entries: this.gossip.entries(), ...(network !== undefined ? { network } : {}) });
   }
 
-  /**
-   * Gossip's view of each peer (alive or suspect), with the underlay address from the peer's etcd
-   * record, plus nodes whose etcd lease expired in the last DEAD_PEER_RETENTION_MS, shown as dead.
-   */
-  peers(): Array<PeerStatus & { underlayIp: string }> {
-    const nodes = this.options.registry.snapshot().nodes;
-    const live = this.gossip.peerStatus().map((p) => ({ ...p, underlayIp: nodes.get(p.name)?.underlayIP ?? "" }));
-    const now = Date.now();
-    const dead = [...this.departed.values()]
-      .filter((d) => now - d.goneAtMs < DEAD_PEER_RETENTION_MS && !nodes.has(d.name))
-      .map((d) => ({ name: d.name, gossipAddr: d.gossipAddr, underlayIp: d.underlayIp, state: "dead" as const, endpoints: 0, lastSeenMs: d.goneAtMs }));
-    return [...live, ...dead].sort((a, b) => a.name.localeCompare(b.name));
+  // ---- peers and status ----
+
+  peers(): PeerView[] {
+    return this.peerDirectory.view();
   }
 
   status(): AgentStatus {
-    const peers = this.gossip.peerStatus();
-    const entries = this.gossip.entries();
-    return {
+    return agentStatus({
       node: this.options.node,
       version: AGENT_VERSION,
       underlayIp: this.options.underlay.ip,
@@ -287,265 +233,102 @@ export class Agent {
       etcdConnected: this.options.registry.isConnected(),
       networks: this.options.registry.snapshot().networks.size,
       localEndpoints: this.state.endpoints.length,
-      remoteEndpoints: entries.filter((e) => e.owner !== this.options.node).length,
-      peersAlive: peers.filter((p) => p.state === "alive").length,
-      peersTotal: peers.length,
-      lastReconcileMs: this.lastReconcileMs,
-      uptimeMs: Date.now() - this.startedAt,
-    };
+      liveEntries: this.gossip.entries(),
+      peers: this.gossip.peerStatus(),
+      lastReconcileMs: this.kernelSync.lastRunAtMs,
+      startedAtMs: this.startedAt,
+      nowMs: Date.now(),
+    });
   }
 
   /** True once the node is registered and the kernel was reconciled at least once. */
   ready(): boolean {
-    return !this.stopped && this.lastReconcileMs > 0 && this.options.registry.isConnected();
+    return !this.stopped && this.kernelSync?.lastRunAtMs > 0 && this.options.registry.isConnected();
   }
 
-  /**
-   * Makes the kernel match the current facts, observing and diffing all of it. Calls made while a
-   * run is in flight share the next run, so a burst of changes costs one reconcile, and a caller
-   * always gets a run that started after its call.
-   */
+  /** A full reconcile that starts after this call (shared with other callers meanwhile). */
   reconcile(): Promise<ReconcileReport> {
-    this.fullRunWanted = true;
-    return this.scheduleRun();
+    return this.kernelSync.requestFull();
   }
 
-  /** Resolves once the kernel reflects every gossip change seen so far. */
-  private kernelCaughtUp(): Promise<unknown> {
-    if (this.pendingRun) return this.pendingRun.promise;
-    return this.currentRun ?? Promise.resolve();
+  // ---- wiring ----
+
+  private createGossip(versionFloor: number): GossipNode {
+    const { registry } = this.options;
+    // C1's EntryPolicy; built as a value so its ownerVtep passes through before gossip declares it.
+    const policy = {
+      isKnownNetwork: (network: string) => this.networks.has(network),
+      ownerSlices: (owner: string, network: string) =>
+        (registry.snapshot().subnets.get(network) ?? []).filter((l) => l.node === owner).map((l) => l.cidr),
+      ownerVtep: (owner: string) => this.peerDirectory.ownerVtep(owner),
+    };
+    return new GossipNode({
+      name: this.options.node,
+      keyPair: this.options.keyPair,
+      transport: this.options.transport,
+      ...(this.options.clusterKey ? { clusterKey: this.options.clusterKey } : {}),
+      ...(this.options.gossipConfig ? { config: this.options.gossipConfig } : {}),
+      metrics: this.options.metrics,
+      log: (line) => this.options.log("info", `gossip: ${line}`),
+      policy,
+      // A restarted agent resumes its gossip versions above everything it announced before.
+      versionFloor,
+      // Acknowledge a push once the kernel holds what it brought (see GossipNode.confirm).
+      beforeAck: () => this.kernelSync.caughtUp(),
+    });
   }
 
-  private noteEndpointChange(change: EndpointChange): void {
-    const record = change.next ?? change.previous;
-    if (record === undefined) return;
-    const key = endpointKey(record);
-    const held = this.pendingChanges.get(key);
-    // Keep what the kernel was last brought to (the first previous) and the latest next.
-    if (held === undefined) this.pendingChanges.set(key, { ...(change.previous ? { previous: change.previous } : {}), ...(change.next ? { next: change.next } : {}) });
-    else if (change.next) held.next = change.next;
-    else delete held.next;
-    void this.scheduleRun().catch(() => undefined);
+  private createKernelSync(): KernelSyncLoop {
+    return new KernelSyncLoop({
+      node: this.options.node,
+      underlayIp: this.options.underlay.ip,
+      reconciler: this.reconciler,
+      buildDesired: () => this.buildDesired(),
+      entries: () => this.gossip.entries(),
+      pruneGate: new PruneGate(() => gossipIsSynced(this.gossip), Date.now(), Date.now, this.options.pruneAfterMs),
+      ownsVeth: (hostIfName) => this.ownedVeths.has(hostIfName),
+      onReport: (report, kind, remote) => this.onReport(report, kind, remote),
+      onFailure: () => this.metrics.recordReconcileFailure(),
+      log: this.options.log,
+      resyncIntervalMs: this.options.resyncIntervalMs ?? 30_000,
+    });
   }
 
-  private scheduleRun(): Promise<ReconcileReport> {
-    if (!this.pendingRun) {
-      this.pendingRun = deferred<ReconcileReport>();
-      if (!this.draining) setImmediate(() => void this.drainReconciles());
-    }
-    return this.pendingRun.promise;
-  }
-
-  private async drainReconciles(): Promise<void> {
-    if (this.draining) return;
-    this.draining = true;
-    try {
-      let previousMs = 0;
-      while (this.pendingRun) {
-        // Under a burst of changes, rest as long as the last run took before the next one: reconciling
-        // then uses at most half the event loop, and gossip keeps answering its peers in time.
-        if (previousMs > 5) await new Promise((r) => setTimeout(r, Math.min(previousMs, 1000)));
-        const run = this.pendingRun;
-        this.pendingRun = undefined;
-        this.currentRun = run.promise;
-        const full = this.fullRunWanted || this.programmedVnis.size === 0;
-        this.fullRunWanted = false;
-        // A full run reads the whole table, which already holds every change noted so far.
-        const changes = this.pendingChanges;
-        this.pendingChanges = new Map();
-        const started = performance.now();
-        try {
-          const report = full ? await this.runFull() : await this.runIncremental(changes.values());
-          this.lastReconcileMs = Date.now();
-          this.metrics.recordReconcile(report, full ? "full" : "incremental");
-          this.metrics.setEndpoints(this.state.endpoints.length, this.remoteProgrammed);
-          for (const error of report.errors) this.options.log("warn", `reconcile: ${error.object}: ${error.message}`);
-          // What an incremental run could not do, a full one repairs.
-          if (!full && report.errors.length > 0) void this.reconcile().catch(() => undefined);
-          run.resolve(report);
-        } catch (err) {
-          this.metrics.recordReconcileFailure();
-          this.options.log("error", `reconcile failed: ${errorText(err)}`);
-          if (!full) this.fullRunWanted = true;
-          run.reject(err);
-        }
-        this.currentRun = undefined;
-        previousMs = performance.now() - started;
-      }
-    } finally {
-      this.draining = false;
-    }
-  }
-
-  private async runFull(): Promise<ReconcileReport> {
-    const networks = this.options.registry.snapshot().networks;
-    const desired = buildDesiredState({
+  private buildDesired(): FullRunInput {
+    const part = buildOverlayPart({
       node: this.options.node,
       underlay: this.options.underlay,
-      networks,
+      networks: this.networks.networks(),
       localEndpoints: this.state.endpoints,
       entries: this.gossip.entries(),
     });
-    const report = await this.reconciler.reconcile(desired);
-    const programmed = new Map<string, number>();
-    for (const endpoint of this.state.endpoints) {
-      const network = networks.get(endpoint.network);
-      if (network) programmed.set(network.name, network.vni);
-    }
-    this.programmedVnis = programmed;
-    this.remoteProgrammed = desired.networks.reduce((n, d) => n + d.remoteEndpoints.length, 0);
-    return report;
-  }
-
-  private async runIncremental(changes: Iterable<PendingEndpointChange>): Promise<ReconcileReport> {
-    const plan = planEndpointChanges(changes, {
-      node: this.options.node,
-      underlayIp: this.options.underlay.ip,
-      programmedVnis: this.programmedVnis,
-      current: () => this.gossip.entries(),
-    });
-    const report = await this.reconciler.applyEntryChanges(plan);
-    this.remoteProgrammed += report.fdbAdded - report.fdbRemoved;
-    return report;
-  }
-
-  private async attachLocked(request: { network: string; netns: string; name?: string; ifName?: string }): Promise<EndpointView> {
-    if (!request.network) throw new WeftError("invalid-argument", "network: is required", { field: "network" });
-    const network = this.requireNetwork(request.network, "network");
-    const netns = request.netns;
-    if (!netns) throw new WeftError("invalid-argument", "netns: is required (a name under /run/netns or a path)", { field: "netns" });
-    const netnsPath = netns.startsWith("/") ? netns : `/run/netns/${netns}`;
-    if (!netns.startsWith("/") && !/^[A-Za-z0-9_.-]{1,64}$/.test(netns)) {
-      throw new WeftError("invalid-argument", `netns: "${netns}" is neither an absolute path nor a namespace name`, { field: "netns" });
-    }
-    if (!this.namespaceExists(netns)) {
-      throw new WeftError("not-found", `netns: network namespace "${netns}" does not exist (${netnsPath})`, { field: "netns" });
-    }
-    const ifName = request.ifName || "eth0";
-    if (!/^[A-Za-z0-9_.-]{1,15}$/.test(ifName)) {
-      throw new WeftError("invalid-argument", `if_name: "${ifName}" is not a valid interface name (1-15 characters)`, { field: "if_name" });
-    }
-    const name = request.name || basename(netns);
-    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(name)) {
-      throw new WeftError("invalid-argument", `name: "${name}" must be 1-63 letters, digits, '.', '_' or '-'`, { field: "name" });
-    }
-    if (this.endpointNameTaken(network.name, name)) {
-      throw new WeftError("already-exists", `name: an endpoint named "${name}" already exists in network "${network.name}"`, { field: "name" });
-    }
-    if (this.state.endpoints.some((e) => e.netns === netns && e.ifName === ifName)) {
-      throw new WeftError("already-exists", `netns: "${netns}" already has a weft interface ${ifName}`, { field: "netns" });
-    }
-
-    // A slice this node already holds needs no etcd round trip, so attaching works while etcd is unreachable.
-    const heldLease = (this.options.registry.snapshot().subnets.get(network.name) ?? []).find((l) => l.node === this.options.node);
-    const hadSlice = heldLease !== undefined;
-    const lease = heldLease ?? (await this.options.registry.claimSubnet(network.name, this.options.node, this.state.subnets[network.name]));
-    const releaseIfNew = async (): Promise<void> => {
-      if (hadSlice || this.state.endpoints.some((e) => e.network === network.name)) return;
-      await this.options.registry.releaseSubnet(network.name, lease.cidr, this.options.node).catch((err: unknown) =>
-        this.options.log("warn", `could not release slice ${lease.cidr} of ${network.name}: ${errorText(err)}`),
-      );
+    this.metrics.recordSkipped("build", part.skipped.length);
+    for (const s of part.skipped.slice(0, 5)) this.options.log("debug", `desired state: skipped ${printable(s.entry)}: ${s.reason}`);
+    return {
+      desired: { underlay: { ...this.options.underlay }, overlay: part.overlay },
+      programmedVnis: part.programmedVnis,
+      remoteEndpoints: part.remoteEndpoints,
     };
-    let ip: string;
-    try {
-      const used = new Set(this.state.endpoints.filter((e) => e.network === network.name).map((e) => e.ip));
-      ip = allocateAddress(lease.cidr, used);
-    } catch (err) {
-      await releaseIfNew();
-      throw err;
-    }
-    const endpoint: LocalEndpoint = {
-      id: randomBytes(16).toString("hex"),
-      name,
-      network: network.name,
-      netns,
-      ifName,
-      ip,
-      mac: macForAddress(ip),
-      createdAt: new Date().toISOString(),
-    };
-    this.state.endpoints.push(endpoint);
-    const report = await this.reconcile().catch((err: unknown) => ({ errors: [{ object: "reconcile", endpointId: endpoint.id, message: errorText(err) }] }));
-    const failure = report.errors.find((e) => e.endpointId === endpoint.id);
-    if (failure) {
-      this.state.endpoints = this.state.endpoints.filter((e) => e.id !== endpoint.id);
-      await this.reconcile().catch(() => undefined);
-      await releaseIfNew();
-      throw new WeftError("failed-precondition", `netns: could not attach to "${netns}": ${failure.message}`, { field: "netns" });
-    }
-    this.state.subnets[network.name] = lease.cidr;
-    this.publish(endpoint);
-    await this.persist();
-    // Return once the peers pushed to have it in their kernels (bounded), so the container can talk at once.
-    await this.gossip.confirm(endpoint.network, endpoint.id);
-    this.options.log("info", `endpoint ${endpoint.name} (${endpoint.id.slice(0, 12)}) attached to ${network.name}: ${ip} ${endpoint.mac} in ${netns}`);
-    return this.localView(endpoint);
   }
 
-  private endpointNameTaken(network: string, name: string): boolean {
-    if (this.state.endpoints.some((e) => e.network === network && e.name === name)) return true;
-    const localIds = new Set(this.state.endpoints.map((e) => e.id));
-    return this.gossip.entries().some((e) => e.network === network && e.name === name && e.owner !== this.options.node && !localIds.has(e.endpointId));
-  }
-
-  private async detachLocked(reference: string): Promise<EndpointView> {
-    if (!reference) throw new WeftError("invalid-argument", "endpoint: is required (id, id prefix or name)", { field: "endpoint" });
-    const matches = this.state.endpoints.filter((e) => e.id === reference || e.name === reference || (reference.length >= 4 && e.id.startsWith(reference)));
-    if (matches.length > 1) {
-      throw new WeftError("invalid-argument", `endpoint: "${reference}" matches ${matches.length} endpoints; use the id`, { field: "endpoint" });
+  private onReport(report: ReconcileReport, kind: RunKind, remoteProgrammed: number): void {
+    this.metrics.recordReconcile(report, kind);
+    this.metrics.setEndpoints(this.state.endpoints.length, remoteProgrammed);
+    this.metrics.recordSkipped("reconcile", report.skipped.length);
+    for (const error of report.errors) this.options.log("warn", `reconcile: ${printable(error.object)}: ${printable(error.message)}`);
+    if (kind !== "full") return;
+    this.metrics.setOrphanVeths(report.orphanVeths.length);
+    for (const veth of report.orphanVeths) {
+      if (this.reportedOrphans.has(veth)) continue;
+      this.reportedOrphans.add(veth);
+      this.options.log("warn", `veth ${printable(veth)} looks like weft's but no endpoint of this agent owns it: left in place (delete it by hand if it is stale)`);
     }
-    const endpoint = matches[0];
-    if (!endpoint) {
-      const remote = this.gossip.entries().find((e) => e.endpointId === reference || e.name === reference || (reference.length >= 4 && e.endpointId.startsWith(reference)));
-      if (remote) {
-        throw new WeftError("failed-precondition", `endpoint: "${reference}" lives on node ${remote.owner}; detach it through that node's agent`, { field: "endpoint" });
-      }
-      throw new WeftError("not-found", `endpoint: no endpoint "${reference}" on this node`, { field: "endpoint" });
-    }
-    this.state.endpoints = this.state.endpoints.filter((e) => e.id !== endpoint.id);
-    this.gossip.withdraw(endpoint.network, endpoint.id);
-    await this.persist();
-    await this.reconcile();
-    this.options.log("info", `endpoint ${endpoint.name} (${endpoint.id.slice(0, 12)}) detached from ${endpoint.network}`);
-    return this.localView(endpoint);
-  }
-
-  private async dropEndpointsWhoseNamespaceIsGone(report: ReconcileReport): Promise<void> {
-    const gone = this.state.endpoints.filter(
-      (e) => report.errors.some((err) => err.endpointId === e.id) && !this.namespaceExists(e.netns),
-    );
-    if (gone.length === 0) return;
-    for (const endpoint of gone) {
-      this.options.log("warn", `endpoint ${endpoint.name}: namespace ${endpoint.netns} is gone; removing the endpoint`);
-      this.gossip.withdraw(endpoint.network, endpoint.id);
-    }
-    const ids = new Set(gone.map((e) => e.id));
-    this.state.endpoints = this.state.endpoints.filter((e) => !ids.has(e.id));
-    await this.persist();
-    await this.reconcile();
-  }
-
-  private publish(endpoint: LocalEndpoint): void {
-    this.gossip.publish({
-      network: endpoint.network,
-      endpointId: endpoint.id,
-      ip: endpoint.ip,
-      mac: endpoint.mac,
-      vtep: this.options.underlay.ip,
-      name: endpoint.name,
-    });
+    // Not awaited: withdrawing reconciles again, which this run's caller must not wait on.
+    void this.endpoints.withdrawBroken(report).catch((err: unknown) => this.options.log("warn", `withdrawing broken endpoints: ${errorText(err)}`));
   }
 
   private onRegistryEvent(event: RegistryEvent): void {
-    if (event.kind === "node") {
-      if (event.type === "delete" && event.name !== this.options.node) {
-        const known = this.lastNodeRecords.get(event.name);
-        this.departed.set(event.name, { name: event.name, gossipAddr: known?.gossipAddr ?? "", underlayIp: known?.underlayIP ?? "", goneAtMs: Date.now() });
-        this.options.log("warn", `node ${event.name} is gone (its etcd lease expired): removing its endpoints`);
-      }
-      if (event.type === "put") this.departed.delete(event.name);
-      this.updatePeers();
-    }
+    if (event.kind === "node") this.peerDirectory.refresh();
     if (event.kind === "connection") {
       this.metrics.setEtcdConnected(event.connected);
       this.options.log(event.connected ? "info" : "warn", event.connected ? "etcd connection restored" : "etcd unreachable; gossip and the kernel keep working");
@@ -553,78 +336,14 @@ export class Agent {
     if (event.kind === "network") void this.reconcile().catch(() => undefined);
   }
 
-  private updatePeers(): void {
-    for (const node of this.options.registry.snapshot().nodes.values()) this.lastNodeRecords.set(node.name, node);
-    const peers = [...this.options.registry.snapshot().nodes.values()]
-      .filter((n) => n.name !== this.options.node)
-      .map((n) => ({ name: n.name, gossipAddr: n.gossipAddr, publicKey: new Uint8Array(Buffer.from(n.publicKey, "base64")) }));
-    this.gossip.setPeers(peers);
-  }
-
   private requireNetwork(name: string, field: string): NetworkRecord {
-    const network = this.options.registry.snapshot().networks.get(name);
-    if (!network) throw new WeftError("not-found", `${field}: no network named "${name}"`, { field });
+    const network = this.networks.get(name);
+    if (!network) throw new WeftError("not-found", `${field}: no network named "${printable(name)}"`, { field });
     return network;
-  }
-
-  private localView(endpoint: LocalEndpoint): EndpointView {
-    return {
-      id: endpoint.id,
-      name: endpoint.name,
-      network: endpoint.network,
-      node: this.options.node,
-      ip: endpoint.ip,
-      mac: endpoint.mac,
-      vtep: this.options.underlay.ip,
-      local: true,
-      netns: endpoint.netns,
-    };
   }
 
   private async persist(): Promise<void> {
     this.state.gossipVersion = this.gossip.version();
     await this.options.stateStore.save(this.state);
   }
-
-  private withEndpointLock<T>(work: () => Promise<T>): Promise<T> {
-    const run = this.endpointLock.then(work, work);
-    this.endpointLock = run.catch(() => undefined);
-    return run;
-  }
-}
-
-function remoteView(entry: EndpointRecord): EndpointView {
-  return {
-    id: entry.endpointId,
-    name: entry.name,
-    network: entry.network,
-    node: entry.owner,
-    ip: entry.ip,
-    mac: entry.mac,
-    vtep: entry.vtep,
-    local: false,
-    netns: "",
-  };
-}
-
-function compareIp(a: string, b: string): number {
-  const pa = a.split(".").map(Number);
-  const pb = b.split(".").map(Number);
-  for (let i = 0; i < 4; i++) if (pa[i] !== pb[i]) return (pa[i] ?? 0) - (pb[i] ?? 0);
-  return 0;
-}
-
-function deferred<T>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  let reject!: (err: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  promise.catch(() => undefined);
-  return { promise, resolve, reject };
-}
-
-export function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

@@ -1,12 +1,11 @@
 // The local API: WeftService over gRPC on a unix socket (mode 0660). It translates between protobuf
-// messages and the Agent; errors become gRPC statuses whose message starts with the field name.
+// messages and the Agent; errors become gRPC statuses in api-status.ts.
 import * as grpc from "@grpc/grpc-js";
 import { create } from "@bufbuild/protobuf";
 import { chmod, lstat, mkdir, unlink } from "node:fs/promises";
 import { connect } from "node:net";
 import { dirname } from "node:path";
-import { type ErrorCode } from "../proto/values/index.js";
-import { WeftError } from "../proto/values/index.js";
+import { errorText, printable } from "../proto/values/index.js";
 import type { NetworkRecord } from "../controlplane/registry/index.js";
 import {
   EndpointSchema,
@@ -19,16 +18,7 @@ import {
 } from "../proto/gen/weft/v1/api_pb.js";
 import { addUnaryService, StatusError } from "../proto/grpc-binding.js";
 import type { Agent, EndpointView } from "./agent.js";
-
-const STATUS_BY_CODE: Record<ErrorCode, grpc.status> = {
-  "invalid-argument": grpc.status.INVALID_ARGUMENT,
-  "not-found": grpc.status.NOT_FOUND,
-  "already-exists": grpc.status.ALREADY_EXISTS,
-  "failed-precondition": grpc.status.FAILED_PRECONDITION,
-  "resource-exhausted": grpc.status.RESOURCE_EXHAUSTED,
-  unavailable: grpc.status.UNAVAILABLE,
-  internal: grpc.status.INTERNAL,
-};
+import { toStatusError } from "./api-status.js";
 
 export async function startApiServer(
   socketPath: string,
@@ -122,7 +112,7 @@ export async function startApiServer(
         }),
     },
     (method, err) => {
-      if (!(err instanceof StatusError) || err.code === grpc.status.INTERNAL) log(`api ${method}: ${err instanceof Error ? err.message : String(err)}`);
+      if (!(err instanceof StatusError) || err.code === grpc.status.INTERNAL) log(`api ${method}: ${printable(errorText(err))}`);
     },
   );
   await new Promise<void>((resolve, reject) =>
@@ -130,12 +120,6 @@ export async function startApiServer(
   );
   await chmod(socketPath, 0o660);
   return server;
-}
-
-export function toStatusError(err: unknown): StatusError {
-  if (err instanceof StatusError) return err;
-  if (err instanceof WeftError) return new StatusError(STATUS_BY_CODE[err.code], err.message, { cause: err });
-  return new StatusError(grpc.status.INTERNAL, err instanceof Error ? err.message : String(err), { cause: err });
 }
 
 function toNetwork(record: NetworkRecord): Network {

@@ -1,7 +1,7 @@
 // The agent's own Prometheus metrics (gossip and registry register theirs on the same registry).
 // Names: prefix weft_, base units, _total for counters.
 import * as prom from "prom-client";
-import type { ReconcileReport } from "../dataplane/index.js";
+import type { ReconcileReport } from "./merge-shims.js";
 
 export class AgentMetrics {
   private readonly endpoints: prom.Gauge<"kind">;
@@ -9,6 +9,8 @@ export class AgentMetrics {
   private readonly reconcileSeconds: prom.Histogram<"kind">;
   private readonly kernelChanges: prom.Counter<"object" | "op">;
   private readonly etcdConnected: prom.Gauge;
+  private readonly skippedEntries: prom.Counter<"stage">;
+  private readonly orphanVeths: prom.Gauge;
 
   constructor(registry: prom.Registry, node: string, version: string) {
     const buildInfo = new prom.Gauge({
@@ -49,6 +51,25 @@ export class AgentMetrics {
       registers: [registry],
     });
     this.etcdConnected.set(1);
+    this.skippedEntries = new prom.Counter({
+      name: "weft_desired_state_skipped_entries_total",
+      help: "Entries left out of the desired kernel state as invalid, one by one, by stage (build: the agent's builder; reconcile: the dataplane).",
+      labelNames: ["stage"],
+      registers: [registry],
+    });
+    this.orphanVeths = new prom.Gauge({
+      name: "weft_orphan_veths",
+      help: "weft veths in the kernel that this agent did not make (no endpoint in its state, none attached in this run): reported and left in place.",
+      registers: [registry],
+    });
+  }
+
+  recordSkipped(stage: "build" | "reconcile", count: number): void {
+    if (count > 0) this.skippedEntries.inc({ stage }, count);
+  }
+
+  setOrphanVeths(count: number): void {
+    this.orphanVeths.set(count);
   }
 
   recordReconcile(report: ReconcileReport, kind: "full" | "incremental"): void {

@@ -8,7 +8,8 @@ import * as prom from "prom-client";
 import { createEtcdRegistry } from "../controlplane/registry/index.js";
 import { createGrpcTransport } from "../controlplane/gossip/index.js";
 import { createLinuxKernel, inspectUnderlay, lowerArpRetransmit } from "../dataplane/index.js";
-import { Agent, AGENT_VERSION, errorText } from "./agent.js";
+import { Agent, AGENT_VERSION } from "./agent.js";
+import { errorText } from "../proto/values/index.js";
 import { startApiServer } from "./api-server.js";
 import { ConfigError, parseAgentConfig, parseClusterKey, parseHostPort, usage, type AgentConfig } from "./config.js";
 import { createLogger, type Logger } from "./log.js";
@@ -70,6 +71,8 @@ async function run(config: AgentConfig, log: Logger): Promise<number> {
     endpoints: config.etcdEndpoints,
     prefix: config.etcdPrefix,
     nodeTtlSeconds: config.nodeTtlSeconds,
+    // TODO(lead, issue 6 C3): build the client options in one place once agent/etcd-client-options.ts lands:
+    // pass etcdClientOptions({ endpoints: config.etcdEndpoints, caFile, certFile, keyFile }) instead of `tls` here.
     tls: config.etcdTls,
     log: (line) => log("info", `registry: ${line}`),
   });
@@ -83,7 +86,7 @@ async function run(config: AgentConfig, log: Logger): Promise<number> {
     transport,
     keyPair,
     clusterKey,
-    stateStore: new StateStore(config.stateDir),
+    stateStore: new StateStore(config.stateDir, (line) => log("warn", line)),
     metrics,
     log,
   });

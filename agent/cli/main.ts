@@ -4,6 +4,7 @@ import { toJson, type DescMessage, type MessageShape } from "@bufbuild/protobuf"
 import * as grpc from "@grpc/grpc-js";
 import { WeftService } from "../../proto/gen/weft/v1/api_pb.js";
 import { createUnaryClient, type UnaryClient } from "../../proto/grpc-binding.js";
+import { printable } from "../../proto/values/index.js";
 import { renderTable } from "./table.js";
 import { addLabCommands } from "./lab-commands.js";
 
@@ -32,7 +33,7 @@ async function withApi<T>(command: Command, work: (api: Api) => Promise<T>): Pro
     if (e.code === grpc.status.UNAVAILABLE) {
       throw new CliError(`cannot reach the agent at ${apiSocket}: is weftd running? (choose another with --api-socket or WEFT_API_SOCKET)`);
     }
-    if (typeof e.code === "number" && e.details !== undefined) throw new CliError(e.details);
+    if (typeof e.code === "number" && e.details !== undefined) throw new CliError(printable(e.details, 4096));
     throw err;
   } finally {
     api.close();
@@ -82,7 +83,7 @@ export function buildProgram(env: Readonly<Record<string, string | undefined>>):
     .action(async (name: string, opts: { subnet: string; vni?: number; hostPrefixLen?: number; label?: Record<string, string> }, cmd: Command) =>
       withApi(cmd, async (api) => {
         const res = await api.createNetwork({ name, subnet: opts.subnet, vni: opts.vni ?? 0, hostPrefixLen: opts.hostPrefixLen ?? 0, labels: opts.label ?? {} });
-        print(cmd, WeftService.method.createNetwork.output, res, () => `${res.network!.name}: vni ${res.network!.vni}, subnet ${res.network!.subnet}, host slices /${res.network!.hostPrefixLen}\n`);
+        print(cmd, WeftService.method.createNetwork.output, res, () => `${printable(res.network!.name)}: vni ${res.network!.vni}, subnet ${res.network!.subnet}, host slices /${res.network!.hostPrefixLen}\n`);
       }),
     );
   network
@@ -106,7 +107,7 @@ export function buildProgram(env: Readonly<Record<string, string | undefined>>):
         print(cmd, WeftService.method.inspectNetwork.output, res, () => {
           const n = res.network!;
           return (
-            `network ${n.name}: vni ${n.vni}, subnet ${n.subnet}, host slices /${n.hostPrefixLen}\n\n` +
+            `network ${printable(n.name)}: vni ${n.vni}, subnet ${n.subnet}, host slices /${n.hostPrefixLen}\n\n` +
             renderTable(["SLICE", "NODE"], res.slices.map((s) => [s.cidr, s.node])) +
             "\n" +
             renderTable(["ENDPOINT", "NAME", "NODE", "IP", "MAC"], res.endpoints.map((e) => [e.id.slice(0, 12), e.name, e.node, e.ip, e.mac]))
@@ -121,7 +122,7 @@ export function buildProgram(env: Readonly<Record<string, string | undefined>>):
     .action(async (name: string, _opts: unknown, cmd: Command) =>
       withApi(cmd, async (api) => {
         const res = await api.removeNetwork({ name });
-        print(cmd, WeftService.method.removeNetwork.output, res, () => `removed ${name}\n`);
+        print(cmd, WeftService.method.removeNetwork.output, res, () => `removed ${printable(name)}\n`);
       }),
     );
 
@@ -147,7 +148,7 @@ export function buildProgram(env: Readonly<Record<string, string | undefined>>):
     .action(async (ref: string, _opts: unknown, cmd: Command) =>
       withApi(cmd, async (api) => {
         const res = await api.detachEndpoint({ endpoint: ref });
-        print(cmd, WeftService.method.detachEndpoint.output, res, () => `detached ${res.endpoint!.name} (${res.endpoint!.ip})\n`);
+        print(cmd, WeftService.method.detachEndpoint.output, res, () => `detached ${printable(res.endpoint!.name)} (${printable(res.endpoint!.ip)})\n`);
       }),
     );
   endpoint

@@ -1,4 +1,6 @@
 // How a lab looks to people (a table) and to scripts (`weft lab status --json`).
+import { printable } from "../../proto/values/index.js";
+import { renderTable as renderCliTable } from "../cli/table.js";
 import type { CheckResult, LabState } from "./lab-state.js";
 
 export interface LabStatusJson {
@@ -32,7 +34,7 @@ export function labStatusJson(state: LabState): LabStatusJson {
 
 export function formatLabTable(state: LabState, checks: readonly CheckResult[]): string {
   const sections: string[] = [];
-  sections.push(`lab ${state.prefix}: etcd ${state.etcd.endpoint} (netns ${state.etcd.netns}, pid ${state.etcd.pid})`);
+  sections.push(`lab ${printable(state.prefix)}: etcd ${state.etcd.endpoint} (netns ${state.etcd.netns}, pid ${state.etcd.pid})`);
   sections.push(
     renderTable(
       ["HOST", "NETNS", "UNDERLAY IP", "AGENT PID", "STATE", "API SOCKET"],
@@ -68,7 +70,5 @@ export function formatLabTable(state: LabState, checks: readonly CheckResult[]):
 }
 
 function renderTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: readonly string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
-  return [line(header), ...rows.map(line)].join("\n");
+  return renderCliTable(header, rows).trimEnd();
 }

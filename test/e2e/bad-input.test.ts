@@ -115,6 +115,76 @@ describe("bad input through the CLI and a real agent", () => {
     expect(endpoints.endpoints.map((e) => e.id)).toEqual([(JSON.parse(first.stdout) as { endpoint: { id: string } }).endpoint.id]);
   });
 
+  it("refuses host namespaces as --netns: the initial one (/proc/1/ns/net) and the agent's own", async () => {
+    const veths = hostVeths();
+    const subnets = etcdKeys("subnets/");
+    expectRefused(await weft("endpoint", "attach", "--network", "weft-lab", "--netns", "/proc/1/ns/net"), "netns", /initial network namespace|own|cannot open/);
+    const agentPid = lab.state.hosts[0]!.agentPid;
+    expectRefused(await weft("endpoint", "attach", "--network", "weft-lab", "--netns", `/proc/${agentPid}/ns/net`), "netns", /own/);
+    expectRefused(await weft("endpoint", "attach", "--network", "weft-lab", "--netns", "/etc/passwd"), "netns", /neither a namespace name/);
+    expect(hostVeths()).toEqual(veths);
+    expect(etcdKeys("subnets/")).toEqual(subnets);
+  });
+
+  it("refuses a FIFO named like a namespace without blocking, and keeps answering", async () => {
+    const name = `${lab.prefix}-fifo`;
+    execFileSync("mkfifo", [`/run/netns/${name}`]);
+    try {
+      expectRefused(await weft("endpoint", "attach", "--network", "weft-lab", "--netns", name), "netns", /not a network namespace|FIFO|fifo/);
+      expect((await weft("status")).code).toBe(0);
+    } finally {
+      execFileSync("rm", ["-f", `/run/netns/${name}`]);
+    }
+  });
+
+  it("withdraws an endpoint whose namespace was deleted and re-created under the same name, instead of re-populating it", async () => {
+    const ns = newNamespace(54);
+    const attached = await weft("--json", "endpoint", "attach", "--network", "weft-lab", "--netns", ns);
+    expect(attached.code, attached.stderr).toBe(0);
+    const id = (JSON.parse(attached.stdout) as { endpoint: { id: string } }).endpoint.id;
+    execFileSync("ip", ["netns", "del", ns]);
+    execFileSync("ip", ["netns", "add", ns]);
+    // Another attach runs a full reconcile, which would re-create eth0 in whatever namespace has the name.
+    const other = await weft("endpoint", "attach", "--network", "weft-lab", "--netns", newNamespace(55));
+    expect(other.code, other.stderr).toBe(0);
+    const listed = async (): Promise<string[]> =>
+      (JSON.parse((await weft("--json", "endpoint", "ls", "--network", "weft-lab")).stdout) as { endpoints: Array<{ id: string }> }).endpoints.map((e) => e.id);
+    const deadline = Date.now() + 10_000;
+    while ((await listed()).includes(id) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    expect(await listed()).not.toContain(id);
+    const links = JSON.parse(execFileSync("ip", ["-n", ns, "-j", "link", "show"], { encoding: "utf8" })) as Array<{ ifname: string }>;
+    expect(links.map((l) => l.ifname)).toEqual(["lo"]);
+  });
+
+  it("removes a network once its last endpoint detached: the agent released its slice", async () => {
+    expect((await weft("network", "create", "brief", "--subnet", "10.96.0.0/16")).code).toBe(0);
+    const attached = await weft("--json", "endpoint", "attach", "--network", "brief", "--netns", newNamespace(56));
+    expect(attached.code, attached.stderr).toBe(0);
+    expect(etcdKeys("subnets/brief/")).toHaveLength(1);
+    expect((await weft("endpoint", "detach", (JSON.parse(attached.stdout) as { endpoint: { id: string } }).endpoint.id)).code).toBe(0);
+    expect(etcdKeys("subnets/brief/")).toEqual([]);
+    const removed = await weft("network", "rm", "brief");
+    expect(removed.code, removed.stderr).toBe(0);
+  });
+
+  it("keeps a network's devices when its key vanishes from etcd while a local endpoint uses it", async () => {
+    expect((await weft("network", "create", "kept", "--subnet", "10.95.0.0/16", "--vni", "4242")).code).toBe(0);
+    const attached = await weft("--json", "endpoint", "attach", "--network", "kept", "--netns", newNamespace(57));
+    expect(attached.code, attached.stderr).toBe(0);
+    const veths = hostVeths();
+    // A mistyped prefix, a restore, a removal from a node with a partial view: the key just goes.
+    execFileSync("ip", ["netns", "exec", `${lab.prefix}-ul`, "etcdctl", `--endpoints=${lab.state.etcd.endpoint}`, "del", "/weft/v1/networks/kept"], {
+      env: { ...process.env, ETCDCTL_API: "3" },
+    });
+    expect(etcdKeys("networks/kept")).toEqual([]);
+    // Another attach runs a full reconcile, which would tear the network down if it were gone for the agent.
+    const other = await weft("endpoint", "attach", "--network", "weft-lab", "--netns", newNamespace(58));
+    expect(other.code, other.stderr).toBe(0);
+    const links = JSON.parse(execFileSync("ip", ["-n", lab.state.hosts[0]!.netns, "-j", "link", "show"], { encoding: "utf8" })) as Array<{ ifname: string }>;
+    expect(links.map((l) => l.ifname)).toEqual(expect.arrayContaining(["weft-vx4242", "weft-br4242"]));
+    expect(hostVeths()).toEqual(expect.arrayContaining(veths));
+  });
+
   it("refuses to remove a network that still has endpoints, and unknown endpoints", async () => {
     expectRefused(await weft("network", "rm", "weft-lab"), "name", /active endpoint/);
     expectRefused(await weft("network", "rm", "nothing-here"), "name", /no network/);

@@ -1,5 +1,5 @@
 // A lab for one test file: a unique prefix (`weft` + 4 random [a-z0-9]) and a down() for afterAll.
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { randomInt } from "node:crypto";
 import { labDown, labUp, type CheckResult, type LabOptions, type LabState } from "../../agent/lab/index.js";
 import { createUnaryClient, type UnaryClient } from "../../proto/grpc-binding.js";
@@ -67,4 +67,34 @@ export function vxlanFdbMacs(netns: string, device = LAB_VXLAN_DEVICE): Set<stri
   }
   const entries = (out.trim() === "" ? [] : JSON.parse(out)) as { mac?: string; dst?: string }[];
   return new Set(entries.filter((e) => e.dst !== undefined).map((e) => (e.mac ?? "").toLowerCase()));
+}
+
+export interface PingSummary {
+  transmitted: number;
+  received: number;
+  /** ping's own summary lines, for messages. */
+  summary: string;
+}
+
+/**
+ * Runs ping inside a namespace, `count` echo requests every `intervalMs`, and resolves with ping's
+ * own summary (transmitted, received). With -c, ping waits for the replies to the last requests
+ * before it exits, so none in flight at the end counts as lost.
+ */
+export function pingSeries(netns: string, ip: string, options: { intervalMs: number; count: number }): { done: Promise<PingSummary>; stop(): void } {
+  const child = spawn("ip", ["netns", "exec", netns, "ping", "-n", "-q", "-i", String(options.intervalMs / 1000), "-c", String(options.count), "-W", "1", ip], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr.on("data", (chunk: Buffer) => (out += chunk.toString()));
+  const done = new Promise<PingSummary>((resolve, reject) => {
+    child.once("error", reject);
+    child.once("close", () => {
+      const match = /(\d+) packets transmitted, (\d+) received/.exec(out);
+      if (!match) return reject(new Error(`ping ${ip} in ${netns} printed no summary: ${out.trim()}`));
+      resolve({ transmitted: Number(match[1]), received: Number(match[2]), summary: out.trim().split("\n").slice(-2).join(" | ") });
+    });
+  });
+  return { done, stop: () => child.kill("SIGINT") };
 }

@@ -1,12 +1,13 @@
 // The agent on fakes: two nodes sharing an in-memory registry, gossiping over an in-memory network,
 // each with an in-memory kernel. Checks the request paths and that bad input leaves nothing behind.
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as prom from "prom-client";
 import nacl from "tweetnacl";
 import { afterEach, describe, expect, it } from "vitest";
-import { Agent } from "../../../agent/agent.js";
+import { Agent, type AgentOptions } from "../../../agent/agent.js";
+import type { NetnsId } from "../../../agent/merge-shims.js";
 import { StateStore } from "../../../agent/state-store.js";
 import { WeftError } from "../../../proto/values/index.js";
 import { MemoryNetwork } from "../../../controlplane/gossip/index.js";
@@ -20,11 +21,30 @@ interface TestNode {
   stateDir: string;
 }
 
-const namespaces = new Set(["c1", "c2", "c3"]);
+// Container namespaces by name, with the identity the fake inspectNetns reports for each.
+const namespaces = new Map<string, NetnsId>();
+function resetNamespaces(): void {
+  namespaces.clear();
+  ["c1", "c2", "c3"].forEach((name, i) => namespaces.set(name, { dev: 9999, ino: 4026532000 + i }));
+}
+resetNamespaces();
+
+function fakeInspectNetns(path: string): NetnsId {
+  const id = namespaces.get(path.replace(/^\/run\/netns\//, ""));
+  if (id === undefined) throw new WeftError("not-found", `netns: ${path} does not exist`, { field: "netns" });
+  return id;
+}
 const started: TestNode[] = [];
 const dirs: string[] = [];
 
-async function startNode(name: string, index: number, store: MemoryRegistryStore, net: MemoryNetwork, stateDir?: string): Promise<TestNode> {
+async function startNode(
+  name: string,
+  index: number,
+  store: MemoryRegistryStore,
+  net: MemoryNetwork,
+  stateDir?: string,
+  extra: Partial<AgentOptions> = {},
+): Promise<TestNode> {
   const dir = stateDir ?? (await mkdtemp(join(tmpdir(), `weft-agent-${name}-`)));
   if (!stateDir) dirs.push(dir);
   const kernel = new FakeKernel({ namespaceExists: (ns) => namespaces.has(ns) });
@@ -41,7 +61,8 @@ async function startNode(name: string, index: number, store: MemoryRegistryStore
     stateStore: new StateStore(dir),
     metrics: new prom.Registry(),
     log: () => undefined,
-    namespaceExists: (ns) => namespaces.has(ns),
+    inspectNetns: fakeInspectNetns,
+    ...extra,
   });
   await agent.start();
   const node = { agent, kernel, registry, stateDir: dir };
@@ -67,6 +88,7 @@ function fdbDestinations(kernel: FakeKernel, vni: number, mac: string): string[]
 }
 
 afterEach(async () => {
+  resetNamespaces();
   for (const node of started.splice(0)) await node.agent.stop();
   for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
 });
@@ -171,15 +193,131 @@ describe("Agent", () => {
 });
 
 describe("Agent peers", () => {
-  it("lists a node whose etcd lease expired as dead, and alive again when it returns", async () => {
+  const fastGossip = { gossipConfig: { pingIntervalMs: 100, suspectAfterMs: 400, antiEntropyIntervalMs: 200 } };
+
+  it("keeps a peer whose etcd record lapsed while it still answers gossip, with its entries", async () => {
+    const store = new MemoryRegistryStore();
+    const net = new MemoryNetwork();
+    const h1 = await startNode("h1", 1, store, net, undefined, fastGossip);
+    const h2 = await startNode("h2", 2, store, net, undefined, fastGossip);
+    await h1.agent.createNetwork({ name: "blue", subnet: "10.40.0.0/16", vni: 42 });
+    await h1.agent.attachEndpoint({ network: "blue", netns: "c1" });
+    const b = await h2.agent.attachEndpoint({ network: "blue", netns: "c2" });
+    await expect.poll(() => fdbDestinations(h1.kernel, 42, b.mac)).toEqual(["10.251.0.2"]);
+
+    // An etcd stall: h2's lease expires and etcd revokes it, but h2 is fine and keeps gossiping.
+    store.expireNode("h2");
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(h1.agent.peers().map((p) => [p.name, p.state])).toEqual([["h2", "alive"]]);
+    expect(fdbDestinations(h1.kernel, 42, b.mac)).toEqual(["10.251.0.2"]);
+    expect(h1.agent.listEndpoints("blue").map((e) => e.id)).toContain(b.id);
+  });
+
+  it("lists a node as dead once its record is gone AND it stops answering, and alive again when it returns", async () => {
+    const store = new MemoryRegistryStore();
+    const net = new MemoryNetwork();
+    const h1 = await startNode("h1", 1, store, net, undefined, fastGossip);
+    const h2 = await startNode("h2", 2, store, net, undefined, fastGossip);
+    await expect.poll(() => h1.agent.peers().map((p) => [p.name, p.underlayIp])).toEqual([["h2", "10.251.0.2"]]);
+    await h2.agent.stop();
+    started.splice(started.indexOf(h2), 1);
+    store.expireNode("h2");
+    await expect.poll(() => h1.agent.peers().map((p) => [p.name, p.state, p.underlayIp]), { timeout: 5000 }).toEqual([["h2", "dead", "10.251.0.2"]]);
+    await startNode("h2", 2, store, net, h2.stateDir, fastGossip);
+    await expect.poll(() => h1.agent.peers().map((p) => p.state)).not.toContain("dead");
+  });
+});
+
+describe("Agent endpoints and networks", () => {
+  it("records the namespace identity at attach and refuses what is not a namespace", async () => {
+    const store = new MemoryRegistryStore();
+    const h1 = await startNode("h1", 1, store, new MemoryNetwork());
+    await h1.agent.createNetwork({ name: "blue", subnet: "10.40.0.0/16", vni: 42 });
+    await expectError(h1.agent.attachEndpoint({ network: "blue", netns: "/etc/passwd" }), "invalid-argument", "netns");
+    await expectError(h1.agent.attachEndpoint({ network: "blue", netns: "../c1" }), "invalid-argument", "netns");
+    const a = await h1.agent.attachEndpoint({ network: "blue", netns: "/run/netns/c2" });
+    expect(a.netns).toBe("c2");
+    const saved = JSON.parse(await readFile(join(h1.stateDir, "state.json"), "utf8")) as { endpoints: Array<{ id: string; netnsId: NetnsId }> };
+    expect(saved.endpoints.find((e) => e.id === a.id)?.netnsId).toEqual(namespaces.get("c2"));
+  });
+
+  it("withdraws an endpoint whose namespace is gone instead of re-creating it, and releases the slice", async () => {
     const store = new MemoryRegistryStore();
     const net = new MemoryNetwork();
     const h1 = await startNode("h1", 1, store, net);
-    await startNode("h2", 2, store, net);
-    await expect.poll(() => h1.agent.peers().map((p) => [p.name, p.underlayIp])).toEqual([["h2", "10.251.0.2"]]);
-    store.expireNode("h2");
-    expect(h1.agent.peers().map((p) => [p.name, p.state, p.underlayIp])).toEqual([["h2", "dead", "10.251.0.2"]]);
-    await startNode("h2", 2, store, net);
-    await expect.poll(() => h1.agent.peers().map((p) => p.state)).not.toContain("dead");
+    const h2 = await startNode("h2", 2, store, net);
+    await h1.agent.createNetwork({ name: "blue", subnet: "10.40.0.0/16", vni: 42 });
+    await h2.agent.attachEndpoint({ network: "blue", netns: "c2" });
+    const a = await h1.agent.attachEndpoint({ network: "blue", netns: "c1" });
+    await expect.poll(() => fdbDestinations(h2.kernel, 42, a.mac)).toEqual(["10.251.0.1"]);
+
+    namespaces.delete("c1");
+    h1.kernel.links.delete(hostIfNameFor(a.id));
+    await h1.agent.reconcile();
+    await expect.poll(() => h1.agent.listEndpoints("blue").filter((e) => e.local).map((e) => e.id)).toEqual([]);
+    await expect.poll(() => fdbDestinations(h2.kernel, 42, a.mac)).toEqual([]);
+    await expect.poll(() => store.cache.snapshot().subnets.get("blue")?.filter((l) => l.node === "h1") ?? []).toEqual([]);
+  });
+
+  it("releases its slice when the last local endpoint detaches, prefers it next time, and lets the network go", async () => {
+    const store = new MemoryRegistryStore();
+    const h1 = await startNode("h1", 1, store, new MemoryNetwork());
+    await h1.agent.createNetwork({ name: "blue", subnet: "10.40.0.0/16", vni: 42 });
+    const a = await h1.agent.attachEndpoint({ network: "blue", netns: "c1" });
+    const slice = h1.agent.inspectNetwork("blue").slices.find((s) => s.node === "h1")!.cidr;
+    await h1.agent.detachEndpoint(a.id);
+    expect(h1.agent.inspectNetwork("blue").slices).toEqual([]);
+    const b = await h1.agent.attachEndpoint({ network: "blue", netns: "c2" });
+    expect(h1.agent.inspectNetwork("blue").slices.map((s) => s.cidr)).toEqual([slice]);
+    await h1.agent.detachEndpoint(b.id);
+    await h1.agent.removeNetwork("blue");
+    expect(h1.agent.listNetworks()).toEqual([]);
+  });
+
+  it("with no state, leaves weft veths it did not make in place and reports them (C2's ownsVeth)", async () => {
+    const store = new MemoryRegistryStore();
+    const dir = await mkdtemp(join(tmpdir(), "weft-agent-nostate-"));
+    dirs.push(dir);
+    const stray = hostIfNameFor("0123456789abcdef0123456789abcdef");
+    const kernel = new FakeKernel({ namespaceExists: (ns) => namespaces.has(ns) });
+    kernel.links.set(stray, { name: stray, ifindex: 77, kind: "veth", mac: "02:00:00:00:00:77", mtu: 1450, up: true, master: "weft-br42" });
+    const metrics = new prom.Registry();
+    const agent = new Agent({
+      node: "h1",
+      underlay: { ip: "10.251.0.1", mtu: 1500 },
+      gossipAddr: "10.251.0.1:7946",
+      registry: new MemoryRegistry({ store }),
+      kernel,
+      transport: new MemoryNetwork().transport("10.251.0.1:7946"),
+      keyPair: nacl.sign.keyPair(),
+      stateStore: new StateStore(dir),
+      metrics,
+      log: () => undefined,
+      inspectNetns: fakeInspectNetns,
+      pruneAfterMs: 0,
+    });
+    started.push({ agent, kernel, registry: new MemoryRegistry({ store }), stateDir: dir });
+    await agent.start();
+    await agent.reconcile();
+    expect(kernel.links.has(stray)).toBe(true);
+    expect(await metrics.getSingleMetricAsString("weft_orphan_veths")).toMatch(/weft_orphan_veths 1/);
+  });
+
+  it("keeps a network that vanished from etcd while local endpoints use it, and for the grace period after", async () => {
+    const store = new MemoryRegistryStore();
+    const h1 = await startNode("h1", 1, store, new MemoryNetwork(), undefined, { networkGraceMs: 300 });
+    await h1.agent.createNetwork({ name: "blue", subnet: "10.40.0.0/16", vni: 42 });
+    const a = await h1.agent.attachEndpoint({ network: "blue", netns: "c1" });
+    // A mistyped prefix, a restore, a removal from a node with a partial view: the key just goes.
+    store.emit(store.cache.deleteNetwork("blue"));
+    await h1.agent.reconcile();
+    await new Promise((r) => setTimeout(r, 500));
+    await h1.agent.reconcile();
+    expect(h1.kernel.links.has(vxlanName(42))).toBe(true);
+    expect(h1.kernel.links.has(hostIfNameFor(a.id))).toBe(true);
+
+    // Once no local endpoint uses it, it stays for the grace period, then goes.
+    await h1.agent.detachEndpoint(a.id);
+    await expect.poll(() => h1.kernel.links.has(vxlanName(42)), { timeout: 3000 }).toBe(false);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { buildDesiredState, overlayMtu } from "../../../agent/desired-state.js";
+import { buildOverlayPart, overlayMtu } from "../../../agent/desired-state/index.js";
 import type { NetworkRecord } from "../../../controlplane/registry/index.js";
 import type { EndpointRecord } from "../../../controlplane/gossip/index.js";
 import { hostIfNameFor, vtepMacFor } from "../../../dataplane/index.js";
@@ -20,7 +20,7 @@ function fullId(short: string): string {
   return Buffer.from(short).toString("hex").padEnd(32, "0");
 }
 
-describe("buildDesiredState", () => {
+describe("buildOverlayPart", () => {
   const networks = new Map([
     ["blue", network("blue", 42, "10.40.0.0/16")],
     ["red", network("red", 7, "10.50.0.0/16", 1400)],
@@ -28,7 +28,7 @@ describe("buildDesiredState", () => {
   ]);
 
   it("programs only networks with local endpoints, with remote endpoints of other nodes", () => {
-    const state = buildDesiredState({
+    const { overlay: state, skipped } = buildOverlayPart({
       node: "h1",
       underlay: { ip: "10.251.0.1", mtu: 1500 },
       networks,
@@ -41,7 +41,7 @@ describe("buildDesiredState", () => {
         entry("h3", "red", "14", "10.50.3.2", "10.251.0.3"),
       ],
     });
-    expect(state.underlay).toEqual({ ip: "10.251.0.1", mtu: 1500 });
+    expect(skipped).toEqual([]);
     expect(state.networks.map((n) => n.vni)).toEqual([7, 42]);
     const blue = state.networks.find((n) => n.vni === 42)!;
     expect(blue.vtepMac).toBe(vtepMacFor("h1", 42));
@@ -56,7 +56,7 @@ describe("buildDesiredState", () => {
   });
 
   it("skips local endpoints whose network is gone and entries that claim this node's VTEP", () => {
-    const state = buildDesiredState({
+    const { overlay: state, skipped } = buildOverlayPart({
       node: "h1",
       underlay: { ip: "10.251.0.1", mtu: 9000 },
       networks,
@@ -66,6 +66,40 @@ describe("buildDesiredState", () => {
     expect(state.networks).toHaveLength(1);
     expect(state.networks[0]!.remoteEndpoints).toEqual([]);
     expect(state.networks[0]!.mtu).toBe(8950);
+    expect(skipped.map((s) => s.entry)).toEqual(["blue/h2/11"]);
+  });
+
+  it("skips invalid gossip entries one by one and lists them, keeping every valid one", () => {
+    const { overlay, skipped, remoteEndpoints } = buildOverlayPart({
+      node: "h1",
+      underlay: { ip: "10.251.0.1", mtu: 1500 },
+      networks,
+      localEndpoints: [local("aa", "blue", "10.40.1.2")],
+      entries: [
+        entry("h2", "blue", "11", "10.40.2.2", "::1"),
+        { ...entry("h2", "blue", "12", "10.40.2.3", "10.251.0.2"), mac: "01:00:5e:00:00:01" },
+        { ...entry("h2", "blue", "13", "10.40.2.4", "10.251.0.2"), ip: "10.40.2" },
+        entry("h2", "blue", "14", "10.40.2.5", "10.251.0.2"),
+      ],
+    });
+    expect(skipped.map((s) => [s.entry, s.reason])).toEqual([
+      ["blue/h2/11", "vtep is not an IPv4 address"],
+      ["blue/h2/12", "mac is not a unicast MAC address"],
+      ["blue/h2/13", "ip is not an IPv4 address"],
+    ]);
+    expect(overlay.networks[0]!.remoteEndpoints).toEqual([{ ip: "10.40.2.5", mac: "02:42:00:00:00:14", vtep: "10.251.0.2" }]);
+    expect(remoteEndpoints).toBe(1);
+  });
+
+  it("passes each local endpoint's namespace identity on to the dataplane", () => {
+    const { overlay } = buildOverlayPart({
+      node: "h1",
+      underlay: { ip: "10.251.0.1", mtu: 1500 },
+      networks,
+      localEndpoints: [{ ...local("aa", "blue", "10.40.1.2"), netnsId: { dev: 4, ino: 4026532000 } }],
+      entries: [],
+    });
+    expect(overlay.networks[0]!.localEndpoints[0]!.netnsId).toEqual({ dev: 4, ino: 4026532000 });
   });
 
   it("never lets a network MTU exceed what the underlay carries", () => {

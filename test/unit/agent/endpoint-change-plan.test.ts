@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { planEndpointChanges, type EndpointChangeContext } from "../../../agent/endpoint-change-plan.js";
+import { planEndpointChanges, type EndpointChangeContext } from "../../../agent/kernel-sync/endpoint-change-plan.js";
 import type { EndpointRecord } from "../../../controlplane/gossip/index.js";
 
 const record = (owner: string, id: string, ip: string, mac: string, vtep: string, network = "blue", tombstone = false): EndpointRecord => ({

@@ -14,7 +14,7 @@ describe("metrics server", () => {
     const registry = new prom.Registry();
     const metrics = new AgentMetrics(registry, "h1", "0.1.0");
     metrics.setEndpoints(2, 5);
-    metrics.recordReconcile({ linksCreated: 3, linksDeleted: 0, fdbAdded: 5, fdbRemoved: 0, neighboursAdded: 5, neighboursRemoved: 0, errors: [], durationMs: 4 }, "full");
+    metrics.recordReconcile({ linksCreated: 3, linksDeleted: 0, fdbAdded: 5, fdbRemoved: 0, neighboursAdded: 5, neighboursRemoved: 0, errors: [], skipped: [], orphanVeths: [], durationMs: 4 }, "full");
     let ready = false;
     const server = await startMetricsServer({ host: "127.0.0.1", port: 0 }, registry, () => ready);
     servers.push(server);

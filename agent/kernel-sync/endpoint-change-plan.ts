@@ -3,8 +3,9 @@
 // state (at 50,000 remote endpoints a full reconcile lists and diffs everything for one change).
 // Pure. The full reconcile stays the source of truth: it runs at start, on local and network
 // changes, every resync interval, and after any incremental run that reported errors.
-import type { EndpointChange, EndpointRecord } from "../controlplane/gossip/index.js";
-import { emptyPlan, vxlanName, type FdbEntry, type KernelPlan, type NeighbourEntry } from "../dataplane/index.js";
+import type { EndpointChange, EndpointRecord } from "../../controlplane/gossip/index.js";
+import { emptyPlan, vxlanName, type FdbEntry, type KernelPlan, type NeighbourEntry } from "../../dataplane/index.js";
+import { remoteEntryProblem } from "../desired-state/index.js";
 
 /** One endpoint's change since the kernel was last brought up to date: the state then, and now. */
 export type PendingEndpointChange = EndpointChange;
@@ -28,7 +29,7 @@ interface RemoteEntries {
 }
 
 /**
- * What the kernel must change for these endpoint changes, as buildDesiredState and the full diff
+ * What the kernel must change for these endpoint changes, as buildOverlayPart and the full diff
  * would see it: remote live endpoints of programmed networks, never pointing at this node.
  */
 export function planEndpointChanges(changes: Iterable<PendingEndpointChange>, context: EndpointChangeContext): KernelPlan {
@@ -67,7 +68,8 @@ function keepWhatOthersStillNeed(plan: KernelPlan, context: EndpointChangeContex
 }
 
 function remoteEntries(record: EndpointRecord, context: EndpointChangeContext): RemoteEntries | undefined {
-  if (record.tombstone || record.owner === context.node || record.vtep === context.underlayIp) return undefined;
+  // Entries the full build would skip (malformed, or pointing at this host) are skipped here too.
+  if (record.tombstone || record.owner === context.node || remoteEntryProblem(record, context.underlayIp) !== undefined) return undefined;
   const vni = context.programmedVnis.get(record.network);
   if (vni === undefined) return undefined;
   const device = vxlanName(vni);
