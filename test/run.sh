@@ -24,4 +24,8 @@ fi
 export NO_COLOR=1
 npm run --silent check:generated || exit 1
 npx tsc --noEmit -p . || exit 1
+npm run --silent check:deps || {
+  echo "npm test: an import breaks the layer rules (listed above; the rules and their reasons are in .dependency-cruiser.cjs)." >&2
+  exit 1
+}
 exec npx vitest run --reporter=default --reporter=json --outputFile.json=test-results.json "$@"

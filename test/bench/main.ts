@@ -1,13 +1,19 @@
-// npm run bench [-- --json] [-- --attaches N] [-- --runs N]: measures, prints, and writes the figures
-// into the README's performance table. Benchmarks are not tests: nothing here asserts a target.
+// npm run bench [-- --json] [-- --attaches N] [-- --runs N] [-- --seconds N] [-- --no-scale]
+// [-- --only part,part]: measures, prints, and writes the figures into the README's performance table.
+// Parts: flood, signatures, kernel, lab (latencies and TCP throughput), scale. --only measures just
+// those and leaves the README alone (a partial table would drop rows). Benchmarks are not tests:
+// nothing here asserts a target.
 import { execFile } from "node:child_process";
-import { readFile, writeFile } from "node:fs/promises";
 import { promisify } from "node:util";
 import { parseArgs } from "node:util";
 import { labDown, labUp } from "../../agent/lab/index.js";
+import { measureFloodStall, type FloodResult } from "./gossip-flood.js";
 import { measureIproute2Rate } from "./iproute2-rate.js";
 import { measureKernelRate } from "./kernel-rate.js";
 import { measureLatencies } from "./latency.js";
+import { writeReadmeTable, type AgentScale, type BenchFigures } from "./readme-table.js";
+import { measureSignatureVerifyRate, type SignatureVerifyRate } from "./signature-verify-rate.js";
+import { ensureIperf3, measureThroughput, type Throughput } from "./throughput.js";
 
 export function percentile(values: readonly number[], p: number): number {
   if (values.length === 0) return NaN;
@@ -18,110 +24,101 @@ export function percentile(values: readonly number[], p: number): number {
 
 const round = (n: number, digits = 1): number => Math.round(n * 10 ** digits) / 10 ** digits;
 
+const PARTS = ["flood", "signatures", "kernel", "lab", "scale"] as const;
+type Part = (typeof PARTS)[number];
+
+function wholeNumber(name: string, text: string, min: number): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be a whole number >= ${min}`);
+  return n;
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       json: { type: "boolean", default: false },
       attaches: { type: "string", default: "60" },
       runs: { type: "string", default: "3" },
+      seconds: { type: "string", default: "5" },
+      only: { type: "string" },
       "no-readme": { type: "boolean", default: false },
       "no-scale": { type: "boolean", default: false },
     },
   });
-  const attaches = Number(values.attaches);
-  const runs = Number(values.runs);
-  if (!Number.isInteger(attaches) || attaches < 1) throw new Error("--attaches must be a whole number >= 1");
-  if (!Number.isInteger(runs) || runs < 1) throw new Error("--runs must be a whole number >= 1");
+  const attaches = wholeNumber("attaches", values.attaches, 1);
+  const runs = wholeNumber("runs", values.runs, 1);
+  const seconds = wholeNumber("seconds", values.seconds, 1);
+  const only = values.only?.split(",").map((part) => part.trim());
+  for (const part of only ?? []) if (!PARTS.includes(part as Part)) throw new Error(`--only: unknown part ${part} (parts: ${PARTS.join(", ")})`);
+  const wanted = (part: Part): boolean => (only ? only.includes(part) : part !== "scale" || !values["no-scale"]);
   const say = (line: string): void => void (values.json ? process.stderr : process.stdout).write(`bench: ${line}\n`);
 
-  say(`kernel programming rate: 5,000 remote endpoints (FDB + neighbour each), median of ${runs} runs`);
-  const kernel = await measureKernelRate({ entries: 5000, runs });
-  const iproute2 = await measureIproute2Rate({ entries: 5000, runs });
+  let flood: FloodResult | undefined;
+  if (wanted("flood")) {
+    say("a hostile gossip flood against one node: its longest event-loop stall (test/bench/gossip-flood.ts)");
+    flood = await measureFloodStall();
+  }
 
-  const prefix = `weftb${Math.random().toString(36).slice(2, 6)}`;
-  say(`lab ${prefix}: 3 hosts; ${attaches} attaches on h2, each checked from h1`);
-  let latencies;
-  try {
-    const { state, checks } = await labUp({ hosts: 3, containers: 1, prefix, log: () => undefined });
-    const failed = checks.filter((c) => !c.ok);
-    if (failed.length > 0) throw new Error(`lab checks failed: ${failed.map((c) => `${c.from}->${c.to}`).join(", ")}`);
-    latencies = await measureLatencies(state, attaches);
-  } finally {
-    await labDown({ prefix, log: () => undefined });
+  let signatures: SignatureVerifyRate | undefined;
+  if (wanted("signatures")) {
+    say(`ed25519 verification rate: 50,000 checks on the event loop and in 1 and 2 worker threads, median of ${runs} runs`);
+    signatures = await measureSignatureVerifyRate({ checks: 50_000, runs });
+  }
+
+  let kernel: BenchFigures["kernel"] | undefined;
+  let iproute2: BenchFigures["iproute2"] | undefined;
+  if (wanted("kernel")) {
+    say(`kernel programming rate: 5,000 remote endpoints (FDB + neighbour each), median of ${runs} runs`);
+    kernel = await measureKernelRate({ entries: 5000, runs });
+    iproute2 = await measureIproute2Rate({ entries: 5000, runs });
+  }
+
+  let latency: BenchFigures["latency"] | undefined;
+  let throughput: Throughput | undefined;
+  if (wanted("lab")) {
+    await ensureIperf3(say);
+    const prefix = `weftb${Math.random().toString(36).slice(2, 6)}`;
+    say(`lab ${prefix}: 3 hosts; ${attaches} attaches on h2, each checked from h1; then TCP throughput h1 -> h2, ${runs} runs of ${seconds} s per path`);
+    try {
+      const { state, checks } = await labUp({ hosts: 3, containers: 1, prefix, log: () => undefined });
+      const failed = checks.filter((c) => !c.ok);
+      if (failed.length > 0) throw new Error(`lab checks failed: ${failed.map((c) => `${c.from}->${c.to}`).join(", ")}`);
+      const samples = await measureLatencies(state, attaches);
+      latency = {
+        attachToReachableP50Ms: round(percentile(samples.attachToReachableMs, 50)),
+        attachToReachableP99Ms: round(percentile(samples.attachToReachableMs, 99)),
+        joinToRemoteFdbP50Ms: round(percentile(samples.joinToRemoteFdbMs, 50)),
+        joinToRemoteFdbP99Ms: round(percentile(samples.joinToRemoteFdbMs, 99)),
+      };
+      throughput = await measureThroughput(state, { runs, seconds });
+    } finally {
+      await labDown({ prefix, log: () => undefined });
+    }
   }
 
   let scale: (AgentScale & { runs: number }) | undefined;
-  if (!values["no-scale"]) {
+  if (wanted("scale")) {
     say("one real agent holding 50,000 remote endpoints (test/bench/agent-scale.ts)");
     scale = await measureAgentScale(50_000, 3);
   }
 
   const result = {
-    attachToReachableP50Ms: round(percentile(latencies.attachToReachableMs, 50)),
-    attachToReachableP99Ms: round(percentile(latencies.attachToReachableMs, 99)),
-    joinToRemoteFdbP50Ms: round(percentile(latencies.joinToRemoteFdbMs, 50)),
-    joinToRemoteFdbP99Ms: round(percentile(latencies.joinToRemoteFdbMs, 99)),
-    kernelEntriesPerSecAdd: Math.round(kernel.addPerSec),
-    kernelEntriesPerSecDelete: Math.round(kernel.deletePerSec),
-    ...(scale ? { agentRssBytesAt50k: scale.agentRssBytes, agentPeakRssBytesAt50k: scale.agentPeakRssBytes, fullReconcileMsAt50k: scale.fullReconcileMs, programmed50kInMs: scale.programmedInMs } : {}),
+    ...latency,
+    ...(kernel ? { kernelEntriesPerSecAdd: Math.round(kernel.addPerSec), kernelEntriesPerSecDelete: Math.round(kernel.deletePerSec) } : {}),
+    ...(throughput ? { throughput } : {}),
+    ...(signatures ? { signatures } : {}),
+    ...(flood ? { floodMaxStallMs: flood.maxStallMs, floodP99StallMs: flood.p99StallMs, floodIdleMaxStallMs: flood.idleMaxStallMs } : {}),
+    ...(scale
+      ? { agentRssBytesAt50k: scale.agentRssBytes, agentPeakRssBytesAt50k: scale.agentPeakRssBytes, fullReconcileMsAt50k: scale.fullReconcileMs, programmed50kInMs: scale.programmedInMs }
+      : {}),
   };
-  if (values.json) process.stdout.write(JSON.stringify(result) + "\n");
-  else process.stdout.write(JSON.stringify(result, null, 2) + "\n");
-  if (!values["no-readme"]) {
-    await writeReadmeTable(result, { attaches, runs, iproute2, scale });
+  process.stdout.write((values.json ? JSON.stringify(result) : JSON.stringify(result, null, 2)) + "\n");
+  if (only === undefined && !values["no-readme"]) {
+    if (!latency || !kernel || !iproute2 || !throughput || !signatures || !flood) throw new Error("a part is missing: the README table needs them all");
+    await writeReadmeTable({ attaches, runs, latency, kernel, iproute2, throughput, signatures, flood, scale });
     say("README.md performance table updated");
   }
 }
-
-async function writeReadmeTable(
-  r: Record<string, number>,
-  how: { attaches: number; runs: number; iproute2: { addPerSec: number; deletePerSec: number }; scale: (AgentScale & { runs: number }) | undefined },
-): Promise<void> {
-  const path = new URL("../../README.md", import.meta.url);
-  const readme = await readFile(path, "utf8");
-  const start = "<!-- bench:start -->";
-  const end = "<!-- bench:end -->";
-  const a = readme.indexOf(start);
-  const b = readme.indexOf(end);
-  if (a < 0 || b < a) throw new Error(`README.md has no ${start} ... ${end} block`);
-  const date = new Date().toISOString().slice(0, 10);
-  const table = [
-    start,
-    `Measured by \`npm run bench\` on ${date} (2 cores, Debian 12, real kernel, hosts as network namespaces on one machine).`,
-    "",
-    "| figure | weft | target | how |",
-    "| --- | ---: | ---: | --- |",
-    `| attach-to-reachable p50 | ${r["attachToReachableP50Ms"]} ms | | ${how.attaches} attaches on h2 of a 3-host lab; attach call's return until a container on h1 gets a ping reply (ping -i 1 ms, its own receive timestamp) |`,
-    `| attach-to-reachable p99 | ${r["attachToReachableP99Ms"]} ms | < 50 ms | same runs |`,
-    `| join-to-remote-FDB p50 | ${r["joinToRemoteFdbP50Ms"]} ms | < 10 ms | new veth's netlink event on h2 until the FDB event for its MAC on h1 (ip/bridge monitor timestamps) |`,
-    `| join-to-remote-FDB p99 | ${r["joinToRemoteFdbP99Ms"]} ms | < 30 ms | same runs; Docker Swarm measured the same way: ~100 ms median, up to ~290 ms (200 ms gossip tick) |`,
-    `| kernel programming, add | ${r["kernelEntriesPerSecAdd"]!.toLocaleString("en-US")} entries/s | >= 500,000 | 5,000 remote endpoints = 10,000 FDB + neighbour entries, batched rtnetlink, median of ${how.runs} runs; \`bridge -batch\` + \`ip -batch\` on the same kernel in the same run: ${Math.round(how.iproute2.addPerSec).toLocaleString("en-US")}/s (weft ${(r["kernelEntriesPerSecAdd"]! / how.iproute2.addPerSec).toFixed(1)}x as fast) |`,
-    `| kernel programming, delete | ${r["kernelEntriesPerSecDelete"]!.toLocaleString("en-US")} entries/s | >= 500,000 | same; iproute2 batch: ${Math.round(how.iproute2.deletePerSec).toLocaleString("en-US")}/s (weft ${(r["kernelEntriesPerSecDelete"]! / how.iproute2.deletePerSec).toFixed(1)}x as fast) |`,
-    ...(how.scale
-      ? [
-          `| agent RSS holding 50,000 remote endpoints | ${mib(how.scale.agentRssBytes)} MiB (peak ${mib(how.scale.agentPeakRssBytes)} MiB; ${mib(how.scale.agentRssBeforeBytes)} MiB before; JS heap in use ${mib(how.scale.heapAtRest.heapUsedBytes)} MiB) | < 150 MiB | one weftd in a lab host; a synthetic etcd-registered peer gossips 50,000 endpoints to it; VmRSS 3 s after the last FDB entry appeared; peak = VmHWM over the burst and both reconciles below; medians of ${how.scale.runs} runs |`,
-          `| full reconcile at 50,000 remote endpoints | ${how.scale.fullReconcileMs} ms | < 1 s | the VXLAN device deleted under the agent; the full reconcile that follows lists and diffs everything and re-adds all 100,000 FDB + neighbour entries (weft_reconcile_duration_seconds{kind="full"}) |`,
-          `| one gossip change at 50,000 remote endpoints | ${how.scale.steadyReconcileMs} ms | | one more endpoint published: its FDB + neighbour entry applied without listing the kernel ({kind="incremental"}) |`,
-          `| 50,000 remote endpoints programmed | ${(how.scale.programmedInMs / 1000).toFixed(1)} s | | from the peer's first publish until the last FDB entry is in the kernel (${(how.scale.agentCpuMsWhileProgramming / 1000).toFixed(1)} s of agent CPU, most of it verifying 50,000 signatures) |`,
-        ]
-      : []),
-    end,
-  ].join("\n");
-  await writeFile(path, readme.slice(0, a) + table + readme.slice(b + end.length));
-}
-
-interface AgentScale {
-  heapAtRest: { heapUsedBytes: number };
-  agentRssBytes: number;
-  agentPeakRssBytes: number;
-  agentRssBeforeBytes: number;
-  fullReconcileMs: number;
-  steadyReconcileMs: number;
-  programmedInMs: number;
-  agentCpuMsWhileProgramming: number;
-}
-
-const mib = (bytes: number): number => Math.round(bytes / 2 ** 20);
 
 /** Runs agent-scale.ts `runs` times (each a fresh lab); every figure is the median of its runs. */
 async function measureAgentScale(endpoints: number, runs: number): Promise<AgentScale & { runs: number }> {
