@@ -19,7 +19,7 @@ import { EndpointLifecycle, type AttachRequest } from "./endpoints/endpoint-life
 import { listEndpointViews, type EndpointView } from "./endpoints/endpoint-view.js";
 import { KernelSyncLoop, type FullRunInput, type RunKind } from "./kernel-sync/kernel-sync-loop.js";
 import { PruneGate } from "./kernel-sync/prune-gate.js";
-import { gossipIsSynced, inspectNetworkNamespace, type NetnsId, type ReconcileReport } from "./merge-shims.js";
+import { inspectNetworkNamespace, type NetworkNamespaceId, type ReconcileReport } from "../dataplane/index.js";
 import { AgentMetrics } from "./metrics.js";
 import { NetworkView } from "./networks/network-view.js";
 import type { NodeKeyPair } from "./node-identity.js";
@@ -47,7 +47,7 @@ export interface AgentOptions {
   /** How often the kernel is reconciled even without changes, to repair drift. */
   resyncIntervalMs?: number;
   /** A network namespace's identity (C2's inspectNetworkNamespace by default); tests pass a fake. */
-  inspectNetns?: (path: string) => NetnsId;
+  inspectNetns?: (path: string) => NetworkNamespaceId;
   /** How long full reconciles wait for a gossip sync before pruning (PRUNE_AFTER_MS by default). */
   pruneAfterMs?: number;
   /** How long a network gone from etcd stays programmed (NETWORK_GRACE_MS by default). */
@@ -285,7 +285,7 @@ export class Agent {
       reconciler: this.reconciler,
       buildDesired: () => this.buildDesired(),
       entries: () => this.gossip.entries(),
-      pruneGate: new PruneGate(() => gossipIsSynced(this.gossip), Date.now(), Date.now, this.options.pruneAfterMs),
+      pruneGate: new PruneGate(() => this.gossip.isSynced(), Date.now(), Date.now, this.options.pruneAfterMs),
       ownsVeth: (hostIfName) => this.ownedVeths.has(hostIfName),
       onReport: (report, kind, remote) => this.onReport(report, kind, remote),
       onFailure: () => this.metrics.recordReconcileFailure(),

@@ -1,7 +1,7 @@
 // The agent's own Prometheus metrics (gossip and registry register theirs on the same registry).
 // Names: prefix weft_, base units, _total for counters.
 import * as prom from "prom-client";
-import type { ReconcileReport } from "./merge-shims.js";
+import type { ReconcileReport } from "../dataplane/index.js";
 
 export class AgentMetrics {
   private readonly endpoints: prom.Gauge<"kind">;

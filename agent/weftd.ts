@@ -8,6 +8,7 @@ import * as prom from "prom-client";
 import { createEtcdRegistry } from "../controlplane/registry/index.js";
 import { createGrpcTransport } from "../controlplane/gossip/index.js";
 import { createLinuxKernel, inspectUnderlay, lowerArpRetransmit } from "../dataplane/index.js";
+import { etcdClientOptions } from "./etcd-client-options.js";
 import { Agent, AGENT_VERSION } from "./agent.js";
 import { errorText } from "../proto/values/index.js";
 import { startApiServer } from "./api-server.js";
@@ -68,12 +69,10 @@ async function run(config: AgentConfig, log: Logger): Promise<number> {
   const metrics = new prom.Registry();
   prom.collectDefaultMetrics({ register: metrics, prefix: "weft_" });
   const registry = createEtcdRegistry({
-    endpoints: config.etcdEndpoints,
+    client: etcdClientOptions({ endpoints: config.etcdEndpoints, ...config.etcdTls }),
     prefix: config.etcdPrefix,
     nodeTtlSeconds: config.nodeTtlSeconds,
-    // TODO(lead, issue 6 C3): build the client options in one place once agent/etcd-client-options.ts lands:
-    // pass etcdClientOptions({ endpoints: config.etcdEndpoints, caFile, certFile, keyFile }) instead of `tls` here.
-    tls: config.etcdTls,
+    metrics,
     log: (line) => log("info", `registry: ${line}`),
   });
   const transport = createGrpcTransport({ listen: `${gossipListen.host || underlay.ip}:${gossipListen.port}` });

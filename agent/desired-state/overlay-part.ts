@@ -6,7 +6,7 @@ import type { NetworkRecord } from "../../controlplane/registry/index.js";
 import type { EndpointRecord } from "../../controlplane/gossip/index.js";
 import { hostIfNameFor, vtepMacFor } from "../../dataplane/index.js";
 import { isIPv4, isMac, isMulticastMac, prefixLength } from "../../proto/values/index.js";
-import type { DesiredNetwork, DesiredOverlay } from "../merge-shims.js";
+import type { DesiredNetwork, DesiredOverlay } from "../../dataplane/index.js";
 import type { LocalEndpoint } from "../state-store.js";
 
 /** Encapsulation cost of VXLAN over IPv4: outer IP 20 + UDP 8 + VXLAN 8 + inner Ethernet 14. */

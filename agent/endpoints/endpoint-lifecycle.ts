@@ -11,7 +11,7 @@ import type { NetworkRecord, Registry } from "../../controlplane/registry/index.
 import { allocateAddress } from "../../controlplane/ipam/index.js";
 import { hostIfNameFor } from "../../dataplane/index.js";
 import { errorText, macForAddress, parseInterfaceName, parseName, parseNetnsReference, printable, WeftError } from "../../proto/values/index.js";
-import type { NetnsId, ReconcileReport } from "../merge-shims.js";
+import type { NetworkNamespaceId as NetnsId, ReconcileReport } from "../../dataplane/index.js";
 import type { AgentState, LocalEndpoint } from "../state-store.js";
 import { localView, type EndpointView } from "./endpoint-view.js";
 

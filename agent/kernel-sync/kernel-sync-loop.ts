@@ -9,7 +9,7 @@ import type { EndpointChange, EndpointRecord } from "../../controlplane/gossip/i
 import { endpointKey } from "../../controlplane/gossip/index.js";
 import type { KernelPlan, Reconciler } from "../../dataplane/index.js";
 import { errorText } from "../../proto/values/index.js";
-import { reconcileWith, withContractFields, type DesiredState, type ReconcileReport } from "../merge-shims.js";
+import type { DesiredState, ReconcileReport } from "../../dataplane/index.js";
 import { planEndpointChanges } from "./endpoint-change-plan.js";
 import type { PruneGate } from "./prune-gate.js";
 
@@ -155,7 +155,7 @@ export class KernelSyncLoop {
     const input = this.options.buildDesired();
     const gate = this.checkGate();
     if (!gate.prune) this.watchGate();
-    const report = await reconcileWith(this.options.reconciler, input.desired, { prune: gate.prune, ownsVeth: this.options.ownsVeth });
+    const report = await this.options.reconciler.reconcile(input.desired, { prune: gate.prune, ...(this.options.ownsVeth ? { ownsVeth: this.options.ownsVeth } : {}) });
     this.programmedVnis = input.programmedVnis;
     this.remoteProgrammed = input.remoteEndpoints;
     return report;
@@ -187,7 +187,7 @@ export class KernelSyncLoop {
       programmedVnis: this.programmedVnis,
       current: this.options.entries,
     });
-    const report = withContractFields(await this.options.reconciler.applyEntryChanges(plan));
+    const report = await this.options.reconciler.applyEntryChanges(plan);
     this.remoteProgrammed += report.fdbAdded - report.fdbRemoved;
     return report;
   }

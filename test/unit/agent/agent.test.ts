@@ -7,12 +7,13 @@ import * as prom from "prom-client";
 import nacl from "tweetnacl";
 import { afterEach, describe, expect, it } from "vitest";
 import { Agent, type AgentOptions } from "../../../agent/agent.js";
-import type { NetnsId } from "../../../agent/merge-shims.js";
+import type { NetworkNamespaceId as NetnsId } from "../../../dataplane/index.js";
 import { StateStore } from "../../../agent/state-store.js";
 import { WeftError } from "../../../proto/values/index.js";
-import { MemoryNetwork } from "../../../controlplane/gossip/index.js";
-import { MemoryRegistry, MemoryRegistryStore } from "../../../controlplane/registry/index.js";
-import { FakeKernel, hostIfNameFor, vxlanName } from "../../../dataplane/index.js";
+import { MemoryNetwork } from "../../../controlplane/gossip/memory-network.js";
+import { MemoryRegistry, MemoryRegistryStore } from "../../../controlplane/registry/memory-registry.js";
+import { hostIfNameFor, vxlanName } from "../../../dataplane/index.js";
+import { FakeKernel } from "../../../dataplane/fake-kernel.js";
 
 interface TestNode {
   agent: Agent;

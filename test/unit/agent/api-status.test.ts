@@ -12,7 +12,7 @@ import type { Agent } from "../../../agent/agent.js";
 import { startApiServer } from "../../../agent/api-server.js";
 import { toStatusError } from "../../../agent/api-status.js";
 import { renderTable } from "../../../agent/cli/table.js";
-import { inspectNetworkNamespace } from "../../../agent/merge-shims.js";
+import { inspectNetworkNamespace } from "../../../dataplane/index.js";
 import { GossipNode, MemoryNetwork } from "../../../controlplane/gossip/index.js";
 import { AttachEndpointRequestSchema, WeftService } from "../../../proto/gen/weft/v1/api_pb.js";
 import { createUnaryClient } from "../../../proto/grpc-binding.js";

@@ -2,10 +2,10 @@
 // "namespace-changed") is withdrawn, not re-created; one whose namespace is gone likewise; others stay.
 import { describe, expect, it } from "vitest";
 import { EndpointLifecycle } from "../../../agent/endpoints/endpoint-lifecycle.js";
-import type { NetnsId, ReconcileReport } from "../../../agent/merge-shims.js";
+import type { NetworkNamespaceId as NetnsId, ReconcileReport } from "../../../dataplane/index.js";
 import { emptyState, type AgentState, type LocalEndpoint } from "../../../agent/state-store.js";
 import type { GossipNode } from "../../../controlplane/gossip/index.js";
-import { MemoryRegistry, MemoryRegistryStore } from "../../../controlplane/registry/index.js";
+import { MemoryRegistry, MemoryRegistryStore } from "../../../controlplane/registry/memory-registry.js";
 import { WeftError } from "../../../proto/values/index.js";
 
 const endpoint = (id: string, netns: string, ip: string): LocalEndpoint => ({

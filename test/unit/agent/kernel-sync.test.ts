@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { KernelSyncLoop, type FullRunInput } from "../../../agent/kernel-sync/kernel-sync-loop.js";
 import { PruneGate } from "../../../agent/kernel-sync/prune-gate.js";
-import type { ReconcileOptions } from "../../../agent/merge-shims.js";
+import type { ReconcileOptions } from "../../../dataplane/index.js";
 import type { Reconciler } from "../../../dataplane/index.js";
 
 const emptyReport = { linksCreated: 0, linksDeleted: 0, fdbAdded: 0, fdbRemoved: 0, neighboursAdded: 0, neighboursRemoved: 0, errors: [], durationMs: 0 };
