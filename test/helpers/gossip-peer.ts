@@ -384,6 +384,7 @@ async function runPeer(options: PeerOptions): Promise<void> {
     policy: {
       isKnownNetwork: (network) => registry.snapshot().networks.has(network),
       ownerSlices: (owner, network) => (registry.snapshot().subnets.get(network) ?? []).filter((l) => l.node === owner).map((l) => l.cidr),
+      ownerVtep: (owner) => registry.snapshot().nodes.get(owner)?.underlayIP,
     },
   });
   const updatePeers = () => {
