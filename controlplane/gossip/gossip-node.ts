@@ -1,6 +1,4 @@
-import { create } from "@bufbuild/protobuf";
 import type { Registry } from "prom-client";
-import { PingSchema, PongSchema, PushAckSchema, RefusalSchema } from "../../proto/gen/weft/v1/gossip_pb.js";
 import { errorText, invalidArgument, parseName, printable } from "../../proto/values/index.js";
 import { systemClock, type Clock } from "../clock.js";
 import { AntiEntropy } from "./anti-entropy.js";
@@ -13,11 +11,12 @@ import { FrameChannel, type FrameRefusal } from "./frame-channel.js";
 import { resolveGossipConfig, type GossipConfig } from "./gossip-config.js";
 import { CLUSTER_KEY_BYTES } from "./gossip-frame.js";
 import { GossipMetrics } from "./gossip-metrics.js";
-import type { OutgoingBody, WireMessage } from "./gossip-wire.js";
+import { GossipTimers } from "./gossip-timers.js";
 import { LogLimiter } from "./log-limiter.js";
 import { PeerSet, type GossipPeer, type PeerRecord, type PeerStatus } from "./peer-set.js";
 import { PushQueues } from "./push-queues.js";
 import type { RejectionReason } from "./rejection-reason.js";
+import { RequestHandler, UNAUTHENTICATED } from "./request-handler.js";
 import { ed25519Signatures, type SignatureScheme } from "./signature-scheme.js";
 import { encodeAndSignEntry, SignedEntryCache, type DecodedEntry } from "./signed-entry.js";
 import type { GossipTransport } from "./transport.js";
@@ -46,22 +45,11 @@ export interface GossipNodeOptions {
   /** Decoded/verified entry cache; the simulator shares one between nodes. */
   entryCache?: SignedEntryCache;
   /**
-   * Awaited (at most ACK_WAIT_MS) after a push brought something new, before it is acknowledged: the
+   * Awaited (at most 100 ms) after a push brought something new, before it is acknowledged: the
    * agent passes "reconcile the kernel", so an acknowledged push means the entry is programmed here.
    */
   beforeAck?: () => Promise<unknown>;
 }
-
-/** The longest a push's acknowledgement waits for beforeAck, so bursts keep flowing. */
-const ACK_WAIT_MS = 100;
-/**
- * Suspect peers are pinged this often (each such ping given SUSPECT_PING_TIMEOUT_MS), so a peer back
- * from a partition is heard from, and synced with, soon after its link heals, not a ping interval later.
- */
-const SUSPECT_PING_MS = 200;
-const SUSPECT_PING_TIMEOUT_MS = 600;
-/** Log key shared by every frame whose origin could not be authenticated. */
-const UNAUTHENTICATED = "\0unauthenticated";
 
 /**
  * One node of the endpoint gossip: holds the signed entries of all owners (EntryTable), pushes its
@@ -79,8 +67,6 @@ export class GossipNode {
   readonly #logs: LogLimiter;
   readonly #log: (line: string) => void;
   readonly #metrics: GossipMetrics;
-  readonly #random: () => number;
-  readonly #beforeAck: (() => Promise<unknown>) | undefined;
   readonly #scheme: SignatureScheme;
   readonly #listeners = new Set<(change: EndpointChange) => void>();
   readonly #table: EntryTable;
@@ -89,10 +75,10 @@ export class GossipNode {
   readonly #intake: EntryIntake;
   readonly #antiEntropy: AntiEntropy;
   readonly #queues: PushQueues;
+  readonly #requests: RequestHandler;
+  readonly #timers: GossipTimers;
   #nextVersion: number;
   #running = false;
-  #antiEntropyTimer: unknown;
-  #pingTimer: unknown;
 
   constructor(options: GossipNodeOptions) {
     this.name = parseName(options.name, "name");
@@ -112,8 +98,7 @@ export class GossipNode {
     this.#log = options.log ?? (() => {});
     this.#logs = new LogLimiter(this.#log, clock);
     const metrics = (this.#metrics = new GossipMetrics(options.metrics));
-    const random = (this.#random = options.random ?? Math.random);
-    this.#beforeAck = options.beforeAck;
+    const random = options.random ?? Math.random;
     this.#nextVersion = Math.max(floor + 1, Math.floor(clock.now()));
     const running = () => this.#running;
     this.#table = new EntryTable((change) => this.#emit(change));
@@ -159,22 +144,43 @@ export class GossipNode {
       ingest: (entries, from) => this.#ingest(entries, from),
       enqueue: (peer, entry) => this.#queues.enqueue(peer, entry),
     });
+    this.#requests = new RequestHandler({
+      config,
+      clock,
+      channel,
+      antiEntropy: this.#antiEntropy,
+      logs: this.#logs,
+      beforeAck: options.beforeAck,
+      ingest: (entries, from) => this.#ingest(entries, from),
+      heardFrom: (peer) => this.#heardFrom(peer),
+      refused: (refusal) => this.#refused(refusal),
+      reject: (key, shown, reason, detail) => this.#reject(key, shown, reason, detail),
+    });
+    this.#timers = new GossipTimers({
+      config,
+      clock,
+      random,
+      peers,
+      table: this.#table,
+      channel,
+      antiEntropy: this.#antiEntropy,
+      log: this.#log,
+      reportGauges: () => this.#reportGauges(),
+    });
   }
 
   async start(): Promise<void> {
     if (this.#running) return;
-    await this.#transport.serve((frame) => this.#handleFrame(frame));
+    await this.#transport.serve((frame) => this.#requests.handle(frame));
     this.#running = true;
     if (this.#peers.list.length === 0) this.#antiEntropy.markSynced();
-    this.#scheduleAntiEntropy(0);
-    if (this.config.pingIntervalMs > 0) this.#schedulePing();
+    this.#timers.start();
   }
 
   async stop(): Promise<void> {
     if (!this.#running) return;
     this.#running = false;
-    this.#clock.clearTimeout(this.#antiEntropyTimer);
-    this.#clock.clearTimeout(this.#pingTimer);
+    this.#timers.stop();
     for (const peer of this.#peers.list) peer.queue = undefined;
     await this.#transport.close();
   }
@@ -347,61 +353,6 @@ export class GossipNode {
 
   // ---- incoming ------------------------------------------------------------------------------
 
-  async #handleFrame(bytes: Uint8Array): Promise<Uint8Array> {
-    let request: WireMessage | undefined;
-    try {
-      const received = this.#channel.open(bytes);
-      if (!received.ok) {
-        this.#refused(received);
-        // Refused input gets an empty reply: no signing work for whoever sends garbage or replays.
-        return new Uint8Array();
-      }
-      request = received.message;
-      const peer = received.peer;
-      this.#heardFrom(peer);
-      const entries = request.body.case === "push" ? request.body.entries.length : 0;
-      const now = this.#clock.now();
-      if (!peer.frames.take(1, now) || !peer.entries.take(entries, now)) {
-        this.#reject(peer.peer.name, peer.peer.name, "rate-limited", `sent more than its share (${this.config.peerFramesPerSecond} frames, ${this.config.peerEntriesPerSecond} entries per second)`);
-        return this.#reply(request, { case: "refusal", value: create(RefusalSchema, { reason: "rate limited" }) });
-      }
-      switch (request.body.case) {
-        case "push": {
-          const { accepted, rejected } = await this.#ingest(request.body.entries, request.origin);
-          if (this.#beforeAck !== undefined && (accepted.length > 0 || request.body.confirm)) await this.#waitBeforeAck(this.#beforeAck);
-          return this.#reply(request, { case: "pushAck", value: create(PushAckSchema, { accepted: accepted.length, rejected }) });
-        }
-        case "sync":
-          return this.#reply(request, this.#antiEntropy.reply(request.body.value.owners));
-        case "ping":
-          return this.#reply(request, { case: "pong", value: create(PongSchema, { nonce: request.body.value.nonce }) });
-        default:
-          return this.#reply(request, { case: "refusal", value: create(RefusalSchema, { reason: `unexpected ${request.body.case ?? "empty"} request` }) });
-      }
-    } catch (err) {
-      this.#logs.line(UNAUTHENTICATED, "internal", `gossip: failed to handle a frame: ${printable(errorText(err), 1024)}`);
-      try {
-        return request === undefined ? new Uint8Array() : this.#reply(request, { case: "refusal", value: create(RefusalSchema, { reason: "internal error" }) });
-      } catch {
-        return new Uint8Array();
-      }
-    }
-  }
-
-  #reply(request: WireMessage, body: OutgoingBody): Uint8Array {
-    return this.#channel.seal(body, request.origin, request.messageId).bytes;
-  }
-
-  async #waitBeforeAck(hook: () => Promise<unknown>): Promise<void> {
-    let timer: unknown;
-    const limit = new Promise<void>((resolve) => (timer = this.#clock.setTimeout(resolve, ACK_WAIT_MS)));
-    try {
-      await Promise.race([hook().catch(() => undefined), limit]);
-    } finally {
-      this.#clock.clearTimeout(timer);
-    }
-  }
-
   /** Takes in entries received from `from` and forwards what was new to `fanout` other peers. */
   async #ingest(entries: readonly Uint8Array[], from: string): Promise<IntakeResult> {
     const result = await this.#intake.ingest(entries, from);
@@ -414,7 +365,7 @@ export class GossipNode {
     return result;
   }
 
-  // ---- liveness and timers -------------------------------------------------------------------
+  // ---- liveness and rejections ---------------------------------------------------------------
 
   #heardFrom(peer: PeerRecord): void {
     if (this.#peers.heardFrom(peer.peer.name) === undefined) return;
@@ -425,57 +376,12 @@ export class GossipNode {
     if (this.#running) void this.#antiEntropy.syncWith(peer);
   }
 
-  #scheduleAntiEntropy(delayMs: number): void {
-    this.#antiEntropyTimer = this.#clock.setTimeout(() => {
-      if (!this.#running) return;
-      this.#table.reapTombstones(this.#clock.now() - this.config.tombstoneTtlMs);
-      for (const peer of this.#peers.list) peer.followUpSyncs = 0;
-      const [peer] = this.#peers.pick(1, new Set());
-      if (peer !== undefined) void this.#antiEntropy.syncWith(peer);
-      this.#reportGauges();
-      const interval = this.config.antiEntropyIntervalMs;
-      this.#scheduleAntiEntropy(interval * (0.75 + 0.25 * this.#random()));
-    }, delayMs);
-  }
-
-  #schedulePing(): void {
-    const tickMs = Math.min(this.config.pingIntervalMs, SUSPECT_PING_MS);
-    let sinceRound = 0;
-    const tick = () => {
-      if (!this.#running) return;
-      sinceRound += tickMs;
-      const fullRound = sinceRound >= this.config.pingIntervalMs;
-      if (fullRound) sinceRound = 0;
-      const now = this.#clock.now();
-      for (const peer of this.#peers.list) {
-        const state = this.#peers.stateOf(peer);
-        if (state === "suspect" && peer.reportedState !== "suspect") {
-          peer.reportedState = "suspect";
-          this.#log(`gossip: peer ${peer.peer.name} is suspect (not heard from for ${this.config.suspectAfterMs} ms); keeping its entries`);
-        }
-        if (fullRound && (peer.lastSeenMs ?? 0) <= now - this.config.pingIntervalMs) void this.#channel.exchange(peer, this.#ping());
-        // Between full rounds a suspect gets quick extra pings; each that fails makes the next one
-        // dial afresh (see the gRPC transport), so the first after the link heals gets through.
-        else if (state === "suspect") void this.#channel.exchange(peer, this.#ping(), SUSPECT_PING_TIMEOUT_MS);
-      }
-      if (fullRound) this.#reportGauges();
-      this.#pingTimer = this.#clock.setTimeout(tick, tickMs);
-    };
-    this.#pingTimer = this.#clock.setTimeout(tick, tickMs);
-  }
-
-  #ping(): OutgoingBody {
-    return { case: "ping", value: create(PingSchema, { nonce: BigInt(Math.floor(this.#random() * 2 ** 32)) }) };
-  }
-
   #reportGauges(): void {
     let alive = 0;
     for (const peer of this.#peers.list) if (this.#peers.stateOf(peer) === "alive") alive += 1;
     this.#metrics.peers(alive, this.#peers.list.length - alive);
     this.#metrics.entries(this.#table.liveCount);
   }
-
-  // ---- rejections ----------------------------------------------------------------------------
 
   #refused(refusal: FrameRefusal): void {
     this.#reject(refusal.authenticated ? refusal.origin : UNAUTHENTICATED, refusal.origin, refusal.reason, refusal.detail);
