@@ -394,7 +394,7 @@ export class GossipNode {
    */
   #reject(key: string, shown: string, reason: RejectionReason, detail: string): void {
     this.#metrics.rejected(reason);
-    this.#logs.line(key, reason, `gossip: peer ${printable(shown, 64)}: ${printable(detail, 1024)} (rejected: ${reason})`);
+    this.#logs.line(key, reason, () => `gossip: peer ${printable(shown, 64)}: ${printable(detail, 1024)} (rejected: ${reason})`);
   }
 }
 

@@ -15,7 +15,8 @@ export class LogLimiter {
     readonly maxKeys = 4096,
   ) {}
 
-  line(key: string, reason: string, text: string): void {
+  /** `text` may be a function: then the line is only built when it is written. */
+  line(key: string, reason: string, text: string | (() => string)): void {
     const id = `${key}\n${reason}`;
     const now = this.clock.now();
     const last = this.#last.get(id);
@@ -23,6 +24,6 @@ export class LogLimiter {
     this.#last.delete(id);
     if (this.#last.size >= this.maxKeys) this.#last.delete(this.#last.keys().next().value!);
     this.#last.set(id, now);
-    this.write(text);
+    this.write(typeof text === "string" ? text : text());
   }
 }
