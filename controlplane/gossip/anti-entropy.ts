@@ -22,7 +22,7 @@ export interface AntiEntropyOptions {
   readonly peers: PeerSet;
   readonly channel: FrameChannel;
   running(): boolean;
-  ingest(entries: readonly Uint8Array[], from: string): Promise<IntakeResult>;
+  ingest(entries: readonly Uint8Array[], from: string, keepDecoded: boolean): Promise<IntakeResult>;
   enqueue(peer: PeerRecord, entry: DecodedEntry): void;
 }
 
@@ -56,7 +56,7 @@ export class AntiEntropy {
     const reply = await channel.exchange(peer, { case: "sync", value: create(SyncDigestSchema, { owners: table.digest() }) });
     if (reply?.body.case !== "syncReply" || !this.options.running()) return;
     const { entries, owners, truncated } = reply.body;
-    const { decoded } = await this.options.ingest(entries, peer.peer.name);
+    const { decoded } = await this.options.ingest(entries, peer.peer.name, true);
     if (!this.options.running()) return;
     // What the replier holds, per key, for the owners it sent completely.
     const theirVersions = new Map<EndpointKey, number>();

@@ -8,10 +8,12 @@ import type { RejectionReason } from "./rejection-reason.js";
 import type { DecodedEntry, SignedEntryCache } from "./signed-entry.js";
 
 /**
- * Entries handled between two yields to the event loop: a few milliseconds of decoding and checks
- * (~10 us an entry, several times that on a loaded machine); the verifier slices its own work.
+ * Entries are handled in chunks (a few milliseconds of decoding and checks: ~10 us an entry, several
+ * times that on a loaded machine), and between chunks the intake yields to the event loop once it has
+ * run for SLICE_MS. The verifier slices its own work.
  */
 const CHUNK_ENTRIES = 128;
+const SLICE_MS = 5;
 
 export interface EntryIntakeOptions {
   readonly self: string;
@@ -33,7 +35,7 @@ export interface IntakeResult {
   /** Entries stored, in order. */
   readonly accepted: DecodedEntry[];
   rejected: number;
-  /** Every entry that decoded, whether accepted or not (what the sender claims to hold). */
+  /** With keepDecoded: every entry that decoded, accepted or not (what the sender claims to hold). */
   readonly decoded: DecodedEntry[];
 }
 
@@ -52,28 +54,34 @@ const IGNORE: Verdict = Object.freeze({ kind: "ignore" });
 export class EntryIntake {
   constructor(readonly options: EntryIntakeOptions) {}
 
-  async ingest(entries: readonly Uint8Array[], from: string): Promise<IntakeResult> {
+  /** `keepDecoded`: fill result.decoded (anti-entropy wants to know what the sender holds). */
+  async ingest(entries: readonly Uint8Array[], from: string, keepDecoded = false): Promise<IntakeResult> {
     const result: IntakeResult = { accepted: [], rejected: 0, decoded: [] };
+
+    let sliceStart = performance.now();
     for (let start = 0; start < entries.length; start += CHUNK_ENTRIES) {
-      if (start > 0) await yieldToEventLoop();
-      await this.#ingestChunk(entries.slice(start, start + CHUNK_ENTRIES), from, result);
+      if (performance.now() - sliceStart >= SLICE_MS) {
+        await yieldToEventLoop();
+        sliceStart = performance.now();
+      }
+      await this.#ingestChunk(entries, start, Math.min(entries.length, start + CHUNK_ENTRIES), from, result, keepDecoded);
     }
     return result;
   }
 
-  async #ingestChunk(chunk: readonly Uint8Array[], from: string, result: IntakeResult): Promise<void> {
+  async #ingestChunk(entries: readonly Uint8Array[], start: number, end: number, from: string, result: IntakeResult, keepDecoded: boolean): Promise<void> {
     const { cache, verifier } = this.options;
     const pending: DecodedEntry[] = [];
     const checks: SignatureCheck[] = [];
     const keys: Uint8Array[] = [];
-    for (const encoded of chunk) {
-      const decoded = cache.decodeWire(encoded);
+    for (let i = start; i < end; i++) {
+      const decoded = cache.decodeWire(entries[i]!);
       if (!decoded.ok) {
         this.#reject(result, from, decoded.reason, decoded.detail);
         continue;
       }
       const entry = decoded.entry;
-      result.decoded.push(entry);
+      if (keepDecoded) result.decoded.push(entry);
       const verdict = this.#judge(entry, from);
       if (verdict.kind === "ignore") continue;
       if (verdict.kind === "reject") {
@@ -102,10 +110,11 @@ export class EntryIntake {
     });
   }
 
-  /** After verification: judged again against the table as it is now, then stored. */
+  /** After verification: judged again against the table as it is now (it may have changed), then stored. */
   #admit(entry: DecodedEntry, from: string, result: IntakeResult): void {
     const { self, table, clock } = this.options;
-    const verdict = this.#judge(entry, from);
+    let verdict = this.#judgeMerge(entry, from);
+    if (verdict.kind === "check" && entry.record.owner !== self) verdict = this.#judgeHoldings(entry, verdict);
     if (verdict.kind === "reject") return this.#reject(result, from, verdict.reason, verdict.detail);
     if (verdict.kind === "ignore") return;
     if (entry.record.owner === self) return this.options.ownEntry(entry, table.get(entry.key), from);
@@ -114,13 +123,27 @@ export class EntryIntake {
   }
 
   /**
-   * Whether an entry may go in, before and after its signature is verified. Cheap checks only, so a
-   * frame of junk costs little more than reading it.
+   * Whether an entry may go in, before its signature is verified: the merge rule, the registry's
+   * policy and the clock, then what the table holds. Cheap checks only, so a frame of junk costs
+   * little more than reading it.
    */
   #judge(entry: DecodedEntry, from: string): Verdict {
-    const { self, config, clock, policy, table } = this.options;
+    const verdict = this.#judgeMerge(entry, from);
+    if (verdict.kind !== "check" || entry.record.owner === this.options.self) return verdict;
+    const { config, clock, policy } = this.options;
     const record = entry.record;
-    const held = table.get(entry.key);
+    const problem = policyProblem(record, policy, entry.address);
+    if (problem !== undefined) return { kind: "reject", reason: problem.reason, detail: problem.detail };
+    const now = clock.now();
+    if (record.tombstone && record.deletedAtMs > now + config.maxClockSkewMs)
+      return { kind: "reject", reason: "future-deletion", detail: `tombstone ${entry.key} deleted at ${record.deletedAtMs}, ${record.deletedAtMs - now} ms ahead of this node's clock` };
+    return this.#judgeHoldings(entry, verdict);
+  }
+
+  /** The merge rule against what the table holds under the entry's key. */
+  #judgeMerge(entry: DecodedEntry, from: string): Verdict {
+    const record = entry.record;
+    const held = this.options.table.get(entry.key);
     // The very object we hold (the cache hands out one per signed entry): the common duplicate.
     if (held === entry) return IGNORE;
     const publicKey = this.options.publicKeyOf(record.owner);
@@ -131,18 +154,21 @@ export class EntryIntake {
       if (held !== undefined) this.options.senderBehind(from, held);
       return IGNORE;
     }
-    if (record.owner === self) return { kind: "check", publicKey };
-    const problem = policyProblem(record, policy);
-    if (problem !== undefined) return { kind: "reject", reason: problem.reason, detail: problem.detail };
-    const now = clock.now();
+    return { kind: "check", publicKey };
+  }
+
+  /** What the table holds of others and of the owner: address conflicts and quotas. */
+  #judgeHoldings(entry: DecodedEntry, pass: Verdict): Verdict {
+    const { config, clock, policy, table } = this.options;
+    const record = entry.record;
+    const held = table.get(entry.key);
     if (record.tombstone) {
-      if (record.deletedAtMs > now + config.maxClockSkewMs)
-        return { kind: "reject", reason: "future-deletion", detail: `tombstone ${entry.key} deleted at ${record.deletedAtMs}, ${record.deletedAtMs - now} ms ahead of this node's clock` };
+      if (held !== undefined) return pass;
       // Older than any tombstone still held anywhere: it would only be reaped again.
-      if (held === undefined && record.deletedAtMs <= now - config.tombstoneTtlMs) return IGNORE;
-      if (held === undefined && table.tombstonesOf(record.owner) >= config.maxTombstonesPerOwner)
+      if (record.deletedAtMs <= clock.now() - config.tombstoneTtlMs) return IGNORE;
+      if (table.tombstonesOf(record.owner) >= config.maxTombstonesPerOwner)
         return { kind: "reject", reason: "owner-quota", detail: `${record.owner} already has ${config.maxTombstonesPerOwner} tombstones` };
-      return { kind: "check", publicKey };
+      return pass;
     }
     const holder = table.addressHolder(record.network, record.ip, record.owner);
     if (holder !== undefined)
@@ -154,7 +180,7 @@ export class EntryIntake {
       if (table.liveIn(record.owner, record.network) >= capacity)
         return { kind: "reject", reason: "owner-quota", detail: `${record.owner} already holds ${capacity} live entries in ${record.network}, as many as its slices have addresses` };
     }
-    return { kind: "check", publicKey };
+    return pass;
   }
 
   #reject(result: IntakeResult, from: string, reason: RejectionReason, detail: string): void {

@@ -23,12 +23,14 @@ export type PolicyRejection = "unknown-network" | "ip-outside-slice" | "vtep-mis
 export function policyProblem(
   record: EndpointRecord,
   policy: EntryPolicy,
+  /** The record's IP as a number, when the caller has it parsed already. */
+  address?: number,
 ): { reason: PolicyRejection; detail: string } | undefined {
   if (!policy.isKnownNetwork(record.network))
     return { reason: "unknown-network", detail: `network ${record.network} is not known` };
   if (record.tombstone) return undefined;
   const slices = policy.ownerSlices(record.owner, record.network);
-  if (!ipInAnySlice(record.ip, slices))
+  if (!ipInAnySlice(address ?? record.ip, slices))
     return {
       reason: "ip-outside-slice",
       detail: `ip ${record.ip} of ${record.network}/${record.endpointId} is outside ${record.owner}'s slices [${slices.join(", ")}]`,
@@ -42,9 +44,10 @@ export function policyProblem(
   return undefined;
 }
 
-export function ipInAnySlice(ip: string, slices: readonly string[]): boolean {
-  if (!isIPv4(ip)) return false;
-  const address = parseIPv4(ip);
+/** Whether the IP (dotted quad, or already parsed) lies in one of the slices. */
+export function ipInAnySlice(ip: string | number, slices: readonly string[]): boolean {
+  if (typeof ip === "string" && !isIPv4(ip)) return false;
+  const address = typeof ip === "number" ? ip : parseIPv4(ip);
   for (const slice of slices) {
     const cidr = parsedSlice(slice);
     if (cidr !== undefined && (address & maskOf(cidr.prefix)) >>> 0 === cidr.base) return true;

@@ -23,9 +23,10 @@ export class EntryTable {
   readonly #summaries = new Map<string, OwnerSummary>();
   readonly #tombstoneReceivedMs = new Map<EndpointKey, number>();
   readonly #tombstonesByOwner = new Map<string, number>();
-  readonly #liveByOwnerNetwork = new Map<string, number>();
-  // Mostly one entry per address; an array only while an owner holds the address twice.
-  readonly #byAddress = new Map<string, DecodedEntry | DecodedEntry[]>();
+  /** Owner -> network -> live entries. */
+  readonly #liveByOwner = new Map<string, Map<string, number>>();
+  // Network -> IP -> entry; mostly one entry per address, an array only while an owner holds it twice.
+  readonly #byAddress = new Map<string, Map<string, DecodedEntry | DecodedEntry[]>>();
   #liveCount = 0;
 
   constructor(readonly onChange: (change: EndpointChange) => void) {}
@@ -56,7 +57,7 @@ export class EntryTable {
 
   /** Live entries the owner holds in the network. */
   liveIn(owner: string, network: string): number {
-    return this.#liveByOwnerNetwork.get(`${owner}/${network}`) ?? 0;
+    return this.#liveByOwner.get(owner)?.get(network) ?? 0;
   }
 
   tombstonesOf(owner: string): number {
@@ -69,7 +70,7 @@ export class EntryTable {
    * network mean equal IPs.
    */
   addressHolder(network: string, ip: string, owner: string): DecodedEntry | undefined {
-    const held = this.#byAddress.get(`${network}/${ip}`);
+    const held = this.#byAddress.get(network)?.get(ip);
     if (held === undefined) return undefined;
     if (!Array.isArray(held)) return held.record.owner === owner ? undefined : held;
     return held.find((e) => e.record.owner !== owner);
@@ -104,7 +105,12 @@ export class EntryTable {
       bump(this.#tombstonesByOwner, owner, 1);
     } else {
       this.#liveCount += 1;
-      bump(this.#liveByOwnerNetwork, `${owner}/${entry.record.network}`, 1);
+      let networks = this.#liveByOwner.get(owner);
+      if (networks === undefined) {
+        networks = new Map();
+        this.#liveByOwner.set(owner, networks);
+      }
+      bump(networks, entry.record.network, 1);
       this.#addAddress(entry);
     }
     this.#emit(previous?.record, entry.record);
@@ -154,27 +160,39 @@ export class EntryTable {
       bump(this.#tombstonesByOwner, owner, -1);
     } else {
       this.#liveCount -= 1;
-      bump(this.#liveByOwnerNetwork, `${owner}/${entry.record.network}`, -1);
+      const networks = this.#liveByOwner.get(owner);
+      if (networks !== undefined) {
+        bump(networks, entry.record.network, -1);
+        if (networks.size === 0) this.#liveByOwner.delete(owner);
+      }
       this.#removeAddress(entry);
     }
   }
 
   #addAddress(entry: DecodedEntry): void {
-    const id = `${entry.record.network}/${entry.record.ip}`;
-    const held = this.#byAddress.get(id);
-    if (held === undefined) this.#byAddress.set(id, entry);
+    const { network, ip } = entry.record;
+    let inNetwork = this.#byAddress.get(network);
+    if (inNetwork === undefined) {
+      inNetwork = new Map();
+      this.#byAddress.set(network, inNetwork);
+    }
+    const held = inNetwork.get(ip);
+    if (held === undefined) inNetwork.set(ip, entry);
     else if (Array.isArray(held)) held.push(entry);
-    else this.#byAddress.set(id, [held, entry]);
+    else inNetwork.set(ip, [held, entry]);
   }
 
   #removeAddress(entry: DecodedEntry): void {
-    const id = `${entry.record.network}/${entry.record.ip}`;
-    const held = this.#byAddress.get(id);
-    if (held === entry) this.#byAddress.delete(id);
+    const { network, ip } = entry.record;
+    const inNetwork = this.#byAddress.get(network);
+    const held = inNetwork?.get(ip);
+    if (inNetwork === undefined || held === undefined) return;
+    if (held === entry) inNetwork.delete(ip);
     else if (Array.isArray(held)) {
       const rest = held.filter((e) => e !== entry);
-      this.#byAddress.set(id, rest.length === 1 ? rest[0]! : rest);
+      inNetwork.set(ip, rest.length === 1 ? rest[0]! : rest);
     }
+    if (inNetwork.size === 0) this.#byAddress.delete(network);
   }
 
   #emit(previous: EndpointRecord | undefined, next: EndpointRecord | undefined): void {

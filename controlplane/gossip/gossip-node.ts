@@ -141,7 +141,7 @@ export class GossipNode {
       peers,
       channel,
       running,
-      ingest: (entries, from) => this.#ingest(entries, from),
+      ingest: (entries, from, keepDecoded) => this.#ingest(entries, from, keepDecoded),
       enqueue: (peer, entry) => this.#queues.enqueue(peer, entry),
     });
     this.#requests = new RequestHandler({
@@ -354,8 +354,8 @@ export class GossipNode {
   // ---- incoming ------------------------------------------------------------------------------
 
   /** Takes in entries received from `from` and forwards what was new to `fanout` other peers. */
-  async #ingest(entries: readonly Uint8Array[], from: string): Promise<IntakeResult> {
-    const result = await this.#intake.ingest(entries, from);
+  async #ingest(entries: readonly Uint8Array[], from: string, keepDecoded = false): Promise<IntakeResult> {
+    const result = await this.#intake.ingest(entries, from, keepDecoded);
     if (result.accepted.length > 0 && this.#running) {
       for (const peer of this.#peers.targets()) {
         if (peer.peer.name === from) continue;

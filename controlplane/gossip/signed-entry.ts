@@ -1,4 +1,5 @@
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { isIPv4, parseIPv4 } from "../../proto/values/index.js";
 import { EndpointEntrySchema, SignedEntrySchema, type SignedEntry } from "../../proto/gen/weft/v1/gossip_pb.js";
 import { endpointKey, endpointRecordProblem, freezeRecord, type EndpointKey, type EndpointRecord } from "./endpoint-record.js";
 import { encodeSignedEntry, readSignedEntry, repeatedEntrySize, type SignedEntryBytes } from "./gossip-wire.js";
@@ -27,6 +28,8 @@ export class DecodedEntry {
     readonly wire: Uint8Array,
     /** entryHash(key, version), for digests. */
     readonly hash: number,
+    /** The IP as a number (0 on a tombstone): parsed once, checked against slices on every node. */
+    readonly address: number,
   ) {}
 
   /** Size on the wire as one element of a repeated field. */
@@ -184,7 +187,9 @@ export class SignedEntryCache {
 
 function toDecoded(record: EndpointRecord, signed: SignedEntryBytes): DecodedEntry {
   const key = endpointKey(record);
-  return new DecodedEntry(key, record, encodeSignedEntry(signed.entry, signed.signature), entryHash(key, record.version));
+  // encodeAndSignEntry signs whatever it is given (tests craft bad entries); decodeEntry has checked.
+  const address = !record.tombstone && isIPv4(record.ip) ? parseIPv4(record.ip) : 0;
+  return new DecodedEntry(key, record, encodeSignedEntry(signed.entry, signed.signature), entryHash(key, record.version), address);
 }
 
 const NO_LABELS: Record<string, string> = Object.freeze({});
