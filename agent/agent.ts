@@ -12,7 +12,7 @@ import { isRetryable } from "../controlplane/retryable.js";
 import { errorText, printable, WeftError } from "../proto/values/index.js";
 import type { NetworkSpec } from "../controlplane/network-spec.js";
 import type { NetworkRecord, Registry, RegistryEvent, SubnetLease } from "../controlplane/registry/index.js";
-import { GossipNode, type GossipConfig, type GossipTransport } from "../controlplane/gossip/index.js";
+import { GossipNode, type BatchSignatureVerifier, type GossipConfig, type GossipTransport } from "../controlplane/gossip/index.js";
 import { hostIfNameFor, Reconciler, vtepMacFor, type Kernel } from "../dataplane/index.js";
 import { buildOverlayPart } from "./desired-state/index.js";
 import { EndpointLifecycle, type AttachRequest } from "./endpoints/endpoint-lifecycle.js";
@@ -44,6 +44,8 @@ export interface AgentOptions {
   metrics: prom.Registry;
   log: (level: "debug" | "info" | "warn" | "error", line: string) => void;
   gossipConfig?: Partial<GossipConfig>;
+  /** Verifies peers' entry signatures (weftd: worker threads); default: on the event loop. The caller closes it. */
+  signatureVerifier?: BatchSignatureVerifier;
   /** How often the kernel is reconciled even without changes, to repair drift. */
   resyncIntervalMs?: number;
   /** A network namespace's identity (C2's inspectNetworkNamespace by default); tests pass a fake. */
@@ -268,6 +270,7 @@ export class Agent {
       transport: this.options.transport,
       ...(this.options.clusterKey ? { clusterKey: this.options.clusterKey } : {}),
       ...(this.options.gossipConfig ? { config: this.options.gossipConfig } : {}),
+      ...(this.options.signatureVerifier ? { verifier: this.options.signatureVerifier } : {}),
       metrics: this.options.metrics,
       log: (line) => this.options.log("info", `gossip: ${line}`),
       policy,

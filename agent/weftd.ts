@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import * as prom from "prom-client";
 import { createEtcdRegistry } from "../controlplane/registry/index.js";
-import { createGrpcTransport } from "../controlplane/gossip/index.js";
+import { createGrpcTransport, workerSignatureVerifier } from "../controlplane/gossip/index.js";
 import { createLinuxKernel, inspectUnderlay, lowerArpRetransmit } from "../dataplane/index.js";
 import { etcdClientOptions } from "./etcd-client-options.js";
 import { Agent, AGENT_VERSION } from "./agent.js";
@@ -76,6 +76,9 @@ async function run(config: AgentConfig, log: Logger): Promise<number> {
     log: (line) => log("info", `registry: ${line}`),
   });
   const transport = createGrpcTransport({ listen: `${gossipListen.host || underlay.ip}:${gossipListen.port}` });
+  // Peers' entry signatures are checked on worker threads: a burst of 50,000 endpoints then uses
+  // every core and leaves the event loop free for keepalives and pings.
+  const signatureVerifier = workerSignatureVerifier({ onWorkerError: (err) => log("warn", `signature worker failed (verifying on the event loop instead): ${errorText(err)}`) });
   const agent = new Agent({
     node: config.nodeName,
     underlay: { ip: underlay.ip, mtu: underlay.mtu },
@@ -88,6 +91,7 @@ async function run(config: AgentConfig, log: Logger): Promise<number> {
     stateStore: new StateStore(config.stateDir, (line) => log("warn", line)),
     metrics,
     log,
+    signatureVerifier,
   });
   await agent.start();
   const api = await startApiServer(config.apiSocket, agent, (line) => log("warn", line));
@@ -114,6 +118,7 @@ async function run(config: AgentConfig, log: Logger): Promise<number> {
   api.forceShutdown();
   metricsServer?.close();
   await agent.stop();
+  await signatureVerifier.close();
   return 0;
 }
 

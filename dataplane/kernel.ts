@@ -2,7 +2,6 @@
 import { errorText } from "../proto/values/index.js";
 import type { DesiredLocalEndpoint } from "./desired-state.js";
 import { NamespaceChangedError } from "./kernel-error.js";
-import type { ReconcileError } from "./reconcile-report.js";
 
 export interface VxlanAttributes {
   id: number;
@@ -63,6 +62,16 @@ export interface KernelPlan {
   neighboursRemove: NeighbourEntry[];
   fdbAdd: FdbEntry[];
   neighboursAdd: NeighbourEntry[];
+}
+
+/** One kernel object that could not be brought to its desired form. */
+export interface ReconcileError {
+  /** The kernel object concerned, e.g. "link weft-vx42" or "fdb 02:..:01 dev weft-vx42 dst 10.0.0.2". */
+  object: string;
+  endpointId?: string;
+  message: string;
+  /** "namespace-changed": the endpoint's namespace is gone or is another one now; nothing was made there. */
+  code?: string;
 }
 
 export interface ApplyResult {

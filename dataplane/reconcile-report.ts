@@ -1,13 +1,6 @@
-import type { ApplyResult } from "./kernel.js";
+import type { ApplyResult, ReconcileError } from "./kernel.js";
 
-export interface ReconcileError {
-  /** The kernel object concerned, e.g. "link weft-vx42" or "fdb 02:..:01 dev weft-vx42 dst 10.0.0.2". */
-  object: string;
-  endpointId?: string;
-  message: string;
-  /** "namespace-changed": the endpoint's namespace is gone or is another one now; nothing was made there. */
-  code?: string;
-}
+export type { ReconcileError };
 
 /** An entry of the desired state left out because it is invalid; the rest was applied. */
 export interface SkippedEntry {

@@ -12,7 +12,7 @@ import {
 // Hand-built protobuf for the two messages that carry entries (PushDelta, SyncReply). A node keeps
 // each entry's SignedEntry bytes once and splices them into every message that carries the entry,
 // and a receiver reads entries as byte ranges, decoding only the ones it has not seen. The bytes
-// are ordinary proto3 (gossip.proto is unchanged): a repeated message field is `tag len bytes` per
+// are ordinary proto3 of gossip.proto: a repeated message field is `tag len bytes` per
 // element, and a message field that appears twice is merged, so spliced parts decode as one.
 
 /** The two byte strings of a SignedEntry; views into a frame when read from the wire. */
@@ -21,12 +21,22 @@ export interface SignedEntryBytes {
   readonly signature: Uint8Array;
 }
 
+/** The fields every GossipMessage carries besides its body. */
+export interface MessageHead {
+  readonly origin: string;
+  /** The node the message is for. */
+  readonly receiver: string;
+  readonly sentAtMs: number;
+  readonly messageId: bigint;
+  /** The request's messageId on a reply; 0n on a request. */
+  readonly inReplyTo: bigint;
+}
+
 /**
  * A GossipMessage whose entries, if any, are still undecoded: each is the encoding of one SignedEntry
  * (a view into the received bytes; see readSignedEntry).
  */
-export interface WireMessage {
-  readonly origin: string;
+export interface WireMessage extends MessageHead {
   readonly body:
     | { readonly case: "push"; readonly entries: readonly Uint8Array[]; readonly confirm: boolean }
     | {
@@ -43,6 +53,14 @@ export type OutgoingBody =
   | { readonly case: "push"; readonly entries: readonly Uint8Array[]; readonly confirm?: boolean }
   | { readonly case: "syncReply"; readonly entries: readonly Uint8Array[]; readonly owners: OwnerDigest[]; readonly truncated: boolean }
   | Exclude<GossipMessage["body"], { case: "push" } | { case: "syncReply" } | { case: undefined }>;
+
+/** A message carries more entries than the receiver accepts in one frame. */
+export class EntryLimitExceeded extends Error {
+  constructor(readonly limit: number) {
+    super(`more than ${limit} entries in one message`);
+    this.name = "EntryLimitExceeded";
+  }
+}
 
 const LEN = WireType.LengthDelimited;
 const TAG_ENTRIES = tag(1, LEN);
@@ -77,9 +95,16 @@ export function repeatedEntrySize(encoded: Uint8Array): number {
   return fieldSize(encoded.length);
 }
 
-export function encodeGossipMessage(origin: string, sentAtMs: bigint, body: OutgoingBody): Uint8Array {
-  if (body.case !== "push" && body.case !== "syncReply") return toBinary(GossipMessageSchema, create(GossipMessageSchema, { origin, sentAtMs, body }));
-  const head = toBinary(GossipMessageSchema, create(GossipMessageSchema, { origin, sentAtMs }));
+export function encodeGossipMessage(head: Omit<MessageHead, "sentAtMs"> & { sentAtMs: number }, body: OutgoingBody): Uint8Array {
+  const headFields = {
+    origin: head.origin,
+    receiver: head.receiver,
+    sentAtMs: BigInt(Math.max(0, Math.floor(head.sentAtMs))),
+    messageId: head.messageId,
+    inReplyTo: head.inReplyTo,
+  };
+  if (body.case !== "push" && body.case !== "syncReply") return toBinary(GossipMessageSchema, create(GossipMessageSchema, { ...headFields, body }));
+  const headBytes = toBinary(GossipMessageSchema, create(GossipMessageSchema, headFields));
   const rest =
     body.case === "syncReply"
       ? toBinary(SyncReplySchema, create(SyncReplySchema, { owners: body.owners, truncated: body.truncated }))
@@ -89,9 +114,9 @@ export function encodeGossipMessage(origin: string, sentAtMs: bigint, body: Outg
   let inner = rest.length;
   for (const entry of body.entries) inner += fieldSize(entry.length);
   const fieldTag = tag(body.case === "push" ? FIELD_PUSH : FIELD_SYNC_REPLY, LEN);
-  const out = new Uint8Array(head.length + varintSize(fieldTag) + varintSize(inner) + inner);
-  out.set(head, 0);
-  let pos = writeVarint(out, head.length, fieldTag);
+  const out = new Uint8Array(headBytes.length + varintSize(fieldTag) + varintSize(inner) + inner);
+  out.set(headBytes, 0);
+  let pos = writeVarint(out, headBytes.length, fieldTag);
   pos = writeVarint(out, pos, inner);
   for (const entry of body.entries) pos = writeField(out, pos, TAG_ENTRIES, entry);
   out.set(rest, pos);
@@ -100,69 +125,88 @@ export function encodeGossipMessage(origin: string, sentAtMs: bigint, body: Outg
 
 /**
  * Reads a GossipMessage, leaving pushed and synced entries as views into `bytes`. Throws on
- * malformed input, like fromBinary.
+ * malformed input, like fromBinary, and EntryLimitExceeded as soon as more than `maxEntries` entries
+ * are seen (before reading the rest).
  */
-export function readGossipMessage(bytes: Uint8Array): WireMessage {
+export function readGossipMessage(bytes: Uint8Array, maxEntries = Number.POSITIVE_INFINITY): WireMessage {
   const reader = new BinaryReader(bytes);
-  let origin = "";
+  const head = { origin: "", receiver: "", sentAtMs: 0, messageId: 0n, inReplyTo: 0n };
   let bodyField = 0;
   const parts: Uint8Array[] = [];
   while (reader.pos < reader.len) {
     const [field, wireType] = reader.tag();
-    if (field === 1 && wireType === LEN) origin = reader.string();
-    else if (field === 2 && wireType === WireType.Varint) reader.uint64();
+    if (field === 1 && wireType === LEN) head.origin = reader.string();
+    else if (field === 2 && wireType === WireType.Varint) head.sentAtMs = Number(reader.uint64());
+    else if (field === 3 && wireType === LEN) head.receiver = reader.string();
+    else if (field === 4 && wireType === WireType.Varint) head.messageId = BigInt(reader.uint64());
+    else if (field === 5 && wireType === WireType.Varint) head.inReplyTo = BigInt(reader.uint64());
     else if ((field === FIELD_PUSH || field === FIELD_SYNC_REPLY) && wireType === LEN && (bodyField === 0 || bodyField === field)) {
       bodyField = field;
       parts.push(reader.bytes());
-    } else return fromGeneric(fromBinary(GossipMessageSchema, bytes));
+    } else return fromGeneric(fromBinary(GossipMessageSchema, bytes), maxEntries);
   }
   if (bodyField === FIELD_PUSH) {
     const entries: Uint8Array[] = [];
     let confirm = false;
-    for (const part of parts) confirm = readPushDelta(part, entries) || confirm;
-    return { origin, body: { case: "push", entries, confirm } };
+    for (const part of parts) confirm = readPushDelta(part, entries, maxEntries) || confirm;
+    return { ...head, body: { case: "push", entries, confirm } };
   }
   if (bodyField === FIELD_SYNC_REPLY) {
     const entries: Uint8Array[] = [];
     const owners: OwnerDigest[] = [];
     let truncated = false;
-    for (const part of parts) truncated = readSyncReply(part, entries, owners) ?? truncated;
-    return { origin, body: { case: "syncReply", entries, owners, truncated } };
+    for (const part of parts) truncated = readSyncReply(part, entries, owners, maxEntries) ?? truncated;
+    return { ...head, body: { case: "syncReply", entries, owners, truncated } };
   }
-  return fromGeneric(fromBinary(GossipMessageSchema, bytes));
+  return fromGeneric(fromBinary(GossipMessageSchema, bytes), maxEntries);
 }
 
-function fromGeneric(message: GossipMessage): WireMessage {
+function fromGeneric(message: GossipMessage, maxEntries: number): WireMessage {
+  const head: MessageHead = {
+    origin: message.origin,
+    receiver: message.receiver,
+    sentAtMs: Number(message.sentAtMs),
+    messageId: message.messageId,
+    inReplyTo: message.inReplyTo,
+  };
   const body = message.body;
-  const encode = (entries: readonly SignedEntryBytes[]) => entries.map((e) => encodeSignedEntry(e.entry, e.signature));
-  if (body.case === "push") return { origin: message.origin, body: { case: "push", entries: encode(body.value.entries), confirm: body.value.confirm } };
+  const encode = (entries: readonly SignedEntryBytes[]) => {
+    if (entries.length > maxEntries) throw new EntryLimitExceeded(maxEntries);
+    return entries.map((e) => encodeSignedEntry(e.entry, e.signature));
+  };
+  if (body.case === "push") return { ...head, body: { case: "push", entries: encode(body.value.entries), confirm: body.value.confirm } };
   if (body.case === "syncReply") {
     const { entries, owners, truncated } = body.value;
-    return { origin: message.origin, body: { case: "syncReply", entries: encode(entries), owners, truncated } };
+    return { ...head, body: { case: "syncReply", entries: encode(entries), owners, truncated } };
   }
-  return { origin: message.origin, body };
+  return { ...head, body };
 }
 
 /** Reads one PushDelta part's entries into `into`; returns its confirm flag. */
-function readPushDelta(bytes: Uint8Array, into: Uint8Array[]): boolean {
+function readPushDelta(bytes: Uint8Array, into: Uint8Array[], maxEntries: number): boolean {
   const cursor = { pos: 0 };
   let confirm = false;
   while (cursor.pos < bytes.length) {
     const fieldTag = readVarint(bytes, cursor);
-    if (fieldTag === TAG_ENTRIES) into.push(readLengthDelimited(bytes, cursor));
-    else if (fieldTag === TAG_CONFIRM) confirm = readVarint(bytes, cursor) !== 0;
+    if (fieldTag === TAG_ENTRIES) {
+      if (into.length >= maxEntries) throw new EntryLimitExceeded(maxEntries);
+      into.push(readLengthDelimited(bytes, cursor));
+    } else if (fieldTag === TAG_CONFIRM) confirm = readVarint(bytes, cursor) !== 0;
     else skipField(bytes, cursor, fieldTag);
   }
   return confirm;
 }
 
 /** Returns the truncated flag when the part sets it. */
-function readSyncReply(bytes: Uint8Array, entries: Uint8Array[], owners: OwnerDigest[]): boolean | undefined {
+function readSyncReply(bytes: Uint8Array, entries: Uint8Array[], owners: OwnerDigest[], maxEntries: number): boolean | undefined {
   const reader = new BinaryReader(bytes);
   let truncated: boolean | undefined;
   while (reader.pos < reader.len) {
     const [field, wireType] = reader.tag();
-    if (field === 1 && wireType === LEN) entries.push(reader.bytes());
+    if (field === 1 && wireType === LEN) {
+      if (entries.length >= maxEntries) throw new EntryLimitExceeded(maxEntries);
+      entries.push(reader.bytes());
+    }
     else if (field === 2 && wireType === LEN) owners.push(fromBinary(OwnerDigestSchema, reader.bytes()));
     else if (field === 3 && wireType === WireType.Varint) truncated = reader.bool();
     else reader.skip(wireType, field);

@@ -7,14 +7,26 @@ import {
   GossipService,
 } from "../../proto/gen/weft/v1/gossip_pb.js";
 import { addUnaryService, createUnaryClient, StatusError } from "../../proto/grpc-binding.js";
+import { FRAME_OVERHEAD_BYTES } from "./frame-channel.js";
+import { defaultGossipConfig } from "./gossip-config.js";
 import { TransportError, type GossipTransport } from "./transport.js";
 
 export interface GrpcTransportOptions {
   /** host:port to listen on; port 0 picks a free one (see boundAddress). */
   readonly listen: string;
-  /** Largest gRPC message sent or received; default 8 MiB. */
-  readonly maxMessageBytes?: number;
+  /**
+   * Largest frame sent or received (gRPC refuses larger messages before anyone decodes them); default
+   * the gossip's own frame limit with the default config (maxMessageBytes + FRAME_OVERHEAD_BYTES).
+   */
+  readonly maxFrameBytes?: number;
 }
+
+/** The ExchangeRequest/Response wrapper around a frame: a tag and a length. */
+const ENVELOPE_BYTES = 16;
+/** Requests one connection may have in flight; a peer has one outstanding push, sync and ping at most. */
+const MAX_CONCURRENT_STREAMS = 16;
+/** Connections idle this long are closed, by either side, so idle ones do not pile up. */
+const IDLE_CONNECTION_MS = 5 * 60 * 1000;
 
 export interface GrpcGossipTransport extends GossipTransport {
   /** host:port actually bound, once serve() has resolved. */
@@ -23,10 +35,19 @@ export interface GrpcGossipTransport extends GossipTransport {
 
 /** Gossip over one unary gRPC method; one cached channel per peer address. */
 export function createGrpcTransport(options: GrpcTransportOptions): GrpcGossipTransport {
-  const maxBytes = options.maxMessageBytes ?? 8 * 1024 * 1024;
-  const channelOptions = {
+  const maxBytes = (options.maxFrameBytes ?? defaultGossipConfig.maxMessageBytes + FRAME_OVERHEAD_BYTES) + ENVELOPE_BYTES;
+  const limits = {
     "grpc.max_receive_message_length": maxBytes,
     "grpc.max_send_message_length": maxBytes,
+  };
+  const serverOptions = {
+    ...limits,
+    "grpc.max_concurrent_streams": MAX_CONCURRENT_STREAMS,
+    "grpc.max_connection_idle_ms": IDLE_CONNECTION_MS,
+  };
+  const channelOptions = {
+    ...limits,
+    "grpc.client_idle_timeout_ms": IDLE_CONNECTION_MS,
     // grpc-js backs reconnects off up to 120 s; a peer back from a partition would then sit unreachable
     // long after its link healed. Peers share a LAN: retry at most a second apart.
     "grpc.initial_reconnect_backoff_ms": 100,
@@ -61,7 +82,7 @@ export function createGrpcTransport(options: GrpcTransportOptions): GrpcGossipTr
     },
     async serve(handler) {
       if (server !== undefined) throw new Error("gossip transport is already serving");
-      const s = new grpc.Server(channelOptions);
+      const s = new grpc.Server(serverOptions);
       addUnaryService(s, GossipService, {
         exchange: async (request) => {
           if (request.frame === undefined) throw new StatusError(grpc.status.INVALID_ARGUMENT, "frame: missing");

@@ -1,17 +1,19 @@
-// The endpoint gossip: what the agent and the simulator may use.
+// The endpoint gossip: what the agent and the simulator may use. Test doubles (memory-network.ts)
+// are imported by path, never from here.
 export type { Clock } from "../clock.js";
 export { FakeClock, systemClock } from "../clock.js";
 export {
   endpointKey,
   endpointRecordProblem,
-  GossipInputError,
   type EndpointAnnouncement,
   type EndpointKey,
   type EndpointRecord,
 } from "./endpoint-record.js";
-export { ipInAnySlice, policyProblem, type EntryPolicy, type PolicyRejection } from "./entry-policy.js";
+export { ipInAnySlice, policyProblem, sliceCapacity, type EntryPolicy, type PolicyRejection } from "./entry-policy.js";
 export { applyEntry, decideMerge, mergeEntry, type MergeResult } from "./merge-entry.js";
 export { ed25519Signatures, type SignatureScheme } from "./signature-scheme.js";
+export { inProcessVerifier, type BatchSignatureVerifier, type SignatureCheck } from "./batch-signature-verifier.js";
+export { workerSignatureVerifier, type WorkerSignatureVerifierOptions } from "./worker-signature-verifier.js";
 export {
   decodeEntry,
   encodeAndSignEntry,
@@ -23,10 +25,10 @@ export {
   type VerifiedEntry,
 } from "./signed-entry.js";
 export { entryHash, type OwnerSummary } from "./owner-digest.js";
-export { CLUSTER_KEY_BYTES, decodeFrame, encodeFrame, type DecodedFrame } from "./gossip-frame.js";
+export { CLUSTER_KEY_BYTES, encodeFrame } from "./gossip-frame.js";
+export { FRAME_OVERHEAD_BYTES } from "./frame-channel.js";
 export type { RejectionReason } from "./rejection-reason.js";
 export { TransportError, type GossipTransport } from "./transport.js";
-export { MemoryNetwork, type MemoryNetworkOptions, type MemoryNetworkStats } from "./memory-network.js";
 export { createGrpcTransport, type GrpcGossipTransport, type GrpcTransportOptions } from "./grpc-transport.js";
 export { defaultGossipConfig, resolveGossipConfig, type GossipConfig } from "./gossip-config.js";
 export {

@@ -1,22 +1,20 @@
 import { endpointKey, type EndpointKey, type EndpointRecord } from "./endpoint-record.js";
 
 /**
- * What to do with an incoming entry given the one held under the same key:
- * - accepted: newer version from the key's owner (or a new key); `previous` is what it replaces;
+ * What to do with an incoming entry given the one held under the same key (the key names the owner,
+ * so both come from the same owner):
+ * - accepted: newer version (or a new key); `previous` is what it replaces;
  * - duplicate: same version as held (equal versions never replace each other, whatever the bytes);
- * - stale: older than held; the sender is behind;
- * - owner-conflict: the key belongs to another owner; nobody may change or delete another's entry.
+ * - stale: older than held; the sender is behind.
  */
 export type MergeResult =
   | { readonly kind: "accepted"; readonly previous?: EndpointRecord }
   | { readonly kind: "duplicate"; readonly held: EndpointRecord }
-  | { readonly kind: "stale"; readonly held: EndpointRecord }
-  | { readonly kind: "owner-conflict"; readonly held: EndpointRecord };
+  | { readonly kind: "stale"; readonly held: EndpointRecord };
 
 /** The merge rule on one key. Pure. */
 export function decideMerge(held: EndpointRecord | undefined, incoming: EndpointRecord): MergeResult {
   if (held === undefined) return { kind: "accepted" };
-  if (held.owner !== incoming.owner) return { kind: "owner-conflict", held };
   if (incoming.version > held.version) return { kind: "accepted", previous: held };
   if (incoming.version === held.version) return { kind: "duplicate", held };
   return { kind: "stale", held };

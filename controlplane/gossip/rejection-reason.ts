@@ -5,12 +5,20 @@ import type { EntryRejection } from "./signed-entry.js";
 export type RejectionReason =
   | "malformed-frame"
   | "oversized-frame"
+  | "too-many-entries"
   | "unsealed-frame"
   | "wrong-cluster-key"
   | "unexpected-seal"
   | "unknown-origin"
   | "bad-frame-signature"
+  | "wrong-receiver"
+  | "stale-frame"
+  | "replayed-frame"
+  | "unbound-reply"
   | "unexpected-responder"
-  | "owner-conflict"
+  | "rate-limited"
+  | "address-conflict"
+  | "owner-quota"
+  | "future-deletion"
   | EntryRejection
   | PolicyRejection;

@@ -2,15 +2,7 @@
 // worker thread moves two buffers instead of structured-cloning 150,000 small arrays.
 import nacl from "tweetnacl";
 
-// TEMPORARY, until the gossip helper's batch-signature-verifier.ts (contract C5) is merged: the C5
-// interface, verbatim. At merge, delete these two declarations and import them from
-// "./batch-signature-verifier.js" here and in worker-signature-verifier.ts.
-export interface SignatureCheck { message: Uint8Array; signature: Uint8Array; publicKey: Uint8Array }
-export interface BatchSignatureVerifier {
-  /** One boolean per check, in order. Never rejects; a malformed check is false. */
-  verify(checks: readonly SignatureCheck[]): Promise<boolean[]>;
-  close(): Promise<void>;
-}
+import type { SignatureCheck } from "./batch-signature-verifier.js";
 
 /** Per check: the offset of its record in `bytes` and its message length. A record is signature, public key, message. */
 export interface PackedChecks {

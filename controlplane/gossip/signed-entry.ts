@@ -1,4 +1,5 @@
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { isIPv4, parseIPv4 } from "../../proto/values/index.js";
 import { EndpointEntrySchema, SignedEntrySchema, type SignedEntry } from "../../proto/gen/weft/v1/gossip_pb.js";
 import { endpointKey, endpointRecordProblem, freezeRecord, type EndpointKey, type EndpointRecord } from "./endpoint-record.js";
 import { encodeSignedEntry, readSignedEntry, repeatedEntrySize, type SignedEntryBytes } from "./gossip-wire.js";
@@ -17,7 +18,7 @@ export const MAX_ENTRY_BYTES = 16 * 1024;
  * record's repeated strings (network, owner, VTEP) and empty labels are shared between entries.
  */
 export class DecodedEntry {
-  /** The public key this entry's signature last verified against (see SignedEntryCache.verify). */
+  /** The public key this entry's signature last verified against (see SignedEntryCache.remember). */
   verifiedWith: Uint8Array | undefined = undefined;
 
   constructor(
@@ -27,6 +28,8 @@ export class DecodedEntry {
     readonly wire: Uint8Array,
     /** entryHash(key, version), for digests. */
     readonly hash: number,
+    /** The IP as a number (0 on a tombstone): parsed once, checked against slices on every node. */
+    readonly address: number,
   ) {}
 
   /** Size on the wire as one element of a repeated field. */
@@ -128,10 +131,12 @@ export function verifyAndDecodeEntry(
 }
 
 /**
- * Remembers recently decoded entries, by signature, so a node that hears the same entry from several
- * peers decodes and verifies it once. Bounded; oldest forgotten first. The simulator shares one cache
- * between all its nodes. An agent's table holds the entries themselves: the cache only has to span
- * the time an entry takes to arrive from each of the peers that forward it, hence the modest default.
+ * Remembers recently verified entries, by signature, so a node that hears the same entry from several
+ * peers decodes and verifies it once. Only entries whose signature verified are stored (remember), so
+ * forged entries cannot push real ones out. Bounded; oldest forgotten first. The simulator shares one
+ * cache between all its nodes. An agent's table holds the entries themselves: the cache only has to
+ * span the time an entry takes to arrive from each of the peers that forward it, hence the modest
+ * default.
  *
  * Slots are found by 30 bits of the signature's tail (a number: no string or buffer per lookup) and
  * confirmed by comparing the bytes in full, so a colliding or forged copy is a miss, never a wrong
@@ -157,32 +162,34 @@ export class SignedEntryCache {
   }
 
   decode(signed: SignedEntryBytes): VerifiedEntry {
-    const id = slotId(signed.signature);
-    const hit = this.#slots.get(id);
+    const hit = this.#slots.get(slotId(signed.signature));
     if (hit !== undefined) {
       const held = hit.parts();
       if (sameBytes(held.signature, signed.signature) && sameBytes(held.entry, signed.entry)) return { ok: true, entry: hit };
     }
-    const decoded = decodeEntry(signed);
-    if (decoded.ok) {
-      if (hit === undefined && this.#slots.size >= this.capacity) this.#slots.delete(this.#slots.keys().next().value!);
-      this.#slots.set(id, decoded.entry);
-    }
-    return decoded;
+    return decodeEntry(signed);
   }
 
-  verify(entry: DecodedEntry, publicKey: Uint8Array, scheme: SignatureScheme): boolean {
-    if (entry.verifiedWith !== undefined && sameBytes(entry.verifiedWith, publicKey)) return true;
-    const { entry: bytes, signature } = entry.parts();
-    const ok = scheme.verify(bytes, signature, publicKey);
-    if (ok) entry.verifiedWith = publicKey;
-    return ok;
+  /** Whether the entry's signature already verified against this key (no need to check it again). */
+  isVerifiedWith(entry: DecodedEntry, publicKey: Uint8Array): boolean {
+    return entry.verifiedWith !== undefined && sameBytes(entry.verifiedWith, publicKey);
+  }
+
+  /** Records that the entry's signature verified against `publicKey`, and keeps the entry. */
+  remember(entry: DecodedEntry, publicKey: Uint8Array): void {
+    entry.verifiedWith = publicKey;
+    const id = slotId(entry.parts().signature);
+    if (this.#slots.get(id) === entry) return;
+    if (!this.#slots.has(id) && this.#slots.size >= this.capacity) this.#slots.delete(this.#slots.keys().next().value!);
+    this.#slots.set(id, entry);
   }
 }
 
 function toDecoded(record: EndpointRecord, signed: SignedEntryBytes): DecodedEntry {
   const key = endpointKey(record);
-  return new DecodedEntry(key, record, encodeSignedEntry(signed.entry, signed.signature), entryHash(key, record.version));
+  // encodeAndSignEntry signs whatever it is given (tests craft bad entries); decodeEntry has checked.
+  const address = !record.tombstone && isIPv4(record.ip) ? parseIPv4(record.ip) : 0;
+  return new DecodedEntry(key, record, encodeSignedEntry(signed.entry, signed.signature), entryHash(key, record.version), address);
 }
 
 const NO_LABELS: Record<string, string> = Object.freeze({});

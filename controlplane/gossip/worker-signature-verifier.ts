@@ -10,12 +10,8 @@ import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import { invalidArgument } from "../../proto/values/weft-error.js";
-import {
-  isWellFormedCheck,
-  packChecks,
-  type BatchSignatureVerifier,
-  type SignatureCheck,
-} from "./signature-check-batch.js";
+import type { BatchSignatureVerifier, SignatureCheck } from "./batch-signature-verifier.js";
+import { isWellFormedCheck, packChecks } from "./signature-check-batch.js";
 import { ed25519Signatures } from "./signature-scheme.js";
 import type { VerifyAnswer, VerifyRequest } from "./signature-verify-worker.js";
 

@@ -19,12 +19,13 @@ import {
   ed25519Signatures,
   FakeClock,
   GossipNode,
-  MemoryNetwork,
   SignedEntryCache,
   type EntryPolicy,
   type GossipConfig,
   type SignatureScheme,
 } from "../../controlplane/gossip/index.js";
+import { MemoryNetwork } from "../../controlplane/gossip/memory-network.js";
+import { macForAddress } from "../../proto/values/index.js";
 import { spawn } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
@@ -80,6 +81,10 @@ function sliceOf(i: number): string {
   return `${ipv4(0x0a000000 + i * 4096)}/20`;
 }
 
+function vtepOf(i: number): string {
+  return ipv4(0xc0a80000 + i);
+}
+
 function ipv4(n: number): string {
   return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join(".");
 }
@@ -99,6 +104,7 @@ export async function runGossipSim(options: GossipSimOptions): Promise<GossipSim
   const policy: EntryPolicy = {
     isKnownNetwork: (network) => network === NETWORK,
     ownerSlices: (owner) => slices[Number(owner.slice(1))] ?? [],
+    ownerVtep: (owner) => vtepOf(Number(owner.slice(1))),
   };
   const config: Partial<GossipConfig> = { pingIntervalMs: 0, suspectAfterMs: 1e12, ...options.config };
   const members = Array.from({ length: n }, (_, i) => {
@@ -131,8 +137,8 @@ export async function runGossipSim(options: GossipSimOptions): Promise<GossipSim
       network: NETWORK,
       endpointId: `ep${e}`,
       ip: ipv4(0x0a000000 + owner * 4096 + host),
-      mac: `02:${hex(owner >> 8)}:${hex(owner & 255)}:00:${hex(host >> 8)}:${hex(host & 255)}`,
-      vtep: ipv4(0xc0a80000 + owner),
+      mac: macForAddress(ipv4(0x0a000000 + owner * 4096 + host)),
+      vtep: vtepOf(owner),
       name: `ep${e}`,
     });
   }
@@ -176,10 +182,6 @@ function fakeKeyPair(): { publicKey: Uint8Array; secretKey: Uint8Array } {
   secretKey.set(randomBytes(32));
   secretKey.set(publicKey, 32);
   return { publicKey, secretKey };
-}
-
-function hex(n: number): string {
-  return n.toString(16).padStart(2, "0");
 }
 
 function round(x: number): number {

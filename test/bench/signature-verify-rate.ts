@@ -4,7 +4,7 @@
 import { parseArgs } from "node:util";
 import nacl from "tweetnacl";
 import { ed25519Signatures } from "../../controlplane/gossip/signature-scheme.js";
-import type { SignatureCheck } from "../../controlplane/gossip/signature-check-batch.js";
+import type { SignatureCheck } from "../../controlplane/gossip/batch-signature-verifier.js";
 import { workerSignatureVerifier } from "../../controlplane/gossip/worker-signature-verifier.js";
 
 export interface SignatureVerifyRate {

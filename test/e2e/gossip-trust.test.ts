@@ -1,6 +1,7 @@
-// Issue 3 on real agents: forged, unknown, garbage and unsealed gossip sent to a lab agent's gossip
-// port from inside the lab's underlay. The agent keeps serving, counts each refusal by reason in
-// /metrics, and programs nothing of what it refused (no FDB entry, no endpoint in its API).
+// Issues 3 and 6 on real agents: forged, unknown, garbage, unsealed, misaddressed, stale and replayed
+// gossip sent to a lab agent's gossip port from inside the lab's underlay, and entries not bound to
+// their owner. The agent keeps serving, counts each refusal by reason in /metrics, and programs
+// nothing of what it refused (no FDB entry, no endpoint in its API).
 import { create } from "@bufbuild/protobuf";
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -26,6 +27,7 @@ import {
   type ShotResult,
 } from "../helpers/gossip-peer.js";
 import { pollUntil, withLab, type TestLab } from "../helpers/lab.js";
+import { macForAddress } from "../../proto/values/index.js";
 
 const NETWORK = "weft-lab";
 const VXLAN_DEVICE = "weft-vx42";
@@ -58,6 +60,11 @@ function rejected(text: string, reason: string): number {
 
 /** MACs with a VXLAN FDB entry (one with a VTEP dst) on the host's weft-vx42. */
 function fdbMacs(host: LabHost): Set<string> {
+  return new Set(fdbEntries(host).keys());
+}
+
+/** VTEP per MAC of the host's weft-vx42 FDB entries that have one. */
+function fdbEntries(host: LabHost): Map<string, string> {
   let out = "[]";
   try {
     out = execFileSync("ip", ["netns", "exec", host.netns, "bridge", "-j", "fdb", "show", "dev", VXLAN_DEVICE], { encoding: "utf8", timeout: 5000 });
@@ -65,7 +72,7 @@ function fdbMacs(host: LabHost): Set<string> {
     // no device: no entries
   }
   const entries = (out.trim() === "" ? [] : JSON.parse(out)) as { mac?: string; dst?: string }[];
-  return new Set(entries.filter((e) => e.dst !== undefined).map((e) => (e.mac ?? "").toLowerCase()));
+  return new Map(entries.filter((e) => e.dst !== undefined).map((e) => [(e.mac ?? "").toLowerCase(), e.dst!]));
 }
 
 async function endpointIds(host: LabHost): Promise<string[]> {
@@ -85,12 +92,6 @@ function highAddressIn(cidr: string, offset: number): string {
   const [base, len] = cidr.split("/") as [string, string];
   const value = base.split(".").reduce((n, o) => n * 256 + Number(o), 0) + 2 ** (32 - Number(len)) - 2 - offset;
   return [value >>> 24, (value >>> 16) & 255, (value >>> 8) & 255, value & 255].join(".");
-}
-
-function forgedMac(): string {
-  const bytes = randomBytes(6);
-  bytes[0] = (bytes[0]! & 0xfe) | 0x02;
-  return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join(":");
 }
 
 function byLabel(results: ShotResult[], label: string): ShotResult {
@@ -134,16 +135,16 @@ describe("gossip trust on a real agent (no cluster key)", () => {
       endpointId: id,
       owner,
       ip,
-      mac: forgedMac(),
+      mac: macForAddress(ip),
       vtep: h2.underlayIp,
     });
     const asH2 = forged("forged-as-h2", "h2", highAddressIn(h2Slice, 0));
     const asStranger = forged("forged-as-stranger", "weftstranger", highAddressIn(h2Slice, 1));
     const shots: Shot[] = [
       // (a) claims to come from h2 and to be h2's entry; frame and entry signed by a key that is not h2's.
-      { label: "forged-h2", target: h1.gossipAddr, origin: "h2", push: [asH2] },
+      { label: "forged-h2", target: h1.gossipAddr, origin: "h2", receiver: "h1", push: [asH2] },
       // (b) a node etcd has never heard of.
-      { label: "unknown-origin", target: h1.gossipAddr, origin: "weftstranger", push: [asStranger] },
+      { label: "unknown-origin", target: h1.gossipAddr, origin: "weftstranger", receiver: "h1", push: [asStranger] },
       // (c) garbage: as the gRPC message itself, and as the bytes of an otherwise well-formed Frame.
       { label: "garbage-grpc", target: h1.gossipAddr, raw: randomBytes(512).toString("base64") },
       { label: "garbage-frame", target: h1.gossipAddr, garbageFrame: true },
@@ -175,7 +176,7 @@ describe("gossip trust on a real agent (no cluster key)", () => {
     expect(ids).not.toContain(asStranger.endpointId);
   });
 
-  it("a registered node may not speak for h2 nor claim addresses outside its own slice", async () => {
+  it("a registered node may not speak for h2, claim addresses outside its own slice, nor bind its entries to another's MAC or VTEP", async () => {
     const h1 = hostOf(lab, "h1");
     const ul = lab.state.underlay.netns;
     // A real member: registered in etcd with its own key and a slice of weft-lab, serving gossip on the underlay.
@@ -195,13 +196,24 @@ describe("gossip trust on a real agent (no cluster key)", () => {
     );
     expect(known.peers.map((p) => p.name)).toContain("weftimpostor");
 
+    const h2 = hostOf(lab, "h2");
     const h2Slice = await sliceOf(lab, "h2");
+    const ownSlice = impostor.ready.slice;
     const ownKey = impostor.ready.secretKey;
-    const forH2: ForgedEntry = { network: NETWORK, endpointId: "impostor-for-h2", owner: "h2", ip: highAddressIn(h2Slice, 2), mac: forgedMac(), vtep: "10.251.0.254", secretKey: ownKey };
-    const outside: ForgedEntry = { network: NETWORK, endpointId: "impostor-outside", owner: "weftimpostor", ip: highAddressIn(h2Slice, 3), mac: forgedMac(), vtep: "10.251.0.254", secretKey: ownKey };
+    const entry = (endpointId: string, owner: string, ip: string, changes: Partial<ForgedEntry> = {}): ForgedEntry => ({
+      network: NETWORK, endpointId, owner, ip, mac: macForAddress(ip), vtep: "10.251.0.254", secretKey: ownKey, ...changes,
+    });
+    const forH2 = entry("impostor-for-h2", "h2", highAddressIn(h2Slice, 2), { vtep: h2.underlayIp });
+    const outside = entry("impostor-outside", "weftimpostor", highAddressIn(h2Slice, 3));
+    // In its own slice, but with h2's VTEP (to steer traffic through h2's address) or h2's container's MAC.
+    const wrongVtep = entry("impostor-vtep", "weftimpostor", highAddressIn(ownSlice, 0), { vtep: h2.underlayIp });
+    const h2Container = lab.state.containers.find((c) => c.host === "h2")!;
+    const stolenMac = entry("impostor-mac", "weftimpostor", highAddressIn(ownSlice, 1), { mac: h2Container.mac.toLowerCase() });
     const before = await metrics(h1);
 
-    const [result] = await runShots(ul, [{ label: "impostor", target: h1.gossipAddr, origin: "weftimpostor", secretKey: ownKey, push: [forH2, outside] }]);
+    const [result] = await runShots(ul, [
+      { label: "impostor", target: h1.gossipAddr, origin: "weftimpostor", receiver: "h1", secretKey: ownKey, push: [forH2, outside, wrongVtep, stolenMac] },
+    ]);
 
     // The frame is authentic, so the agent answers (a signed PushAck); each entry is refused on its own.
     expect(result!.error).toBeUndefined();
@@ -210,12 +222,14 @@ describe("gossip trust on a real agent (no cluster key)", () => {
     const after = await metrics(h1);
     expect(rejected(after, "bad-entry-signature")).toBeGreaterThanOrEqual(rejected(before, "bad-entry-signature") + 1);
     expect(rejected(after, "ip-outside-slice")).toBeGreaterThanOrEqual(rejected(before, "ip-outside-slice") + 1);
+    expect(rejected(after, "vtep-mismatch")).toBeGreaterThanOrEqual(rejected(before, "vtep-mismatch") + 1);
+    expect(rejected(after, "malformed-entry")).toBeGreaterThanOrEqual(rejected(before, "malformed-entry") + 1);
     const macs = fdbMacs(h1);
-    expect(macs.has(forH2.mac)).toBe(false);
-    expect(macs.has(outside.mac)).toBe(false);
+    for (const forged of [forH2, outside, wrongVtep]) expect(macs.has(forged.mac)).toBe(false);
     const ids = await endpointIds(h1);
-    expect(ids).not.toContain(forH2.endpointId);
-    expect(ids).not.toContain(outside.endpointId);
+    for (const forged of [forH2, outside, wrongVtep, stolenMac]) expect(ids).not.toContain(forged.endpointId);
+    // h2's container is still reached through h2.
+    expect(fdbEntries(h1).get(h2Container.mac.toLowerCase())).toBe(h2.underlayIp);
   });
 });
 
@@ -237,18 +251,25 @@ describe("gossip trust on a real agent with a cluster key", () => {
     // h2's real ed25519 key (base64 of the 64-byte secret key): the signature is right, only the seal is missing.
     const h2Key = readFileSync(`${h2.stateDir}/node.key`, "utf8").trim();
     const h2Slice = await sliceOf(lab, "h2");
-    const entry: ForgedEntry = { network: NETWORK, endpointId: "unsealed-but-signed", owner: "h2", ip: highAddressIn(h2Slice, 0), mac: forgedMac(), vtep: h2.underlayIp, secretKey: h2Key };
+    const ip = highAddressIn(h2Slice, 0);
+    const entry: ForgedEntry = { network: NETWORK, endpointId: "unsealed-but-signed", owner: "h2", ip, mac: macForAddress(ip), vtep: h2.underlayIp, secretKey: h2Key };
+    const asH2 = { target: h1.gossipAddr, origin: "h2", secretKey: h2Key, receiver: "h1" };
+    const sealed = { ...asH2, ping: true, sealWith: clusterKey, openWith: clusterKey };
     const before = await metrics(h1);
 
     const results = await runShots(lab.state.underlay.netns, [
-      { label: "unsealed-push", target: h1.gossipAddr, origin: "h2", secretKey: h2Key, push: [entry] },
-      { label: "unsealed-ping", target: h1.gossipAddr, origin: "h2", secretKey: h2Key, ping: true },
-      { label: "wrong-key-ping", target: h1.gossipAddr, origin: "h2", secretKey: h2Key, ping: true, sealWith: randomBytes(32).toString("hex") },
-      // Control: the same ping sealed with the cluster key is answered, and the answer is sealed.
-      { label: "sealed-ping", target: h1.gossipAddr, origin: "h2", secretKey: h2Key, ping: true, sealWith: clusterKey, openWith: clusterKey },
+      { label: "unsealed-push", ...asH2, push: [entry] },
+      { label: "unsealed-ping", ...asH2, ping: true },
+      { label: "wrong-key-ping", ...asH2, ping: true, sealWith: randomBytes(32).toString("hex") },
+      // Control: the same ping sealed with the cluster key is answered, and the answer is sealed;
+      // the very same bytes again are a replay.
+      { label: "sealed-ping", ...sealed, repeat: 2 },
+      // h2's key and the cluster key, but addressed to h3, or sent two minutes ago.
+      { label: "for-h3", ...sealed, receiver: "h3" },
+      { label: "stale", ...sealed, sentAtOffsetMs: -120_000 },
     ]);
 
-    for (const label of ["unsealed-push", "unsealed-ping", "wrong-key-ping"]) expectRefusedQuietly(byLabel(results, label));
+    for (const label of ["unsealed-push", "unsealed-ping", "wrong-key-ping", "sealed-ping#2", "for-h3", "stale"]) expectRefusedQuietly(byLabel(results, label));
     const control = byLabel(results, "sealed-ping");
     expect(control.error).toBeUndefined();
     expect(control).toMatchObject({ replyNonceBytes: 24, replyOrigin: "h1", replyBody: "pong" });
@@ -256,6 +277,9 @@ describe("gossip trust on a real agent with a cluster key", () => {
     const after = await metrics(h1);
     expect(rejected(after, "unsealed-frame")).toBeGreaterThanOrEqual(rejected(before, "unsealed-frame") + 2);
     expect(rejected(after, "wrong-cluster-key")).toBeGreaterThanOrEqual(rejected(before, "wrong-cluster-key") + 1);
+    expect(rejected(after, "replayed-frame")).toBeGreaterThanOrEqual(rejected(before, "replayed-frame") + 1);
+    expect(rejected(after, "wrong-receiver")).toBeGreaterThanOrEqual(rejected(before, "wrong-receiver") + 1);
+    expect(rejected(after, "stale-frame")).toBeGreaterThanOrEqual(rejected(before, "stale-frame") + 1);
 
     expect(fdbMacs(h1).has(entry.mac)).toBe(false);
     expect(await endpointIds(h1)).not.toContain(entry.endpointId);

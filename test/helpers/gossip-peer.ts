@@ -13,6 +13,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import nacl from "tweetnacl";
+import { etcdClientOptions } from "../../agent/etcd-client-options.js";
 import {
   EndpointEntrySchema,
   ExchangeRequestSchema,
@@ -61,6 +62,12 @@ export interface Shot {
   ping?: boolean;
   /** GossipMessage.origin for push/ping. */
   origin?: string;
+  /** GossipMessage.receiver for push/ping: the target node's name (frames to anyone else are refused). */
+  receiver?: string;
+  /** Added to the send time (now); beyond the receiver's allowed clock skew the frame is refused. */
+  sentAtOffsetMs?: number;
+  /** Sends the very same bytes this many times (default 1): the copies are replays. */
+  repeat?: number;
   /** Frame signing key (base64, 64 bytes); default a fresh random key. */
   secretKey?: string;
   /** Cluster key (hex, 32 bytes) to seal the frame with; unsealed when absent. */
@@ -295,7 +302,13 @@ function shotBytes(shot: Shot): Buffer {
     const body: GossipMessage["body"] = shot.push
       ? { case: "push", value: create(PushDeltaSchema, { entries: shot.push.map(signedEntry) }) }
       : { case: "ping", value: create(PingSchema, { nonce: 7n }) };
-    const message = create(GossipMessageSchema, { origin: shot.origin ?? "unknown", sentAtMs: BigInt(Date.now()), body });
+    const message = create(GossipMessageSchema, {
+      origin: shot.origin ?? "unknown",
+      receiver: shot.receiver ?? "",
+      sentAtMs: BigInt(Date.now() + (shot.sentAtOffsetMs ?? 0)),
+      messageId: randomBytes(8).readBigUInt64BE(),
+      body,
+    });
     const clusterKey = hexKey(shot.sealWith);
     frame = encodeFrame(message, { secretKey: keyFrom(shot.secretKey), scheme: ed25519Signatures, ...(clusterKey ? { clusterKey } : {}) });
   }
@@ -333,18 +346,20 @@ async function sendShots(shots: Shot[]): Promise<ShotResult[]> {
         clients.set(shot.target, client);
       }
       const request = shotBytes(shot);
-      const outcome = await new Promise<Omit<ShotResult, "label">>((resolve) => {
-        client!.makeUnaryRequest(
-          EXCHANGE_PATH,
-          (b: Buffer) => b,
-          (b: Buffer) => b,
-          request,
-          new grpc.Metadata(),
-          { deadline: Date.now() + 5000 },
-          (err, reply) => resolve(err ? { error: err.message, replyBytes: 0, replyNonceBytes: 0 } : describeReply(reply!, shot.openWith)),
-        );
-      });
-      results.push({ label: shot.label, ...outcome });
+      for (let copy = 0; copy < (shot.repeat ?? 1); copy++) {
+        const outcome = await new Promise<Omit<ShotResult, "label">>((resolve) => {
+          client!.makeUnaryRequest(
+            EXCHANGE_PATH,
+            (b: Buffer) => b,
+            (b: Buffer) => b,
+            request,
+            new grpc.Metadata(),
+            { deadline: Date.now() + 5000 },
+            (err, reply) => resolve(err ? { error: err.message, replyBytes: 0, replyNonceBytes: 0 } : describeReply(reply!, shot.openWith)),
+          );
+        });
+        results.push({ label: copy === 0 ? shot.label : `${shot.label}#${copy + 1}`, ...outcome });
+      }
     }
   } finally {
     for (const client of clients.values()) client.close();
@@ -358,7 +373,7 @@ async function runPeer(options: PeerOptions): Promise<void> {
   const say = (event: Record<string, unknown>) => process.stdout.write(JSON.stringify(event) + "\n");
   const log = (line: string) => process.stderr.write(line + "\n");
   const keyPair = nacl.sign.keyPair();
-  const registry: Registry = createEtcdRegistry({ endpoints: [options.etcd], log });
+  const registry: Registry = createEtcdRegistry({ client: etcdClientOptions({ endpoints: [options.etcd] }), log });
   await registry.start();
   const underlayIP = options.gossipListen.slice(0, options.gossipListen.lastIndexOf(":"));
   await registry.registerNode({
@@ -384,6 +399,7 @@ async function runPeer(options: PeerOptions): Promise<void> {
     policy: {
       isKnownNetwork: (network) => registry.snapshot().networks.has(network),
       ownerSlices: (owner, network) => (registry.snapshot().subnets.get(network) ?? []).filter((l) => l.node === owner).map((l) => l.cidr),
+      ownerVtep: (owner) => registry.snapshot().nodes.get(owner)?.underlayIP,
     },
   });
   const updatePeers = () => {

@@ -13,7 +13,8 @@ import { startApiServer } from "../../../agent/api-server.js";
 import { toStatusError } from "../../../agent/api-status.js";
 import { renderTable } from "../../../agent/cli/table.js";
 import { inspectNetworkNamespace } from "../../../dataplane/index.js";
-import { GossipNode, MemoryNetwork } from "../../../controlplane/gossip/index.js";
+import { GossipNode } from "../../../controlplane/gossip/index.js";
+import { MemoryNetwork } from "../../../controlplane/gossip/memory-network.js";
 import { AttachEndpointRequestSchema, WeftService } from "../../../proto/gen/weft/v1/api_pb.js";
 import { createUnaryClient } from "../../../proto/grpc-binding.js";
 import { WeftError } from "../../../proto/values/index.js";
@@ -66,7 +67,7 @@ describe("API status mapping", () => {
       name: "h1",
       keyPair,
       transport: new MemoryNetwork().transport("10.0.0.1:7946"),
-      policy: { isKnownNetwork: () => true, ownerSlices: () => ["10.40.1.0/24"] },
+      policy: { isKnownNetwork: () => true, ownerSlices: () => ["10.40.1.0/24"], ownerVtep: () => "10.0.0.1" },
     });
     const result = await statusOf(async () => gossip.publish({ network: "blue", endpointId: "e1", ip: "10.40.1.2", mac: "not-a-mac", vtep: "10.0.0.1", name: "c1" }));
     expect(result.code).toBe(grpc.status.INVALID_ARGUMENT);

@@ -2,19 +2,20 @@
 import { create } from "@bufbuild/protobuf";
 import nacl from "tweetnacl";
 import { Registry } from "prom-client";
-import { GossipMessageSchema, PushDeltaSchema, type SignedEntry } from "../../../proto/gen/weft/v1/gossip_pb.js";
+import { GossipMessageSchema, PushDeltaSchema, type GossipMessage, type SignedEntry } from "../../../proto/gen/weft/v1/gossip_pb.js";
 import {
   ed25519Signatures,
   encodeAndSignEntry,
   encodeFrame,
   FakeClock,
   GossipNode,
-  MemoryNetwork,
   type EndpointRecord,
   type EntryPolicy,
   type GossipConfig,
   type GossipPeer,
 } from "../../../controlplane/gossip/index.js";
+import { MemoryNetwork } from "../../../controlplane/gossip/memory-network.js";
+import { macForAddress } from "../../../proto/values/index.js";
 
 export const NETWORK = "blue";
 
@@ -28,14 +29,28 @@ export function ipOf(index: number, host: number): string {
 }
 
 export function macOf(index: number, host: number): string {
-  return `02:00:00:00:${index.toString(16).padStart(2, "0")}:${host.toString(16).padStart(2, "0")}`;
+  return macForAddress(ipOf(index, host));
+}
+
+/** Node i's registered underlay IP. */
+export function vtepOf(index: number): string {
+  return `192.168.0.${index}`;
+}
+
+function indexOf(owner: string): number | undefined {
+  const match = /^n(\d+)$/.exec(owner);
+  return match ? Number(match[1]) : undefined;
 }
 
 export const staticPolicy: EntryPolicy = {
   isKnownNetwork: (network) => network === NETWORK,
   ownerSlices: (owner, network) => {
-    const match = /^n(\d+)$/.exec(owner);
-    return network === NETWORK && match ? [sliceOf(Number(match[1]))] : [];
+    const index = indexOf(owner);
+    return network === NETWORK && index !== undefined ? [sliceOf(index)] : [];
+  },
+  ownerVtep: (owner) => {
+    const index = indexOf(owner);
+    return index === undefined ? undefined : vtepOf(index);
   },
 };
 
@@ -54,6 +69,8 @@ export interface ClusterOptions {
   readonly config?: Partial<GossipConfig>;
   readonly clusterKey?: Uint8Array;
   readonly seed?: number;
+  /** Default staticPolicy. */
+  readonly policy?: EntryPolicy;
   /** Passed to every node as GossipNodeOptions.beforeAck. */
   readonly beforeAck?: (node: string) => Promise<unknown>;
 }
@@ -88,7 +105,7 @@ export class TestCluster {
       name: member.name,
       keyPair: member.keyPair,
       transport: this.network.transport(member.address),
-      policy: staticPolicy,
+      policy: this.options.policy ?? staticPolicy,
       clock: this.clock,
       config: { antiEntropyIntervalMs: 1000, ...this.options.config },
       log: (line) => member.logs.push(line),
@@ -125,7 +142,7 @@ export class TestCluster {
       endpointId,
       ip: ipOf(member.index, host),
       mac: macOf(member.index, host),
-      vtep: `192.168.0.${member.index}`,
+      vtep: vtepOf(member.index),
       name: endpointId,
     });
   }
@@ -179,17 +196,35 @@ export async function counterValue(registry: Registry, name: string, labels: Rec
     .reduce((sum, v) => sum + v.value, 0);
 }
 
-/** A push frame as `origin` would send it, carrying the given signed entries. */
-export function pushFrame(
-  origin: { name: string; keyPair: { secretKey: Uint8Array } },
-  entries: readonly SignedEntry[],
-  clusterKey?: Uint8Array,
-): Uint8Array {
+let nextMessageId = 1n;
+
+export interface FrameHead {
+  /** The receiver named in the frame. */
+  to: string;
+  /** The send time; the tests pass their fake clock's now. */
+  atMs: number;
+  clusterKey?: Uint8Array;
+  /** Default: a fresh id per frame. */
+  messageId?: bigint;
+  inReplyTo?: bigint;
+}
+
+/** A push frame as `origin` would send it to `head.to`, carrying the given signed entries. */
+export function pushFrame(origin: { name: string; keyPair: { secretKey: Uint8Array } }, entries: readonly SignedEntry[], head: FrameHead): Uint8Array {
+  return frameOf(origin, { case: "push", value: create(PushDeltaSchema, { entries: [...entries] }) }, head);
+}
+
+/** Any message as `origin` would send it. */
+export function frameOf(origin: { name: string; keyPair: { secretKey: Uint8Array } }, body: GossipMessage["body"], head: FrameHead): Uint8Array {
   const message = create(GossipMessageSchema, {
     origin: origin.name,
-    sentAtMs: 1n,
-    body: { case: "push", value: create(PushDeltaSchema, { entries: [...entries] }) },
+    receiver: head.to,
+    sentAtMs: BigInt(head.atMs),
+    messageId: head.messageId ?? nextMessageId++,
+    inReplyTo: head.inReplyTo ?? 0n,
+    body,
   });
+  const clusterKey = head.clusterKey;
   return encodeFrame(message, { secretKey: origin.keyPair.secretKey, scheme: ed25519Signatures, ...(clusterKey ? { clusterKey } : {}) });
 }
 
@@ -198,6 +233,24 @@ export function signedBy(record: EndpointRecord, secretKey: Uint8Array): SignedE
   return encodeAndSignEntry(record, secretKey).signed;
 }
 
+/** A live entry as `owner` (n<i>) would announce it: the MAC its IP implies and the owner's VTEP. */
 export function liveRecord(owner: string, endpointId: string, version: number, ip: string, network = NETWORK): EndpointRecord {
-  return { network, endpointId, owner, version, tombstone: false, ip, mac: "02:00:00:00:aa:01", vtep: "192.168.0.9", name: "", labels: {}, deletedAtMs: 0 };
+  const index = indexOf(owner);
+  return {
+    network,
+    endpointId,
+    owner,
+    version,
+    tombstone: false,
+    ip,
+    mac: macForAddress(ip),
+    vtep: index === undefined ? "192.168.0.99" : vtepOf(index),
+    name: "",
+    labels: {},
+    deletedAtMs: 0,
+  };
+}
+
+export function tombstoneRecord(owner: string, endpointId: string, version: number, deletedAtMs: number, network = NETWORK): EndpointRecord {
+  return { network, endpointId, owner, version, tombstone: true, ip: "", mac: "", vtep: "", name: "", labels: {}, deletedAtMs };
 }

@@ -2,7 +2,8 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { SignedEntry } from "../../../proto/gen/weft/v1/gossip_pb.js";
 import { encodeAndSignEntry, type EndpointRecord } from "../../../controlplane/gossip/index.js";
-import { liveRecord, pushFrame, signedBy, tableFingerprint, TestCluster } from "./cluster.js";
+import { macForAddress } from "../../../proto/values/index.js";
+import { liveRecord, pushFrame, signedBy, tableFingerprint, TestCluster, vtepOf } from "./cluster.js";
 
 // What happens on each node: publish (host h with a new address) or withdraw of one of its own endpoints.
 const operation = fc.record({ node: fc.nat(5), host: fc.integer({ min: 1, max: 3 }), withdraw: fc.boolean(), salt: fc.integer({ min: 10, max: 250 }) });
@@ -34,8 +35,8 @@ describe("convergence (property)", () => {
                   network: "blue",
                   endpointId,
                   ip: `10.40.${member.index}.${op.salt}`,
-                  mac: "02:00:00:00:00:01",
-                  vtep: `192.168.0.${member.index}`,
+                  mac: macForAddress(`10.40.${member.index}.${op.salt}`),
+                  vtep: vtepOf(member.index),
                   name: endpointId,
                 });
               const record = member.node.allEntries().find((r) => r.endpointId === endpointId)!;
@@ -46,7 +47,7 @@ describe("convergence (property)", () => {
               const delta = deltas[d.delta % deltas.length]!;
               const target = cluster.members[d.target % size]!;
               const relay = cluster.members[d.relay % size]!;
-              for (let c = 0; c < d.copies; c++) await injector.call(target.address, pushFrame(relay, [delta.signed]), 1000);
+              for (let c = 0; c < d.copies; c++) await injector.call(target.address, pushFrame(relay, [delta.signed], { to: target.name, atMs: cluster.clock.now() }), 1000);
             }
             // Forgeries: an entry claiming the victim as owner, signed by someone else, must never land.
             for (const f of forgeries) {
@@ -55,14 +56,13 @@ describe("convergence (property)", () => {
               if (victim === forger) continue;
               const forged: EndpointRecord = liveRecord(victim.name, `${victim.name}-ep1`, Number.MAX_SAFE_INTEGER - f.version % 1000, `10.40.${victim.index}.7`);
               const target = cluster.members[(f.forger + 1) % size]!;
-              await injector.call(target.address, pushFrame(forger, [signedBy(forged, forger.keyPair.secretKey)]), 1000);
+              await injector.call(target.address, pushFrame(forger, [signedBy(forged, forger.keyPair.secretKey)], { to: target.name, atMs: cluster.clock.now() }), 1000);
             }
             // Anti-entropy: heal, then two passes of push-pull around the ring.
             cluster.network.heal();
             for (let pass = 0; pass < 2; pass++)
               for (let i = 0; i < size; i++) await cluster.members[i]!.node.antiEntropyWith(cluster.members[(i + 1) % size]!.name);
-            await cluster.clock.advance(50);
-            expect(cluster.agree()).toBe(true);
+            await cluster.until(() => cluster.agree(), 1000);
             // What everyone holds is exactly what the owners hold of their own entries.
             const owners = cluster.members.flatMap((m) => m.node.allEntries().filter((r) => r.owner === m.name));
             expect(tableFingerprint(cluster.members[0]!.node.allEntries())).toBe(tableFingerprint(owners));

@@ -1,7 +1,7 @@
 import nacl from "tweetnacl";
 import { afterAll, describe, expect, it } from "vitest";
 import { createGrpcTransport, GossipNode, type GrpcGossipTransport } from "../../../controlplane/gossip/index.js";
-import { ipOf, macOf, NETWORK, staticPolicy } from "./cluster.js";
+import { ipOf, macOf, NETWORK, staticPolicy, vtepOf } from "./cluster.js";
 
 const nodes: GossipNode[] = [];
 afterAll(async () => {
@@ -31,7 +31,7 @@ describe("gRPC transport", () => {
       m.node.setPeers([{ name: `n${other.i}`, gossipAddr: (other.transport as GrpcGossipTransport).boundAddress!, publicKey: other.keyPair.publicKey }]);
     }
     for (const m of members)
-      m.node.publish({ network: NETWORK, endpointId: `c${m.i}`, ip: ipOf(m.i, 2), mac: macOf(m.i, 2), vtep: `127.0.0.${m.i}`, name: `c${m.i}` });
+      m.node.publish({ network: NETWORK, endpointId: `c${m.i}`, ip: ipOf(m.i, 2), mac: macOf(m.i, 2), vtep: vtepOf(m.i), name: `c${m.i}` });
     await pollUntil(() => members.every((m) => m.node.entries().length === 2), 10_000);
     expect(members[0]!.node.entries().find((r) => r.owner === "n2")).toMatchObject({ endpointId: "c2", ip: ipOf(2, 2) });
     expect(members[1]!.node.peerStatus()).toMatchObject([{ name: "n1", state: "alive", endpoints: 1 }]);

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { GossipNode, type EndpointChange } from "../../../controlplane/gossip/index.js";
-import { ipOf, macOf, NETWORK, staticPolicy, TestCluster, type TestMember } from "./cluster.js";
+import { ipOf, macOf, NETWORK, staticPolicy, TestCluster, vtepOf, type TestMember } from "./cluster.js";
 
 let cluster: TestCluster | undefined;
 afterEach(async () => {
@@ -67,7 +67,7 @@ describe("membership", () => {
     n1.node = cluster.makeNode(n1, floor);
     n1.node.setPeers(cluster.peersOf(n1));
     expect(n1.node.version()).toBeGreaterThanOrEqual(floor);
-    const renewed = n1.node.publish({ network: NETWORK, endpointId: "web", ip: ipOf(1, 3), mac: macOf(1, 3), vtep: "192.168.0.1", name: "web" });
+    const renewed = n1.node.publish({ network: NETWORK, endpointId: "web", ip: ipOf(1, 3), mac: macOf(1, 3), vtep: vtepOf(1), name: "web" });
     expect(renewed.version).toBeGreaterThan(old.version);
     await n1.node.start();
     await cluster.until(() => cluster!.members.every((m) => holds(m, "web", ipOf(1, 3))), 3000);
@@ -103,7 +103,8 @@ describe("membership", () => {
     cluster.publish(n2, 1);
     await cluster.until(() => n1.node.entries().length === 2, 1000);
     n1.node.setPeers(cluster.peersOf(n1));
-    await cluster.clock.advance(10);
+    // Anti-entropy runs every 1e9 ms here: only the sync on joining can bring the entries.
+    await cluster.until(() => n3.node.entries().length === 2, 100);
     expect(n3.node.entries().map((r) => r.owner).sort()).toEqual(["n1", "n2"]);
   });
 });

@@ -36,17 +36,18 @@ describe("mergeEntry", () => {
     expect(mergeEntry(tableOf(tomb("n1", "a", 6)), live("n1", "a", 5)).kind).toBe("stale");
   });
 
-  it("refuses another node's change or deletion of an owner's entry, whatever its version", () => {
+  it("keys name the owner: another node's entry with the same endpoint id never touches the owner's", () => {
     const held = live("n1", "a", 5);
-    expect(mergeEntry(tableOf(held), live("n2", "a", 99)).kind).toBe("owner-conflict");
-    expect(mergeEntry(tableOf(held), tomb("n2", "a", 99)).kind).toBe("owner-conflict");
+    const { table } = applyEntry(tableOf(held), tomb("n2", "a", 99));
+    expect(table.get("blue/n1/a")).toBe(held);
+    expect(table.get("blue/n2/a")!.tombstone).toBe(true);
   });
 
   it("does not mutate the table it is given", () => {
     const table = tableOf(live("n1", "a", 5));
     const { table: next } = applyEntry(table, live("n1", "a", 6));
-    expect(table.get("blue/a")!.version).toBe(5);
-    expect(next.get("blue/a")!.version).toBe(6);
+    expect(table.get("blue/n1/a")!.version).toBe(5);
+    expect(next.get("blue/n1/a")!.version).toBe(6);
   });
 
   // One owner's history of one key: versions 1..n, each live or a tombstone.
@@ -74,7 +75,7 @@ describe("mergeEntry", () => {
             // Seed with the owner's first version so forgeries arrive at a held key.
             table = applyEntry(table, versions[0]!).table;
             for (const record of order) table = applyEntry(table, record).table;
-            expect(table.get("blue/a")).toEqual(newest);
+            expect(table.get("blue/n1/a")).toEqual(newest);
           }
         },
       ),
@@ -86,7 +87,7 @@ describe("mergeEntry", () => {
       fc.property(fc.integer({ min: 2, max: 1000 }), fc.integer({ min: 1, max: 1000 }), (tombVersion, older) => {
         fc.pre(older < tombVersion);
         const { table } = applyEntry(tableOf(tomb("n1", "a", tombVersion)), live("n1", "a", older));
-        expect(table.get("blue/a")!.tombstone).toBe(true);
+        expect(table.get("blue/n1/a")!.tombstone).toBe(true);
       }),
     );
   });

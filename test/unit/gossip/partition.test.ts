@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { macForAddress } from "../../../proto/values/index.js";
 import { TestCluster, type TestMember } from "./cluster.js";
 
 let cluster: TestCluster | undefined;
@@ -21,7 +22,7 @@ describe("partition", () => {
     cluster.publish(n1, 2);
     n2.node.withdraw(gone.network, gone.endpointId);
     cluster.publish(n5, 2);
-    n5.node.publish({ ...cluster.publish(n5, 3), ip: "10.40.5.33" });
+    n5.node.publish({ ...cluster.publish(n5, 3), ip: "10.40.5.33", mac: macForAddress("10.40.5.33") });
     await cluster.clock.advance(10_000);
     expect(cluster.agree()).toBe(false);
     cluster.network.heal();

@@ -12,7 +12,7 @@ const owner = nacl.sign.keyPair.fromSeed(new Uint8Array(32).fill(3));
 const other = nacl.sign.keyPair.fromSeed(new Uint8Array(32).fill(4));
 const record: EndpointRecord = {
   network: "blue", endpointId: "c1", owner: "n1", version: 7, tombstone: false, ip: "10.40.1.2",
-  mac: "02:00:00:00:01:02", vtep: "192.168.0.1", name: "web", labels: { app: "web" }, deletedAtMs: 0,
+  mac: "02:42:0a:28:01:02", vtep: "192.168.0.1", name: "web", labels: { app: "web" }, deletedAtMs: 0,
 };
 
 describe("entry signing", () => {
@@ -43,5 +43,19 @@ describe("entry signing", () => {
     const badIp = encodeAndSignEntry({ ...record, ip: "10.40.1" }, owner.secretKey).signed;
     expect(decodeEntry(badIp)).toMatchObject({ ok: false, detail: expect.stringContaining("ip") });
     expect(decodeEntry({ ...bad, entry: new Uint8Array([0xff, 0xff]) } as never)).toMatchObject({ ok: false, reason: "malformed-entry" });
+  });
+
+  // Issue 6, items 1 and 2: an entry carries the MAC its IP implies and IPv4 addresses only.
+  it("refuses another endpoint's MAC, IPv6 addresses and non-canonical spellings", () => {
+    const problem = (changes: Partial<EndpointRecord>) => {
+      const decoded = decodeEntry(encodeAndSignEntry({ ...record, ...changes }, owner.secretKey).signed);
+      return decoded.ok ? undefined : decoded.detail;
+    };
+    expect(problem({})).toBeUndefined();
+    expect(problem({ mac: "02:42:0a:28:01:03" })).toMatch(/^mac: .* is not the MAC of 10\.40\.1\.2/);
+    expect(problem({ vtep: "::1" })).toMatch(/^vtep: "::1" is not an IPv4 address/);
+    expect(problem({ ip: "fd00::2" })).toMatch(/^ip: /);
+    expect(problem({ vtep: "192.168.000.1" })).toMatch(/^vtep: /);
+    expect(problem({ name: "bad\nname" })).toMatch(/^name: /);
   });
 });

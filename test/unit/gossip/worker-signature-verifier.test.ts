@@ -6,7 +6,7 @@ import nacl from "tweetnacl";
 import ts from "typescript";
 import { afterAll, describe, expect, it } from "vitest";
 import { ed25519Signatures } from "../../../controlplane/gossip/signature-scheme.js";
-import type { SignatureCheck } from "../../../controlplane/gossip/signature-check-batch.js";
+import type { SignatureCheck } from "../../../controlplane/gossip/batch-signature-verifier.js";
 import { workerSignatureVerifier } from "../../../controlplane/gossip/worker-signature-verifier.js";
 import { WeftError } from "../../../proto/values/weft-error.js";
 
