@@ -214,9 +214,9 @@ export class FakeKernel implements Kernel {
     const exists = this.options.namespaceExists?.(netns) ?? true;
     const now = exists ? (this.options.namespaceIdentity?.(netns) ?? recorded) : undefined;
     if (recorded !== undefined && (now === undefined || !sameNamespace(now, recorded))) {
-      throw new NamespaceChangedError(`netns ${netns}: the namespace recorded at attach is ${now === undefined ? "gone" : "replaced"}`);
+      throw new NamespaceChangedError(`netns: ${netns}: the namespace recorded at attach is ${now === undefined ? "gone" : "replaced"}`);
     }
-    if (!exists) throw new KernelError(`netns ${netns}: no such namespace`, { errno: 2 });
+    if (!exists) throw new KernelError(`netns: ${netns} does not exist`, { errno: 2 });
   }
 
   private requireFreeName(name: string): void {

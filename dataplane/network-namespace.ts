@@ -90,8 +90,8 @@ export function openNetworkNamespace(netns: string): { fd: number; id: NetworkNa
   } catch (error) {
     if (error instanceof WeftError) throw error;
     const { code, errno } = error as NodeJS.ErrnoException;
-    if (code === "ENOENT") throw new KernelError(`netns ${path}: no such namespace`, { errno: 2, field: "netns", cause: error });
-    throw new KernelError(`netns ${path}: ${errorText(error)}`, { ...(errno === undefined ? {} : { errno: -errno }), field: "netns", cause: error });
+    if (code === "ENOENT") throw new KernelError(`netns: ${path} does not exist`, { errno: 2, field: "netns", cause: error });
+    throw new KernelError(`netns: cannot open ${path}: ${errorText(error)}`, { ...(errno === undefined ? {} : { errno: -errno }), field: "netns", cause: error });
   }
   try {
     const stat = fstatSync(fd);
@@ -118,14 +118,14 @@ export function openEndpointNamespace(netns: string, recorded: NetworkNamespaceI
     opened = openNetworkNamespace(netns);
   } catch (error) {
     if (recorded === undefined) throw error;
-    throw new NamespaceChangedError(`netns ${path}: the namespace recorded at attach is gone (${errorText(error)})`, error);
+    throw new NamespaceChangedError(`netns: ${path}: the namespace recorded at attach is gone (${errorText(error)})`, error);
   }
   try {
     if (recorded !== undefined) {
       const cookie = recorded.cookie === undefined ? undefined : namespaceCookie(opened.fd);
       const now = cookie === undefined ? opened.id : { ...opened.id, cookie };
       if (!sameNamespace(now, recorded)) {
-        throw new NamespaceChangedError(`netns ${path}: another namespace is there now (${describe(now)}; attached to ${describe(recorded)})`);
+        throw new NamespaceChangedError(`netns: ${path}: another namespace is there now (${describe(now)}; attached to ${describe(recorded)})`);
       }
     }
     if (sameNamespace(opened.id, identityOf("/proc/thread-self/ns/net"))) {

@@ -184,7 +184,7 @@ describe("inNetworkNamespace", () => {
 
   it("names a missing namespace and never leaves home", () => {
     const home = currentNetnsId();
-    expect(() => inside(`${run}-missing`, () => "never")).toThrow(`netns /run/netns/${run}-missing: no such namespace`);
+    expect(() => inside(`${run}-missing`, () => "never")).toThrow(`netns: /run/netns/${run}-missing does not exist`);
     expect(currentNetnsId()).toBe(home);
   });
 });
