@@ -15,7 +15,7 @@ import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { loadavg } from "node:os";
 import { createInterface } from "node:readline";
-import { monitorEventLoopDelay } from "node:perf_hooks";
+import { monitorEventLoopDelay, PerformanceObserver } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { create } from "@bufbuild/protobuf";
@@ -54,6 +54,8 @@ export interface FloodResult {
    * (other processes, scheduling) adds to any figure here.
    */
   idleMaxStallMs: number;
+  /** Longest garbage-collection pause while flooded, ms (part of the stall). */
+  maxGcPauseMs: number;
   /** os.loadavg()[0] when the flood ended: on a busy machine every stall is longer. */
   loadAverage: number;
   framesSent: number;
@@ -115,10 +117,16 @@ export async function measureFloodStall(options: FloodOptions = {}): Promise<Flo
     idle.disable();
     child.stdin!.write("go\n");
     const delay = monitorEventLoopDelay({ resolution: 1 });
+    let maxGcPauseMs = 0;
+    const gc = new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) maxGcPauseMs = Math.max(maxGcPauseMs, entry.duration);
+    });
     const done = next();
     delay.enable();
+    gc.observe({ entryTypes: ["gc"] });
     const report = (await done) as { framesSent: number; sentByKind: Record<string, number>; durationMs: number };
     delay.disable();
+    gc.disconnect();
     const rejected: Record<string, number> = {};
     for (const value of (await metrics.getSingleMetric("weft_gossip_rejected_total")?.get())?.values ?? []) {
       rejected[String(value.labels["reason"])] = value.value;
@@ -127,6 +135,7 @@ export async function measureFloodStall(options: FloodOptions = {}): Promise<Flo
       maxStallMs: round(delay.max / 1e6),
       p99StallMs: round(delay.percentile(99) / 1e6),
       idleMaxStallMs: round(idle.max / 1e6),
+      maxGcPauseMs: round(maxGcPauseMs),
       loadAverage: round(loadavg()[0]!),
       framesSent: report.framesSent,
       sentByKind: report.sentByKind,
