@@ -6,6 +6,7 @@ import type { GossipConfig } from "./gossip-config.js";
 import { decideMerge } from "./merge-entry.js";
 import type { RejectionReason } from "./rejection-reason.js";
 import type { DecodedEntry, SignedEntryCache } from "./signed-entry.js";
+import type { EndpointKey } from "./endpoint-record.js";
 
 /**
  * Entries are handled in chunks (a few milliseconds of decoding and checks: ~10 us an entry, several
@@ -52,6 +53,9 @@ const IGNORE: Verdict = Object.freeze({ kind: "ignore" });
  * holds up timers, I/O or other frames for long.
  */
 export class EntryIntake {
+  /** Signature of each key's entry whose verification is under way. */
+  readonly #verifying = new Map<EndpointKey, Uint8Array>();
+
   constructor(readonly options: EntryIntakeOptions) {}
 
   /** `keepDecoded`: fill result.decoded (anti-entropy wants to know what the sender holds). */
@@ -71,9 +75,8 @@ export class EntryIntake {
 
   async #ingestChunk(entries: readonly Uint8Array[], start: number, end: number, from: string, result: IntakeResult, keepDecoded: boolean): Promise<void> {
     const { cache, verifier } = this.options;
-    const pending: DecodedEntry[] = [];
+    const pending: { entry: DecodedEntry; publicKey: Uint8Array; check: number }[] = [];
     const checks: SignatureCheck[] = [];
-    const keys: Uint8Array[] = [];
     for (let i = start; i < end; i++) {
       const decoded = cache.decodeWire(entries[i]!);
       if (!decoded.ok) {
@@ -88,26 +91,37 @@ export class EntryIntake {
         this.#reject(result, from, verdict.reason, verdict.detail);
         continue;
       }
-      pending.push(entry);
-      keys.push(verdict.publicKey);
-      if (!cache.isVerifiedWith(entry, verdict.publicKey)) {
-        const { entry: message, signature } = entry.parts();
-        checks.push({ message, signature, publicKey: verdict.publicKey });
+      if (cache.isVerifiedWith(entry, verdict.publicKey)) {
+        pending.push({ entry, publicKey: verdict.publicKey, check: -1 });
+        continue;
+      }
+      const { entry: message, signature } = entry.parts();
+      // The same signed entry already being verified for another frame (a push and a sync reply
+      // crossing): that intake stores it; checking it twice would only double the work.
+      const inFlight = this.#verifying.get(entry.key);
+      if (inFlight !== undefined && sameBytes(inFlight, signature)) continue;
+      this.#verifying.set(entry.key, signature);
+      pending.push({ entry, publicKey: verdict.publicKey, check: checks.length });
+      checks.push({ message, signature, publicKey: verdict.publicKey });
+    }
+    let verified: boolean[] = [];
+    try {
+      if (checks.length > 0) verified = await verifier.verify(checks);
+    } finally {
+      for (const { entry, check } of pending) {
+        if (check >= 0 && this.#verifying.get(entry.key) === checks[check]!.signature) this.#verifying.delete(entry.key);
       }
     }
-    const verified = checks.length > 0 ? await verifier.verify(checks) : [];
-    let next = 0;
-    pending.forEach((entry, i) => {
-      const publicKey = keys[i]!;
-      if (!cache.isVerifiedWith(entry, publicKey)) {
-        if (verified[next++] !== true) {
+    for (const { entry, publicKey, check } of pending) {
+      if (check >= 0) {
+        if (verified[check] !== true) {
           this.#reject(result, from, "bad-entry-signature", `entry ${entry.key} is not signed by its owner ${entry.record.owner}`);
-          return;
+          continue;
         }
         cache.remember(entry, publicKey);
       }
       this.#admit(entry, from, result);
-    });
+    }
   }
 
   /** After verification: judged again against the table as it is now (it may have changed), then stored. */
@@ -187,6 +201,10 @@ export class EntryIntake {
     result.rejected += 1;
     this.options.reject(from, reason, detail);
   }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && Buffer.compare(a, b) === 0;
 }
 
 function yieldToEventLoop(): Promise<void> {
