@@ -53,8 +53,8 @@ const IGNORE: Verdict = Object.freeze({ kind: "ignore" });
  * holds up timers, I/O or other frames for long.
  */
 export class EntryIntake {
-  /** Signature of each key's entry whose verification is under way. */
-  readonly #verifying = new Map<EndpointKey, Uint8Array>();
+  /** Per key, the signed entry being verified for some frame, and when that frame's intake has it. */
+  readonly #verifying = new Map<EndpointKey, InFlight>();
 
   constructor(readonly options: EntryIntakeOptions) {}
 
@@ -77,6 +77,8 @@ export class EntryIntake {
     const { cache, verifier } = this.options;
     const pending: { entry: DecodedEntry; publicKey: Uint8Array; check: number }[] = [];
     const checks: SignatureCheck[] = [];
+    const flights: InFlight[] = [];
+    const waits: Promise<void>[] = [];
     for (let i = start; i < end; i++) {
       const decoded = cache.decodeWire(entries[i]!);
       if (!decoded.ok) {
@@ -97,31 +99,37 @@ export class EntryIntake {
       }
       const { entry: message, signature } = entry.parts();
       // The same signed entry already being verified for another frame (a push and a sync reply
-      // crossing): that intake stores it; checking it twice would only double the work.
+      // crossing): that frame's intake stores it; this one waits for it instead of checking again.
       const inFlight = this.#verifying.get(entry.key);
-      if (inFlight !== undefined && sameBytes(inFlight, signature)) continue;
-      this.#verifying.set(entry.key, signature);
+      if (inFlight !== undefined && sameBytes(inFlight.signature, signature)) {
+        waits.push(inFlight.done);
+        continue;
+      }
+      const flight = newInFlight(signature);
+      this.#verifying.set(entry.key, flight);
+      flights.push(flight);
       pending.push({ entry, publicKey: verdict.publicKey, check: checks.length });
       checks.push({ message, signature, publicKey: verdict.publicKey });
     }
-    let verified: boolean[] = [];
     try {
-      if (checks.length > 0) verified = await verifier.verify(checks);
+      const verified = checks.length > 0 ? await verifier.verify(checks) : [];
+      for (const { entry, publicKey, check } of pending) {
+        if (check >= 0) {
+          if (verified[check] !== true) {
+            this.#reject(result, from, "bad-entry-signature", `entry ${entry.key} is not signed by its owner ${entry.record.owner}`);
+            continue;
+          }
+          cache.remember(entry, publicKey);
+        }
+        this.#admit(entry, from, result);
+      }
     } finally {
       for (const { entry, check } of pending) {
-        if (check >= 0 && this.#verifying.get(entry.key) === checks[check]!.signature) this.#verifying.delete(entry.key);
+        if (check >= 0 && this.#verifying.get(entry.key) === flights[check]) this.#verifying.delete(entry.key);
       }
+      for (const flight of flights) flight.land();
     }
-    for (const { entry, publicKey, check } of pending) {
-      if (check >= 0) {
-        if (verified[check] !== true) {
-          this.#reject(result, from, "bad-entry-signature", `entry ${entry.key} is not signed by its owner ${entry.record.owner}`);
-          continue;
-        }
-        cache.remember(entry, publicKey);
-      }
-      this.#admit(entry, from, result);
-    }
+    if (waits.length > 0) await Promise.all(waits);
   }
 
   /** After verification: judged again against the table as it is now (it may have changed), then stored. */
@@ -201,6 +209,19 @@ export class EntryIntake {
     result.rejected += 1;
     this.options.reject(from, reason, detail);
   }
+}
+
+interface InFlight {
+  readonly signature: Uint8Array;
+  /** Settles once the verifying intake has stored (or refused) the entry. */
+  readonly done: Promise<void>;
+  land(): void;
+}
+
+function newInFlight(signature: Uint8Array): InFlight {
+  let land!: () => void;
+  const done = new Promise<void>((resolve) => (land = resolve));
+  return { signature, done, land };
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

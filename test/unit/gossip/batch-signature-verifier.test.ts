@@ -54,4 +54,40 @@ describe("batch signature verification", () => {
     // The verifier said the first is forged: it is refused, the others are taken.
     expect(n1.node.entries().map((r) => r.endpointId).sort()).toEqual(["e1", "e2"]);
   });
+
+  it("checks an entry arriving in two frames at once only once, and answers neither before it is stored", async () => {
+    cluster = new TestCluster({ size: 2, config: { pingIntervalMs: 0, antiEntropyIntervalMs: 1e9 } });
+    const [n1, n2] = cluster.members as [TestMember, TestMember];
+    const batches: number[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const inner = inProcessVerifier(ed25519Signatures);
+    n1.node = new GossipNode({
+      name: n1.name,
+      keyPair: n1.keyPair,
+      transport: cluster.network.transport(n1.address),
+      policy: staticPolicy,
+      clock: cluster.clock,
+      config: { pingIntervalMs: 0, antiEntropyIntervalMs: 1e9 },
+      verifier: {
+        async verify(checks) {
+          batches.push(checks.length);
+          await gate;
+          return inner.verify(checks);
+        },
+        close: async () => undefined,
+      },
+    });
+    await cluster.start();
+    const entries = Array.from({ length: 3 }, (_, i) => signedBy(liveRecord("n2", `e${i}`, 10 + i, ipOf(2, 10 + i)), n2.keyPair.secretKey));
+    const send = () => cluster!.network.transport("mem:t").call(n1.address, pushFrame(n2, entries, { to: "n1", atMs: cluster!.clock.now() }), 1000);
+    const first = send();
+    const second = send();
+    await new Promise((resolve) => setImmediate(resolve));
+    release();
+    await second;
+    expect(n1.node.entries()).toHaveLength(3);
+    await first;
+    expect(batches).toEqual([3]);
+  });
 });
