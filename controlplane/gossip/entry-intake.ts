@@ -6,7 +6,6 @@ import type { GossipConfig } from "./gossip-config.js";
 import { decideMerge } from "./merge-entry.js";
 import type { RejectionReason } from "./rejection-reason.js";
 import type { DecodedEntry, SignedEntryCache } from "./signed-entry.js";
-import type { EndpointKey } from "./endpoint-record.js";
 
 /**
  * Entries are handled in chunks (a few milliseconds of decoding and checks: ~10 us an entry, several
@@ -49,19 +48,18 @@ const IGNORE: Verdict = Object.freeze({ kind: "ignore" });
  * registry's policy, verifies the signatures of those that pass (in batches, through the verifier),
  * checks again (the table may have changed meanwhile) and stores what is accepted.
  *
- * The work is done in chunks with a yield to the event loop between them, so one large frame never
- * holds up timers, I/O or other frames for long.
+ * The work is done in chunks, yielding to the event loop between chunks once it has run SLICE_MS, so
+ * one large frame never holds up timers, I/O or other frames for long.
  */
 export class EntryIntake {
-  /** Per key, the signed entry being verified for some frame, and when that frame's intake has it. */
-  readonly #verifying = new Map<EndpointKey, InFlight>();
+  /** Entries being verified for some frame, and when that frame's intake has stored (or refused) them. */
+  readonly #verifying = new Map<DecodedEntry, Promise<void>>();
 
   constructor(readonly options: EntryIntakeOptions) {}
 
   /** `keepDecoded`: fill result.decoded (anti-entropy wants to know what the sender holds). */
   async ingest(entries: readonly Uint8Array[], from: string, keepDecoded = false): Promise<IntakeResult> {
     const result: IntakeResult = { accepted: [], rejected: 0, decoded: [] };
-
     let sliceStart = performance.now();
     for (let start = 0; start < entries.length; start += CHUNK_ENTRIES) {
       if (performance.now() - sliceStart >= SLICE_MS) {
@@ -77,7 +75,9 @@ export class EntryIntake {
     const { cache, verifier } = this.options;
     const pending: { entry: DecodedEntry; publicKey: Uint8Array; check: number }[] = [];
     const checks: SignatureCheck[] = [];
-    const flights: InFlight[] = [];
+    // One promise for the chunk: settles once this chunk's entries are stored (or refused).
+    let land!: () => void;
+    const landed = new Promise<void>((resolve) => (land = resolve));
     const waits: Promise<void>[] = [];
     for (let i = start; i < end; i++) {
       const decoded = cache.decodeWire(entries[i]!);
@@ -97,17 +97,16 @@ export class EntryIntake {
         pending.push({ entry, publicKey: verdict.publicKey, check: -1 });
         continue;
       }
-      const { entry: message, signature } = entry.parts();
-      // The same signed entry already being verified for another frame (a push and a sync reply
-      // crossing): that frame's intake stores it; this one waits for it instead of checking again.
-      const inFlight = this.#verifying.get(entry.key);
-      if (inFlight !== undefined && sameBytes(inFlight.signature, signature)) {
-        waits.push(inFlight.done);
+      // Being verified for another frame (a push and a sync reply crossing; the cache hands out the
+      // same object): that frame's intake stores it, this one waits for it instead of checking again.
+      const inFlight = this.#verifying.get(entry);
+      if (inFlight !== undefined) {
+        waits.push(inFlight);
         continue;
       }
-      const flight = newInFlight(signature);
-      this.#verifying.set(entry.key, flight);
-      flights.push(flight);
+      this.#verifying.set(entry, landed);
+      cache.verifying(entry);
+      const { entry: message, signature } = entry.parts();
       pending.push({ entry, publicKey: verdict.publicKey, check: checks.length });
       checks.push({ message, signature, publicKey: verdict.publicKey });
     }
@@ -115,6 +114,7 @@ export class EntryIntake {
       const verified = checks.length > 0 ? await verifier.verify(checks) : [];
       for (const { entry, publicKey, check } of pending) {
         if (check >= 0) {
+          cache.verified(entry);
           if (verified[check] !== true) {
             this.#reject(result, from, "bad-entry-signature", `entry ${entry.key} is not signed by its owner ${entry.record.owner}`);
             continue;
@@ -125,9 +125,11 @@ export class EntryIntake {
       }
     } finally {
       for (const { entry, check } of pending) {
-        if (check >= 0 && this.#verifying.get(entry.key) === flights[check]) this.#verifying.delete(entry.key);
+        if (check < 0) continue;
+        this.#verifying.delete(entry);
+        cache.verified(entry);
       }
-      for (const flight of flights) flight.land();
+      land();
     }
     if (waits.length > 0) await Promise.all(waits);
   }
@@ -209,23 +211,6 @@ export class EntryIntake {
     result.rejected += 1;
     this.options.reject(from, reason, detail);
   }
-}
-
-interface InFlight {
-  readonly signature: Uint8Array;
-  /** Settles once the verifying intake has stored (or refused) the entry. */
-  readonly done: Promise<void>;
-  land(): void;
-}
-
-function newInFlight(signature: Uint8Array): InFlight {
-  let land!: () => void;
-  const done = new Promise<void>((resolve) => (land = resolve));
-  return { signature, done, land };
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && Buffer.compare(a, b) === 0;
 }
 
 function yieldToEventLoop(): Promise<void> {
