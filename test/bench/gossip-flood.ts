@@ -1,6 +1,6 @@
 // A hostile flood against one real GossipNode, and the longest event-loop stall it causes.
 //
-//   npx tsx test/bench/gossip-flood.ts [--duration-ms 5000] [--concurrency 4]
+//   npx tsx test/bench/gossip-flood.ts [--duration-ms 5000] [--concurrency 4] [--kinds forged-entries,replay]
 //
 // The victim runs in this process on the real gRPC transport with real ed25519 and the default config.
 // The attacker runs in a child process (its own core and event loop, so its work is not measured) and
@@ -43,6 +43,8 @@ export interface FloodOptions {
   durationMs?: number;
   /** Frames in flight at once. */
   concurrency?: number;
+  /** Only these kinds of frame (default all): 10k-entries, forged-entries, replay, unknown-origin, garbage. */
+  kinds?: string[];
 }
 
 export interface FloodResult {
@@ -72,6 +74,7 @@ interface AttackPlan {
   memberSecretKey: string;
   durationMs: number;
   concurrency: number;
+  kinds: string[] | undefined;
 }
 
 export async function measureFloodStall(options: FloodOptions = {}): Promise<FloodResult> {
@@ -107,6 +110,7 @@ export async function measureFloodStall(options: FloodOptions = {}): Promise<Flo
       memberSecretKey: Buffer.from(member.secretKey).toString("base64"),
       durationMs,
       concurrency,
+      kinds: options.kinds,
     };
     const ready = next();
     child.stdin!.write(JSON.stringify(plan) + "\n");
@@ -177,13 +181,14 @@ async function attack(plan: AttackPlan, go: Promise<unknown>): Promise<void> {
     );
   const replayed = frame(memberKey, MEMBER, [valid]);
   const garbage = randomBytes(1024 * 1024);
-  const kinds: Array<[string, () => Uint8Array]> = [
+  const allKinds: Array<[string, () => Uint8Array]> = [
     ["10k-entries", () => frame(memberKey, MEMBER, tiny)],
     ["forged-entries", () => frame(memberKey, MEMBER, forged)],
     ["replay", () => replayed],
     ["unknown-origin", () => frame(stranger.secretKey, "stranger", forged)],
     ["garbage", () => garbage],
   ];
+  const kinds = allKinds.filter(([kind]) => plan.kinds === undefined || plan.kinds.includes(kind));
   process.stdout.write(JSON.stringify({ event: "ready" }) + "\n");
   await go;
 
@@ -225,8 +230,14 @@ async function main(): Promise<void> {
     input.close();
     return;
   }
-  const { values } = parseArgs({ options: { "duration-ms": { type: "string", default: "5000" }, concurrency: { type: "string", default: "4" } } });
-  const result = await measureFloodStall({ durationMs: Number(values["duration-ms"]), concurrency: Number(values.concurrency) });
+  const { values } = parseArgs({
+    options: { "duration-ms": { type: "string", default: "5000" }, concurrency: { type: "string", default: "4" }, kinds: { type: "string" } },
+  });
+  const result = await measureFloodStall({
+    durationMs: Number(values["duration-ms"]),
+    concurrency: Number(values.concurrency),
+    ...(values.kinds ? { kinds: values.kinds.split(",") } : {}),
+  });
   process.stdout.write(JSON.stringify(result, null, 2) + "\n");
 }
 
