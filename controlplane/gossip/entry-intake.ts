@@ -48,16 +48,18 @@ const IGNORE: Verdict = Object.freeze({ kind: "ignore" });
  * registry's policy, verifies the signatures of those that pass (in batches, through the verifier),
  * checks again (the table may have changed meanwhile) and stores what is accepted.
  *
- * The work is done in chunks with a yield to the event loop between them, so one large frame never
- * holds up timers, I/O or other frames for long.
+ * The work is done in chunks, yielding to the event loop between chunks once it has run SLICE_MS, so
+ * one large frame never holds up timers, I/O or other frames for long.
  */
 export class EntryIntake {
+  /** Entries being verified for some frame, and when that frame's intake has stored (or refused) them. */
+  readonly #verifying = new Map<DecodedEntry, Promise<void>>();
+
   constructor(readonly options: EntryIntakeOptions) {}
 
   /** `keepDecoded`: fill result.decoded (anti-entropy wants to know what the sender holds). */
   async ingest(entries: readonly Uint8Array[], from: string, keepDecoded = false): Promise<IntakeResult> {
     const result: IntakeResult = { accepted: [], rejected: 0, decoded: [] };
-
     let sliceStart = performance.now();
     for (let start = 0; start < entries.length; start += CHUNK_ENTRIES) {
       if (performance.now() - sliceStart >= SLICE_MS) {
@@ -71,9 +73,12 @@ export class EntryIntake {
 
   async #ingestChunk(entries: readonly Uint8Array[], start: number, end: number, from: string, result: IntakeResult, keepDecoded: boolean): Promise<void> {
     const { cache, verifier } = this.options;
-    const pending: DecodedEntry[] = [];
+    const pending: { entry: DecodedEntry; publicKey: Uint8Array; check: number }[] = [];
     const checks: SignatureCheck[] = [];
-    const keys: Uint8Array[] = [];
+    // One promise for the chunk: settles once this chunk's entries are stored (or refused).
+    let land!: () => void;
+    const landed = new Promise<void>((resolve) => (land = resolve));
+    const waits: Promise<void>[] = [];
     for (let i = start; i < end; i++) {
       const decoded = cache.decodeWire(entries[i]!);
       if (!decoded.ok) {
@@ -88,26 +93,45 @@ export class EntryIntake {
         this.#reject(result, from, verdict.reason, verdict.detail);
         continue;
       }
-      pending.push(entry);
-      keys.push(verdict.publicKey);
-      if (!cache.isVerifiedWith(entry, verdict.publicKey)) {
-        const { entry: message, signature } = entry.parts();
-        checks.push({ message, signature, publicKey: verdict.publicKey });
+      if (cache.isVerifiedWith(entry, verdict.publicKey)) {
+        pending.push({ entry, publicKey: verdict.publicKey, check: -1 });
+        continue;
       }
+      // Being verified for another frame (a push and a sync reply crossing; the cache hands out the
+      // same object): that frame's intake stores it, this one waits for it instead of checking again.
+      const inFlight = this.#verifying.get(entry);
+      if (inFlight !== undefined) {
+        waits.push(inFlight);
+        continue;
+      }
+      this.#verifying.set(entry, landed);
+      cache.verifying(entry);
+      const { entry: message, signature } = entry.parts();
+      pending.push({ entry, publicKey: verdict.publicKey, check: checks.length });
+      checks.push({ message, signature, publicKey: verdict.publicKey });
     }
-    const verified = checks.length > 0 ? await verifier.verify(checks) : [];
-    let next = 0;
-    pending.forEach((entry, i) => {
-      const publicKey = keys[i]!;
-      if (!cache.isVerifiedWith(entry, publicKey)) {
-        if (verified[next++] !== true) {
-          this.#reject(result, from, "bad-entry-signature", `entry ${entry.key} is not signed by its owner ${entry.record.owner}`);
-          return;
+    try {
+      const verified = checks.length > 0 ? await verifier.verify(checks) : [];
+      for (const { entry, publicKey, check } of pending) {
+        if (check >= 0) {
+          cache.verified(entry);
+          if (verified[check] !== true) {
+            this.#reject(result, from, "bad-entry-signature", `entry ${entry.key} is not signed by its owner ${entry.record.owner}`);
+            continue;
+          }
+          cache.remember(entry, publicKey);
         }
-        cache.remember(entry, publicKey);
+        this.#admit(entry, from, result);
       }
-      this.#admit(entry, from, result);
-    });
+    } finally {
+      for (const { entry, check } of pending) {
+        if (check < 0) continue;
+        this.#verifying.delete(entry);
+        cache.verified(entry);
+      }
+      land();
+    }
+    if (waits.length > 0) await Promise.all(waits);
   }
 
   /** After verification: judged again against the table as it is now (it may have changed), then stored. */

@@ -146,11 +146,18 @@ export function verifyAndDecodeEntry(
  */
 export class SignedEntryCache {
   readonly #slots = new Map<number, DecodedEntry>();
+  /**
+   * Entries whose signature is being checked right now, so a copy arriving meanwhile (a push and a
+   * sync reply crossing) is the same object and is not decoded again. Apart from the verified ones:
+   * nothing unverified ever displaces a verified entry.
+   */
+  readonly #verifying = new Map<number, DecodedEntry>();
 
   constructor(readonly capacity = 16_384) {}
 
   decodeWire(encoded: Uint8Array): VerifiedEntry {
-    const hit = this.#slots.get(slotId(encoded));
+    const slot = slotId(encoded);
+    const hit = this.#slots.get(slot) ?? this.#verifying.get(slot);
     if (hit !== undefined && sameBytes(hit.wire, encoded)) return { ok: true, entry: hit };
     let signed: SignedEntryBytes;
     try {
@@ -162,8 +169,9 @@ export class SignedEntryCache {
   }
 
   decode(signed: SignedEntryBytes): VerifiedEntry {
-    const hit = this.#slots.get(slotId(signed.signature));
-    if (hit !== undefined) {
+    const slot = slotId(signed.signature);
+    for (const hit of [this.#slots.get(slot), this.#verifying.get(slot)]) {
+      if (hit === undefined) continue;
       const held = hit.parts();
       if (sameBytes(held.signature, signed.signature) && sameBytes(held.entry, signed.entry)) return { ok: true, entry: hit };
     }
@@ -173,6 +181,18 @@ export class SignedEntryCache {
   /** Whether the entry's signature already verified against this key (no need to check it again). */
   isVerifiedWith(entry: DecodedEntry, publicKey: Uint8Array): boolean {
     return entry.verifiedWith !== undefined && sameBytes(entry.verifiedWith, publicKey);
+  }
+
+  /** The entry's signature is being checked: copies decoded meanwhile are this object. Bounded. */
+  verifying(entry: DecodedEntry): void {
+    if (this.#verifying.size >= this.capacity) this.#verifying.delete(this.#verifying.keys().next().value!);
+    this.#verifying.set(slotId(entry.parts().signature), entry);
+  }
+
+  /** The check is over, whatever its outcome (remember() keeps an entry that passed). */
+  verified(entry: DecodedEntry): void {
+    const id = slotId(entry.parts().signature);
+    if (this.#verifying.get(id) === entry) this.#verifying.delete(id);
   }
 
   /** Records that the entry's signature verified against `publicKey`, and keeps the entry. */

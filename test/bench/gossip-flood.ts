@@ -1,6 +1,6 @@
 // A hostile flood against one real GossipNode, and the longest event-loop stall it causes.
 //
-//   npx tsx test/bench/gossip-flood.ts [--duration-ms 5000] [--concurrency 4]
+//   npx tsx test/bench/gossip-flood.ts [--duration-ms 5000] [--concurrency 4] [--kinds forged-entries,replay]
 //
 // The victim runs in this process on the real gRPC transport with real ed25519 and the default config.
 // The attacker runs in a child process (its own core and event loop, so its work is not measured) and
@@ -15,7 +15,7 @@ import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { loadavg } from "node:os";
 import { createInterface } from "node:readline";
-import { monitorEventLoopDelay } from "node:perf_hooks";
+import { monitorEventLoopDelay, PerformanceObserver } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { create } from "@bufbuild/protobuf";
@@ -43,6 +43,8 @@ export interface FloodOptions {
   durationMs?: number;
   /** Frames in flight at once. */
   concurrency?: number;
+  /** Only these kinds of frame (default all): 10k-entries, forged-entries, replay, unknown-origin, garbage. */
+  kinds?: string[];
 }
 
 export interface FloodResult {
@@ -54,6 +56,8 @@ export interface FloodResult {
    * (other processes, scheduling) adds to any figure here.
    */
   idleMaxStallMs: number;
+  /** Longest garbage-collection pause while flooded, ms (part of the stall). */
+  maxGcPauseMs: number;
   /** os.loadavg()[0] when the flood ended: on a busy machine every stall is longer. */
   loadAverage: number;
   framesSent: number;
@@ -70,6 +74,7 @@ interface AttackPlan {
   memberSecretKey: string;
   durationMs: number;
   concurrency: number;
+  kinds: string[] | undefined;
 }
 
 export async function measureFloodStall(options: FloodOptions = {}): Promise<FloodResult> {
@@ -105,6 +110,7 @@ export async function measureFloodStall(options: FloodOptions = {}): Promise<Flo
       memberSecretKey: Buffer.from(member.secretKey).toString("base64"),
       durationMs,
       concurrency,
+      kinds: options.kinds,
     };
     const ready = next();
     child.stdin!.write(JSON.stringify(plan) + "\n");
@@ -115,10 +121,16 @@ export async function measureFloodStall(options: FloodOptions = {}): Promise<Flo
     idle.disable();
     child.stdin!.write("go\n");
     const delay = monitorEventLoopDelay({ resolution: 1 });
+    let maxGcPauseMs = 0;
+    const gc = new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) maxGcPauseMs = Math.max(maxGcPauseMs, entry.duration);
+    });
     const done = next();
     delay.enable();
+    gc.observe({ entryTypes: ["gc"] });
     const report = (await done) as { framesSent: number; sentByKind: Record<string, number>; durationMs: number };
     delay.disable();
+    gc.disconnect();
     const rejected: Record<string, number> = {};
     for (const value of (await metrics.getSingleMetric("weft_gossip_rejected_total")?.get())?.values ?? []) {
       rejected[String(value.labels["reason"])] = value.value;
@@ -127,6 +139,7 @@ export async function measureFloodStall(options: FloodOptions = {}): Promise<Flo
       maxStallMs: round(delay.max / 1e6),
       p99StallMs: round(delay.percentile(99) / 1e6),
       idleMaxStallMs: round(idle.max / 1e6),
+      maxGcPauseMs: round(maxGcPauseMs),
       loadAverage: round(loadavg()[0]!),
       framesSent: report.framesSent,
       sentByKind: report.sentByKind,
@@ -168,13 +181,14 @@ async function attack(plan: AttackPlan, go: Promise<unknown>): Promise<void> {
     );
   const replayed = frame(memberKey, MEMBER, [valid]);
   const garbage = randomBytes(1024 * 1024);
-  const kinds: Array<[string, () => Uint8Array]> = [
+  const allKinds: Array<[string, () => Uint8Array]> = [
     ["10k-entries", () => frame(memberKey, MEMBER, tiny)],
     ["forged-entries", () => frame(memberKey, MEMBER, forged)],
     ["replay", () => replayed],
     ["unknown-origin", () => frame(stranger.secretKey, "stranger", forged)],
     ["garbage", () => garbage],
   ];
+  const kinds = allKinds.filter(([kind]) => plan.kinds === undefined || plan.kinds.includes(kind));
   process.stdout.write(JSON.stringify({ event: "ready" }) + "\n");
   await go;
 
@@ -216,8 +230,14 @@ async function main(): Promise<void> {
     input.close();
     return;
   }
-  const { values } = parseArgs({ options: { "duration-ms": { type: "string", default: "5000" }, concurrency: { type: "string", default: "4" } } });
-  const result = await measureFloodStall({ durationMs: Number(values["duration-ms"]), concurrency: Number(values.concurrency) });
+  const { values } = parseArgs({
+    options: { "duration-ms": { type: "string", default: "5000" }, concurrency: { type: "string", default: "4" }, kinds: { type: "string" } },
+  });
+  const result = await measureFloodStall({
+    durationMs: Number(values["duration-ms"]),
+    concurrency: Number(values.concurrency),
+    ...(values.kinds ? { kinds: values.kinds.split(",") } : {}),
+  });
   process.stdout.write(JSON.stringify(result, null, 2) + "\n");
 }
 

@@ -3,9 +3,10 @@
 // their owner. The agent keeps serving, counts each refusal by reason in /metrics, and programs
 // nothing of what it refused (no FDB entry, no endpoint in its API).
 import { create } from "@bufbuild/protobuf";
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createUnaryClient, type UnaryClient } from "../../proto/grpc-binding.js";
 import {
@@ -19,6 +20,7 @@ import type { LabHost } from "../../agent/lab/index.js";
 import {
   fetchTextInNetns,
   metricValue,
+  runFlood,
   runShots,
   startGossipPeer,
   type ForgedEntry,
@@ -29,6 +31,7 @@ import {
 import { pollUntil, withLab, type TestLab } from "../helpers/lab.js";
 import { macForAddress } from "../../proto/values/index.js";
 
+const run = promisify(execFile);
 const NETWORK = "weft-lab";
 const VXLAN_DEVICE = "weft-vx42";
 const REJECTED = "weft_gossip_rejected_total";
@@ -231,6 +234,49 @@ describe("gossip trust on a real agent (no cluster key)", () => {
     // h2's container is still reached through h2.
     expect(fdbEntries(h1).get(h2Container.mac.toLowerCase())).toBe(h2.underlayIp);
   });
+
+  it("a member flooding h1 with forged entries costs h1 neither its etcd lease nor its traffic", async () => {
+    expect(impostor, "started by the previous test").toBeDefined();
+    const h1 = hostOf(lab, "h1");
+    const h2 = hostOf(lab, "h2");
+    const c1 = lab.state.containers.find((c) => c.host === "h1")!;
+    const c2 = lab.state.containers.find((c) => c.host === "h2")!;
+    const before = await metrics(h1);
+    // 15 s, longer than a node lease (10 s): a stalled event loop would miss its keepalives.
+    const flood = runFlood(lab.state.underlay.netns, {
+      target: h1.gossipAddr,
+      receiver: "h1",
+      origin: "weftimpostor",
+      secretKey: impostor!.ready.secretKey,
+      network: NETWORK,
+      slice: impostor!.ready.slice,
+      vtep: "10.251.0.254",
+      durationMs: 15_000,
+      concurrency: 4,
+    });
+    let flooding = true;
+    void flood.finally(() => (flooding = false));
+    // Traffic into h1's container while it is flooded: 20 ms pings for 10 s.
+    const pings = run("ip", ["netns", "exec", c2.netns, "ping", "-q", "-c", "500", "-i", "0.02", "-W", "1", c1.ip]);
+    // Meanwhile h2 never sees h1 leave (its node record would go with its lease), and h1 answers its API.
+    const h1States = new Set<string>();
+    while (flooding) {
+      const peers = await withApi(h2, (c) => c.listPeers(create(ListPeersRequestSchema, {}), { deadlineMs: 5000 }));
+      h1States.add(peers.peers.find((p) => p.name === "h1")?.state ?? "absent");
+      await expectStillServing(h1);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    const { framesSent } = await flood;
+    const { stdout } = await pings;
+    expect(framesSent).toBeGreaterThan(0);
+    // Never gone: at worst suspect for a moment, if a ping to it timed out.
+    expect([...h1States].filter((state) => state !== "alive" && state !== "suspect")).toEqual([]);
+    expect(stdout).toMatch(/500 packets transmitted, 500 received/);
+    const after = await metrics(h1);
+    const refused = (text: string) => rejected(text, "bad-entry-signature") + rejected(text, "rate-limited");
+    expect(refused(after)).toBeGreaterThan(refused(before));
+    expect(fdbMacs(h1).has(c2.mac.toLowerCase())).toBe(true);
+  }, 120_000);
 });
 
 describe("gossip trust on a real agent with a cluster key", () => {

@@ -2,8 +2,8 @@
 //
 // Lab agents listen on the underlay (10.251.0.x), which exists only inside the lab's namespaces,
 // so the talking happens in a child process started with `ip netns exec`. This file is both halves:
-// the functions tests call from the root namespace (runShots, startGossipPeer, fetchTextInNetns, ...)
-// and, run as a script, the child that sends forged frames ("shots") or acts as a synthetic node
+// the functions tests call from the root namespace (runShots, runFlood, startGossipPeer, ...) and,
+// run as a script, the child that sends forged frames ("shots", "flood") or acts as a synthetic node
 // registered in etcd with its own key, subnet slice and real GossipNode ("peer").
 import * as grpc from "@grpc/grpc-js";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
@@ -123,6 +123,31 @@ function childArgs(netns: string, command: string, payload: unknown): string[] {
 export async function runShots(netns: string, shots: Shot[]): Promise<ShotResult[]> {
   const { stdout } = await run("ip", childArgs(netns, "shots", shots), { cwd: REPO_ROOT, timeout: 60_000, maxBuffer: 16 << 20 });
   return JSON.parse(lastLine(stdout)) as ShotResult[];
+}
+
+export interface FloodPlan {
+  /** host:port of the victim's gossip listener, and its node name. */
+  target: string;
+  receiver: string;
+  /** A registered member's name and secret key (base64): its frames are authentic. */
+  origin: string;
+  secretKey: string;
+  network: string;
+  /** The member's slice: the forged entries' addresses lie in it, so each needs a signature check. */
+  slice: string;
+  vtep: string;
+  durationMs: number;
+  concurrency: number;
+}
+
+/**
+ * From inside `netns`, floods the target for plan.durationMs with authentic frames of 4,000 entries
+ * each, every entry well formed and in the member's slice but signed by another key (the dearest
+ * kind of frame to take in). Resolves with how many frames were sent.
+ */
+export async function runFlood(netns: string, plan: FloodPlan): Promise<{ framesSent: number }> {
+  const { stdout } = await run("ip", childArgs(netns, "flood", plan), { cwd: REPO_ROOT, timeout: plan.durationMs + 60_000, maxBuffer: 1 << 20 });
+  return JSON.parse(lastLine(stdout)) as { framesSent: number };
 }
 
 /** A body fetched over HTTP from inside `netns` (curl). */
@@ -449,14 +474,53 @@ async function runPeer(options: PeerOptions): Promise<void> {
   await registry.close();
 }
 
+async function flood(plan: FloodPlan): Promise<{ framesSent: number }> {
+  const memberKey = keyFrom(plan.secretKey);
+  const forger = nacl.sign.keyPair();
+  const cidr = parseIPv4Cidr(plan.slice, "slice");
+  const entries = Array.from({ length: 4000 }, (_, i) => {
+    const ip = formatIPv4(cidr.base + 2 + (i % 60_000));
+    const entry = toBinary(
+      EndpointEntrySchema,
+      create(EndpointEntrySchema, { network: plan.network, endpointId: `flood${i}`, owner: plan.origin, version: BigInt(i + 1), ip, mac: macForAddress(ip), vtep: plan.vtep }),
+    );
+    return create(SignedEntrySchema, { entry, signature: ed25519Signatures.sign(entry, forger.secretKey) });
+  });
+  const transport = createGrpcTransport({ listen: "127.0.0.1:0" });
+  let framesSent = 0;
+  const started = Date.now();
+  const sender = async () => {
+    while (Date.now() - started < plan.durationMs) {
+      const message = create(GossipMessageSchema, {
+        origin: plan.origin,
+        receiver: plan.receiver,
+        sentAtMs: BigInt(Date.now()),
+        messageId: randomBytes(8).readBigUInt64BE(),
+        body: { case: "push", value: create(PushDeltaSchema, { entries }) },
+      });
+      try {
+        await transport.call(plan.target, encodeFrame(message, { secretKey: memberKey, scheme: ed25519Signatures }), 10_000);
+      } catch {
+        // refused or timed out: sent all the same
+      }
+      framesSent += 1;
+    }
+  };
+  await Promise.all(Array.from({ length: plan.concurrency }, sender));
+  await transport.close();
+  return { framesSent };
+}
+
 async function main(): Promise<void> {
   const [command, payload] = process.argv.slice(2);
   if (command === "shots") {
     process.stdout.write(JSON.stringify(await sendShots(JSON.parse(payload ?? "[]") as Shot[])) + "\n");
+  } else if (command === "flood") {
+    process.stdout.write(JSON.stringify(await flood(JSON.parse(payload ?? "{}") as FloodPlan)) + "\n");
   } else if (command === "peer") {
     await runPeer(JSON.parse(payload ?? "{}") as PeerOptions);
   } else {
-    throw new Error(`usage: gossip-peer.ts shots|peer '<json>' (got ${JSON.stringify(command)})`);
+    throw new Error(`usage: gossip-peer.ts shots|flood|peer '<json>' (got ${JSON.stringify(command)})`);
   }
 }
 
