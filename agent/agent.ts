@@ -272,7 +272,7 @@ export class Agent {
       ...(this.options.gossipConfig ? { config: this.options.gossipConfig } : {}),
       ...(this.options.signatureVerifier ? { verifier: this.options.signatureVerifier } : {}),
       metrics: this.options.metrics,
-      log: (line) => this.options.log("info", `gossip: ${line}`),
+      log: (line) => this.options.log("info", line),
       policy,
       // A restarted agent resumes its gossip versions above everything it announced before.
       versionFloor,
