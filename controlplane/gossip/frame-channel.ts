@@ -36,6 +36,8 @@ export interface FrameChannelOptions {
   readonly transport: GossipTransport;
   /** A refusal of a frame or reply, or a failed call: counted and logged by the node. */
   readonly refused: (refusal: FrameRefusal) => void;
+  /** An authenticated reply to one of our requests arrived: the peer is alive. */
+  readonly heard: (peer: PeerRecord) => void;
   readonly unreachable: (peer: PeerRecord, kind: "unreachable" | "refused", detail: string) => void;
 }
 
@@ -115,6 +117,8 @@ export class FrameChannel {
       this.options.refused({ ok: false, reason: "unbound-reply", origin: peer.peer.name, authenticated: true, detail: `reply to ${reply.inReplyTo}, not to our request ${messageId}` });
       return undefined;
     }
+    // A pong is how a peer that sends us no requests of its own shows it is alive.
+    this.options.heard(peer);
     if (reply.body.case === "refusal") {
       this.options.unreachable(peer, "refused", `refused our frame: ${reply.body.value.reason}`);
       return undefined;

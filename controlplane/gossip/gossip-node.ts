@@ -114,6 +114,7 @@ export class GossipNode {
       peers,
       transport: options.transport,
       refused: (refusal) => this.#refused(refusal),
+      heard: (peer) => this.#heardFrom(peer),
       unreachable: (peer, kind, detail) => this.#logs.line(peer.peer.name, kind, `gossip: peer ${peer.peer.name} ${printable(detail, 1024)}`),
     }));
     this.#queues = new PushQueues({ config, clock, metrics, peers, channel, running });

@@ -36,6 +36,28 @@ describe("membership", () => {
     expect(forgotten.sort()).toEqual(["mem:n2", "mem:n3", "mem:n3"]);
   });
 
+  it("keeps a peer that only answers pings alive: a reply is a sign of life", async () => {
+    // n2 never starts an exchange of its own (no pings, no anti-entropy): n1 can know that n2 is
+    // alive only from n2's replies to n1's pings.
+    cluster = new TestCluster({ size: 2, config: { antiEntropyIntervalMs: 600_000 } });
+    const [n1, n2] = cluster.members as [TestMember, TestMember];
+    n2.node = new GossipNode({
+      name: n2.name,
+      keyPair: n2.keyPair,
+      transport: cluster.network.transport(n2.address),
+      policy: staticPolicy,
+      clock: cluster.clock,
+      config: { pingIntervalMs: 0, antiEntropyIntervalMs: 600_000 },
+      log: () => undefined,
+    });
+    await cluster.start();
+    for (let second = 0; second < 10; second++) {
+      await cluster.clock.advance(1000);
+      expect(n1.node.peerStatus().map((p) => p.state)).toEqual(["alive"]);
+    }
+    expect(n1.logs.some((l) => l.includes("is suspect"))).toBe(false);
+  });
+
   it("marks a silent peer suspect but keeps its entries; drops them only when it leaves the registry", async () => {
     cluster = new TestCluster({ size: 3 });
     await cluster.start();
