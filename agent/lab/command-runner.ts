@@ -26,7 +26,9 @@ export function runCommand(command: string, args: readonly string[], options: { 
       (err, stdout, stderr) => {
         if (err) {
           const code = typeof err.code === "number" ? err.code : null;
-          reject(new CommandError([command, ...args].join(" "), code, String(stderr || err.message)));
+          // No exit code: killed (by the timeout, or a signal) or never started; say which.
+          const how = code === null ? ` [${err.killed ? "killed after the timeout" : (err.signal ?? err.code ?? "no exit code")}]` : "";
+          reject(new CommandError([command, ...args].join(" "), code, String(stderr || err.message) + how));
         } else {
           resolve({ stdout: String(stdout), stderr: String(stderr) });
         }

@@ -2,6 +2,7 @@
 // (10.251.0.254/24); each host namespace `<prefix>-h<i>` has veth ul0 (10.251.0.<i>/24) whose peer
 // `h<i>` sits on br0. Links are created inside the namespaces directly, so nothing ever appears in
 // the root namespace and nothing routes from it to the underlay.
+import { readdir } from "node:fs/promises";
 import { runCommand } from "./command-runner.js";
 import {
   HOST_UNDERLAY_IF,
@@ -14,13 +15,14 @@ import {
   underlayNetns,
 } from "./lab-names.js";
 
+/** The named namespaces: what `ip netns list` shows, read from /run/netns without a process per call. */
 export async function listNetns(): Promise<string[]> {
-  const { stdout } = await runCommand("ip", ["netns", "list"]);
-  // Lines look like "name" or "name (id: 3)".
-  return stdout
-    .split("\n")
-    .map((line) => line.trim().split(/\s+/)[0] ?? "")
-    .filter((name) => name !== "");
+  try {
+    return (await readdir("/run/netns")).sort();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw err;
+  }
 }
 
 export async function listLabNetns(prefix: string): Promise<string[]> {
