@@ -73,6 +73,10 @@ export interface ContainerEnd {
   ifName: string;
 }
 
+export function containerEnd(endpointId: string, where: { netns: string; netnsId?: NetworkNamespaceId | undefined; ifName: string }): ContainerEnd {
+  return { endpointId, netns: where.netns, ifName: where.ifName, ...(where.netnsId === undefined ? {} : { netnsId: where.netnsId }) };
+}
+
 export type LinkAction =
   | { kind: "delete-link"; name: string }
   | { kind: "create-bridge"; name: string; mtu: number }

@@ -13,6 +13,7 @@ import { deleteLink, request } from "./netlink-request.js";
 import { readSysctls, writeSysctl } from "./sysctl.js";
 import { createVethPair, setVethMtu } from "./veth-pair.js";
 import {
+  containerEnd,
   describeFdb,
   describeNeighbour,
   linkActionError,
@@ -167,7 +168,7 @@ class LinuxKernel implements Kernel {
         return;
       case "create-veth": {
         const { endpoint } = action;
-        const container = { endpointId: endpoint.id, netns: endpoint.netns, ifName: endpoint.ifName, ...(endpoint.netnsId === undefined ? {} : { netnsId: endpoint.netnsId }) };
+        const container = containerEnd(endpoint.id, endpoint);
         createVethPair(socket, { hostIfName: endpoint.hostIfName, master: action.master, mtu: action.mtu, container, mac: endpoint.mac, ip: endpoint.ip, prefixLen: endpoint.prefixLen });
         result.linksCreated++;
         return;
@@ -176,10 +177,16 @@ class LinuxKernel implements Kernel {
         const { leg } = action;
         const address = splitHostAddress(leg.ip);
         if (address === undefined) throw new KernelError(`create veth ${leg.hostIfName}: ip ${leg.ip} is not an address with a prefix length`, { errno: 22 });
-        const container = { endpointId: leg.endpointId, netns: leg.netns, ifName: leg.ifName, ...(leg.netnsId === undefined ? {} : { netnsId: leg.netnsId }) };
         createVethPair(socket, {
-          hostIfName: leg.hostIfName, master: action.master, mtu: action.mtu, container, mac: leg.mac, ip: address.ip, prefixLen: address.prefixLen,
-          isolated: true, defaultRoute: leg.gateway,
+          hostIfName: leg.hostIfName,
+          master: action.master,
+          mtu: action.mtu,
+          container: containerEnd(leg.endpointId, leg),
+          mac: leg.mac,
+          ip: address.ip,
+          prefixLen: address.prefixLen,
+          isolated: true,
+          defaultRoute: leg.gateway,
         });
         result.linksCreated++;
         return;

@@ -4,8 +4,8 @@ import { WeftError, errorText, isIPv4, isMac, printable } from "../proto/values/
 import type { DesiredPart } from "./desired-part.js";
 import { underlayProblem, type DesiredState } from "./desired-state.js";
 import { emptyApplyResult, emptyPlan, isEmptyPlan, type ApplyResult, type FdbEntry, type Kernel, type KernelPlan, type NeighbourEntry } from "./kernel.js";
-import { vniOfVxlan } from "./link-names.js";
 import { egressPart } from "./egress/egress-part.js";
+import { vniOfVxlan } from "./link-names.js";
 import { overlayPart } from "./overlay/overlay-part.js";
 import type { ReconcileOptions, ReconcileReport, SkippedEntry } from "./reconcile-report.js";
 

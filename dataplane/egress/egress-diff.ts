@@ -2,7 +2,7 @@
 // deterministic. It touches the gateway bridge it names, weft's egress legs (isWeftEgressVethName) and
 // net.ipv4.ip_forward, nothing else.
 import { diffDeviceAddress } from "../address-diff.js";
-import { emptyPlan, type KernelPlan, type LinkAction, type ObservedState } from "../kernel.js";
+import { containerEnd, emptyPlan, type KernelPlan, type LinkAction, type ObservedState } from "../kernel.js";
 import { pushFix } from "../link-fix.js";
 import { isWeftEgressVethName } from "../link-names.js";
 import type { DesiredEgress, DesiredEgressLeg } from "./egress-state.js";
@@ -70,6 +70,5 @@ export function diffEgress(observed: ObservedState, egress: DesiredEgress, optio
 
 /** The container end's MTU is not observed: it follows the host end's. */
 function legMtuFix(leg: DesiredEgressLeg, mtu: number): LinkAction {
-  const container = { endpointId: leg.endpointId, netns: leg.netns, ifName: leg.ifName, ...(leg.netnsId === undefined ? {} : { netnsId: leg.netnsId }) };
-  return { kind: "set-veth-mtu", hostIfName: leg.hostIfName, container, mtu };
+  return { kind: "set-veth-mtu", hostIfName: leg.hostIfName, container: containerEnd(leg.endpointId, leg), mtu };
 }

@@ -2,9 +2,9 @@
 // the plan. Pure: no I/O, deterministic order. Only weft-named links and entries on weft-vx devices
 // are considered.
 import { diffDeviceAddress } from "../address-diff.js";
-import { pushFix } from "../link-fix.js";
 import type { DesiredUnderlay } from "../desired-state.js";
-import type { KernelPlan, LinkAction, ObservedLink, ObservedState } from "../kernel.js";
+import { containerEnd, type KernelPlan, type LinkAction, type ObservedLink, type ObservedState } from "../kernel.js";
+import { pushFix } from "../link-fix.js";
 import { bridgeName, isWeftVethName, vniOfBridge, vniOfVxlan, vxlanName } from "../link-names.js";
 import type { DesiredLocalEndpoint, DesiredNetwork, DesiredOverlay } from "./overlay-state.js";
 
@@ -127,10 +127,8 @@ function vxlanMatches(link: ObservedLink, network: DesiredNetwork, localIp: stri
 
 /** Both ends of an endpoint's veth: the container end's MTU is not observed, so it follows the host end's. */
 function vethMtuFix(endpoint: DesiredLocalEndpoint, mtu: number): LinkAction {
-  const container = { endpointId: endpoint.id, netns: endpoint.netns, ifName: endpoint.ifName, ...(endpoint.netnsId === undefined ? {} : { netnsId: endpoint.netnsId }) };
-  return { kind: "set-veth-mtu", hostIfName: endpoint.hostIfName, container, mtu };
+  return { kind: "set-veth-mtu", hostIfName: endpoint.hostIfName, container: containerEnd(endpoint.id, endpoint), mtu };
 }
-
 
 /**
  * Entries on the devices that are kept. An entry for a MAC or IP the overlay names but with another
