@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { FakeKernel } from "../../../dataplane/fake-kernel.js";
 import {
@@ -245,5 +246,34 @@ describe("the egress part in the Reconciler (FakeKernel)", () => {
     const report = await new Reconciler(kernel).reconcile(withEgress(egress([{ ...a, netnsId: { dev: 4, ino: 98 } }])));
     expect(report.errors).toEqual([expect.objectContaining({ code: "namespace-changed", endpointId: a.endpointId, object: `link ${a.hostIfName}` })]);
     expect(kernel.links.has(a.hostIfName)).toBe(false);
+  });
+});
+
+describe("egress convergence (property)", () => {
+  const ids = ["a0000000000000", "b0000000000000", "c0000000000000", "d0000000000000"];
+  const part = fc
+    .tuple(fc.subarray(ids.map((id, i) => leg(id, i + 1))), fc.constantFrom(1400, 1450), fc.constantFrom("172.18.0.1/16", "172.18.0.254/16"))
+    .map(([legs, mtu, address]): DesiredEgress => ({ bridge: { name: BRIDGE, address, mtu }, legs }));
+
+  it("converges from any earlier egress in one run, then plans nothing; foreign links stay", async () => {
+    await fc.assert(
+      fc.asyncProperty(part, part, fc.boolean(), async (before, after, unisolate) => {
+        const kernel = new FakeKernel();
+        kernel.addLink({ name: "docker0", kind: "bridge", mac: "02:00:00:00:00:10", mtu: 1500, up: true });
+        kernel.addLink({ name: "vethforeign", kind: "veth", mac: "02:00:00:00:00:11", mtu: 1500, up: true, master: "docker0" });
+        const reconciler = new Reconciler(kernel);
+        await reconciler.reconcile(withEgress(before));
+        if (unisolate) for (const link of kernel.links.values()) if (isWeftEgressVethName(link.name)) link.isolated = false;
+        const report = await reconciler.reconcile(withEgress(after));
+        expect(report.errors).toEqual([]);
+        expect(diffEgress(await kernel.observe(), after).plan.links).toEqual([]);
+        const legs = [...kernel.links.keys()].filter((n) => isWeftEgressVethName(n)).sort();
+        expect(legs).toEqual(after.legs.map((l) => l.hostIfName).sort());
+        for (const l of after.legs) expect(kernel.links.get(l.hostIfName)).toMatchObject({ isolated: true, master: BRIDGE, mtu: after.bridge.mtu });
+        expect(kernel.addresses.get(BRIDGE)).toEqual([{ device: BRIDGE, ip: after.bridge.address.split("/")[0], prefixLen: 16 }]);
+        expect(kernel.links.get("vethforeign")).toMatchObject({ master: "docker0" });
+      }),
+      { numRuns: 200 },
+    );
   });
 });
