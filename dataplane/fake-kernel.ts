@@ -166,7 +166,7 @@ export class FakeKernel implements Kernel {
       }
       case "create-bridge":
         this.requireFreeName(action.name);
-        this.addLink({ name: action.name, kind: "bridge", mac: "02:00:00:00:00:01", mtu: action.mtu, up: true });
+        this.addLink({ name: action.name, kind: "bridge", mac: action.mac ?? "02:00:00:00:00:01", mtu: action.mtu, up: true });
         result.linksCreated++;
         return;
       case "create-vxlan":

@@ -79,7 +79,8 @@ export function containerEnd(endpointId: string, where: { netns: string; netnsId
 
 export type LinkAction =
   | { kind: "delete-link"; name: string }
-  | { kind: "create-bridge"; name: string; mtu: number }
+  /** `mac`: set explicitly, so the bridge keeps it instead of following its ports' (which come and go). */
+  | { kind: "create-bridge"; name: string; mtu: number; mac?: string }
   | { kind: "create-vxlan"; name: string; vni: number; local: string; dstport: number; mac: string; mtu: number; master: string }
   | { kind: "set-link"; name: string; mac?: string; mtu?: number; master?: string; up?: boolean }
   | { kind: "create-veth"; endpoint: DesiredLocalEndpoint; mtu: number; master: string }

@@ -306,7 +306,7 @@ type Iproute2Action = Extract<LinkAction, { kind: "create-bridge" | "create-vxla
 async function applyLinkActionByIproute2(action: Iproute2Action, result: ApplyResult): Promise<void> {
   switch (action.kind) {
     case "create-bridge":
-      await ip("link", "add", action.name, "mtu", String(action.mtu), "type", "bridge");
+      await ip("link", "add", action.name, ...(action.mac === undefined ? [] : ["address", action.mac]), "mtu", String(action.mtu), "type", "bridge");
       result.linksCreated++;
       await ip("link", "set", action.name, "up");
       return;

@@ -1,7 +1,9 @@
 // The egress differ: given what the kernel has and the (validated) egress part, the plan. Pure and
 // deterministic. It touches the gateway bridge it names, weft's egress legs (isWeftEgressVethName) and
 // net.ipv4.ip_forward, nothing else.
+import { macForAddress } from "../../proto/values/index.js";
 import { diffDeviceAddress } from "../address-diff.js";
+import { splitHostAddress } from "../address-format.js";
 import { containerEnd, emptyPlan, type KernelPlan, type LinkAction, type ObservedState } from "../kernel.js";
 import { pushFix } from "../link-fix.js";
 import { isWeftEgressVethName } from "../link-names.js";
@@ -44,8 +46,10 @@ export function diffEgress(observed: ObservedState, egress: DesiredEgress, optio
   const existing = linksByName.get(bridge.name);
   const freshBridge = existing === undefined || existing.kind !== "bridge";
   if (existing !== undefined && freshBridge) deletes.push({ kind: "delete-link", name: bridge.name });
-  if (freshBridge) creates.push({ kind: "create-bridge", name: bridge.name, mtu: bridge.mtu });
-  else pushFix(fixes, existing, { mtu: bridge.mtu, up: true });
+  // One MAC for the bridge's life (see the overlay's bridges): the legs' ARP caches stay right.
+  const mac = macForAddress(splitHostAddress(bridge.address)!.ip);
+  if (freshBridge) creates.push({ kind: "create-bridge", name: bridge.name, mtu: bridge.mtu, mac });
+  else pushFix(fixes, existing, { mtu: bridge.mtu, up: true, mac });
   const addresses = diffDeviceAddress(observed.addresses, bridge.name, bridge.address, { prune, fresh: freshBridge });
   const sysctls: LinkAction[] = observed.sysctls["net.ipv4.ip_forward"] === "1" ? [] : [{ kind: "set-sysctl", name: "net.ipv4.ip_forward", value: "1" }];
 

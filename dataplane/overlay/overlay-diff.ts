@@ -1,7 +1,9 @@
 // The overlay's differ: given what the kernel has and the (validated) overlay this host should have,
 // the plan. Pure: no I/O, deterministic order. Only weft-named links and entries on weft-vx devices
 // are considered.
+import { macForAddress } from "../../proto/values/index.js";
 import { diffDeviceAddress } from "../address-diff.js";
+import { splitHostAddress } from "../address-format.js";
 import type { DesiredUnderlay } from "../desired-state.js";
 import { containerEnd, type KernelPlan, type LinkAction, type ObservedLink, type ObservedState } from "../kernel.js";
 import { pushFix } from "../link-fix.js";
@@ -73,10 +75,13 @@ export function diffOverlay(observed: ObservedState, desired: { underlay: Pick<D
     const bridge = linksByName.get(br);
     if (bridge !== undefined && bridge.kind !== "bridge") deletes.push({ kind: "delete-link", name: br });
     const freshBridge = bridge === undefined || bridge.kind !== "bridge";
+    // A bridge with an address keeps one MAC (the gateway's, derived like an endpoint's): left to
+    // itself it takes its lowest port's, and containers' ARP caches go stale when that port leaves.
+    const gatewayMac = network.gateway === undefined ? undefined : macForAddress(splitHostAddress(network.gateway)!.ip);
     if (freshBridge) {
-      creates.push({ kind: "create-bridge", name: br, mtu: network.mtu });
+      creates.push({ kind: "create-bridge", name: br, mtu: network.mtu, ...(gatewayMac === undefined ? {} : { mac: gatewayMac }) });
     } else {
-      pushFix(fixes, bridge, { mtu: network.mtu, up: true });
+      pushFix(fixes, bridge, { mtu: network.mtu, up: true, ...(gatewayMac === undefined ? {} : { mac: gatewayMac }) });
     }
     addresses.push(...diffDeviceAddress(observed.addresses, br, network.gateway, { prune, fresh: freshBridge }));
 

@@ -29,6 +29,7 @@ function sh(program: string, ...args: string[]): string {
 
 interface IpLink {
   ifname: string;
+  address: string;
   mtu: number;
   master?: string;
   flags: string[];
@@ -95,7 +96,7 @@ describe("egress and the overlay gateway on the real kernel", () => {
       made.push(ns);
     }
     sh("ip", "-n", hostNs, "link", "set", "lo", "up");
-    sh("ip", "-n", hostNs, "link", "add", "ul0", "type", "dummy");
+    sh("ip", "-n", hostNs, "link", "add", "ul0", "type", "veth", "peer", "name", "ul1");
     sh("ip", "-n", hostNs, "addr", "add", "10.78.0.1/24", "dev", "ul0");
     sh("ip", "-n", hostNs, "link", "set", "ul0", "up");
     sh("ip", "netns", "exec", hostNs, "sh", "-c", "echo 0 > /proc/sys/net/ipv4/ip_forward");
@@ -114,6 +115,7 @@ describe("egress and the overlay gateway on the real kernel", () => {
     expect(report.sysctlsChanged).toEqual(["net.ipv4.ip_forward=1"]);
     expect(ipForward()).toBe("1");
     expect(inet(hostNs, BRIDGE)).toEqual(["172.18.0.1/16"]);
+    expect(link(hostNs, BRIDGE).address).toBe("02:42:ac:12:00:01"); // its own, not a leg's that may leave
     for (const [i, ns] of containers.entries()) {
       const leg = legs[i]!;
       const host = link(hostNs, leg.hostIfName);
@@ -132,6 +134,7 @@ describe("egress and the overlay gateway on the real kernel", () => {
     // The same ping goes through once isolation is off, so it is isolation that stopped it...
     sh("ip", "-n", hostNs, "link", "set", "dev", legs[0]!.hostIfName, "type", "bridge_slave", "isolated", "off");
     sh("ip", "-n", hostNs, "link", "set", "dev", legs[1]!.hostIfName, "type", "bridge_slave", "isolated", "off");
+    spawnSync("ip", ["-n", containers[0], "neigh", "flush", "dev", "eth1"]); // forget the failed lookup
     expect(ping(containers[0], "172.18.0.3", 5).output).toContain("1 received");
     // ...and the next reconcile puts it back.
     const report = await worker!.reconcile(state());
@@ -144,6 +147,7 @@ describe("egress and the overlay gateway on the real kernel", () => {
 
   it("gives the overlay bridge the host's gateway address, reachable from the containers on the overlay", () => {
     expect(inet(hostNs, `weft-br${VNI}`)).toEqual(["10.31.0.1/16"]);
+    expect(link(hostNs, `weft-br${VNI}`).address).toBe("02:42:0a:1f:00:01");
     for (const ns of containers) expect(ping(ns, "10.31.0.1", 5).output).toContain("1 received");
     // The overlay leg carries no default route.
     const routes = JSON.parse(sh("ip", "-n", containers[0], "-j", "route", "show", "dev", "eth0")) as { dst: string }[];
@@ -165,6 +169,7 @@ describe("egress and the overlay gateway on the real kernel", () => {
     expect(report.errors).toEqual([]);
     expectMtuEverywhere(1380);
     expect(inet(hostNs, `weft-br${VNI}`)).toEqual(["10.31.4.1/16"]);
+    expect(link(hostNs, `weft-br${VNI}`).address).toBe("02:42:0a:1f:04:01");
     sh("ip", "-n", hostNs, "link", "set", "dev", `weft-br${VNI}`, "mtu", "1500");
     sh("ip", "-n", hostNs, "link", "set", "dev", legs[0]!.hostIfName, "mtu", "1500");
     sh("ip", "-n", hostNs, "addr", "add", "10.31.9.9/16", "dev", `weft-br${VNI}`);
@@ -173,7 +178,7 @@ describe("egress and the overlay gateway on the real kernel", () => {
     expect(inet(hostNs, `weft-br${VNI}`)).toEqual(["10.31.4.1/16"]);
   });
 
-  it("removes a leg the state no longer names, and only that one", async () => {
+  it("removes a leg the state no longer names, and only that one; the others keep reaching the gateway at once", async () => {
     const report = await worker!.reconcile(state({ mtu: 1380, gateway: "10.31.4.1/16", legs: [legs[0]!] }));
     expect(report).toMatchObject({ linksDeleted: 1, errors: [] });
     expect(linkNames(hostNs)).not.toContain(legs[1]!.hostIfName);

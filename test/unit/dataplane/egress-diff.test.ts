@@ -27,7 +27,8 @@ const b = leg("bbbbbbbbbbbb0000", 2);
 const egress = (legs: DesiredEgressLeg[] = [a, b], mtu = 1450): DesiredEgress => ({ bridge: { name: BRIDGE, address: "172.18.0.1/16", mtu }, legs });
 const withEgress = (part: DesiredEgress | undefined) => ({ ...desiredState([]), ...(part === undefined ? {} : { egress: part }) });
 
-const bridgeLink = (overrides: Partial<ObservedLink> = {}): ObservedLink => ({ name: BRIDGE, ifindex: 50, kind: "bridge", mac: "02:00:00:00:00:50", mtu: 1450, up: true, ...overrides });
+const BRIDGE_MAC = "02:42:ac:12:00:01"; // macForAddress("172.18.0.1")
+const bridgeLink = (overrides: Partial<ObservedLink> = {}): ObservedLink => ({ name: BRIDGE, ifindex: 50, kind: "bridge", mac: BRIDGE_MAC, mtu: 1450, up: true, ...overrides });
 const legLink = (l: DesiredEgressLeg, overrides: Partial<ObservedLink> = {}): ObservedLink => ({
   name: l.hostIfName,
   ifindex: 60,
@@ -64,7 +65,7 @@ describe("diffEgress", () => {
   it("creates the bridge with its address, turns on forwarding, and makes each leg", () => {
     const plan = diffEgress(observedWith([], { sysctls: { "net.ipv4.ip_forward": "0" } }), egress()).plan;
     expect(plan.links).toEqual([
-      { kind: "create-bridge", name: BRIDGE, mtu: 1450 },
+      { kind: "create-bridge", name: BRIDGE, mtu: 1450, mac: BRIDGE_MAC },
       { kind: "add-address", device: BRIDGE, ip: "172.18.0.1", prefixLen: 16 },
       { kind: "set-sysctl", name: "net.ipv4.ip_forward", value: "1" },
       { kind: "create-egress-leg", leg: a, mtu: 1450, master: BRIDGE },
@@ -78,10 +79,10 @@ describe("diffEgress", () => {
     expect(diffEgress(observed, egress()).plan.links).toEqual([]);
   });
 
-  it("repairs the bridge's MTU, state and address, a leg's port isolation, master, state and MTU (both ends)", () => {
+  it("repairs the bridge's MAC, MTU, state and address, a leg's port isolation, master, state and MTU (both ends)", () => {
     const observed = observedWith(
       [
-        bridgeLink({ mtu: 1500, up: false }),
+        bridgeLink({ mtu: 1500, up: false, mac: "02:00:00:00:00:50" }),
         legLink(a, { isolated: false, mtu: 1500 }),
         legLink(b, { master: "docker0", up: false }),
       ],
@@ -90,7 +91,7 @@ describe("diffEgress", () => {
     expect(diffEgress(observed, egress()).plan.links).toEqual([
       { kind: "delete-address", device: BRIDGE, ip: "172.19.0.1", prefixLen: 16 },
       { kind: "add-address", device: BRIDGE, ip: "172.18.0.1", prefixLen: 16 },
-      { kind: "set-link", name: BRIDGE, mtu: 1450, up: true },
+      { kind: "set-link", name: BRIDGE, mac: BRIDGE_MAC, mtu: 1450, up: true },
       { kind: "set-bridge-port", name: a.hostIfName, isolated: true },
       { kind: "set-veth-mtu", hostIfName: a.hostIfName, container: { endpointId: a.endpointId, netns: a.netns, ifName: "eth1" }, mtu: 1450 },
       { kind: "set-link", name: b.hostIfName, master: BRIDGE, up: true },
@@ -102,7 +103,7 @@ describe("diffEgress", () => {
     const observed = observedWith([bridgeLink({ kind: "dummy" }), legLink(a)], { addresses: [bridgeAddress] });
     expect(diffEgress(observed, egress([a])).plan.links).toEqual([
       { kind: "delete-link", name: BRIDGE },
-      { kind: "create-bridge", name: BRIDGE, mtu: 1450 },
+      { kind: "create-bridge", name: BRIDGE, mtu: 1450, mac: BRIDGE_MAC },
       { kind: "add-address", device: BRIDGE, ip: "172.18.0.1", prefixLen: 16 },
       { kind: "set-link", name: a.hostIfName, master: BRIDGE },
       { kind: "set-bridge-port", name: a.hostIfName, isolated: true },

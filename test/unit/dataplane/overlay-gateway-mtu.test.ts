@@ -6,17 +6,19 @@ import { Reconciler, diffOverlay, validateOverlay } from "../../../dataplane/ind
 import { bridgeLink, desiredState, localEndpoint, network, observedWith, vxlanLink } from "./fixtures.js";
 
 const GATEWAY = "10.40.0.1/16";
+const GATEWAY_MAC = "02:42:0a:28:00:01"; // macForAddress("10.40.0.1")
 const onBridge = (ip: string, prefixLen = 16) => ({ device: "weft-br42", ip, prefixLen });
 
 describe("the overlay bridge's gateway address", () => {
-  it("is added to a new bridge right after the devices are made", () => {
+  it("is added to a new bridge right after the devices are made, the bridge keeping the gateway's MAC", () => {
     const links = diffOverlay(observedWith([]), desiredState([network(42, { gateway: GATEWAY })])).plan.links;
     expect(links.map((l) => l.kind)).toEqual(["create-bridge", "create-vxlan", "add-address"]);
+    expect(links[0]).toEqual({ kind: "create-bridge", name: "weft-br42", mtu: 1450, mac: GATEWAY_MAC });
     expect(links[2]).toEqual({ kind: "add-address", device: "weft-br42", ip: "10.40.0.1", prefixLen: 16 });
   });
 
   it("is left as it is when present, and replaced when it differs (prefix included)", () => {
-    const devices = [bridgeLink(42), vxlanLink(42)];
+    const devices = [bridgeLink(42, { mac: GATEWAY_MAC }), vxlanLink(42)];
     expect(diffOverlay(observedWith(devices, { addresses: [onBridge("10.40.0.1")] }), desiredState([network(42, { gateway: GATEWAY })])).plan.links).toEqual([]);
     expect(diffOverlay(observedWith(devices, { addresses: [onBridge("10.40.0.1", 24)] }), desiredState([network(42, { gateway: GATEWAY })]), { prune: false }).plan.links).toEqual([
       { kind: "delete-address", device: "weft-br42", ip: "10.40.0.1", prefixLen: 24 },
@@ -53,6 +55,7 @@ describe("the overlay bridge's gateway address", () => {
     expect(kernel.addresses.get("weft-br42")).toEqual([onBridge("10.40.0.1")]);
     await reconciler.reconcile(desiredState([network(42, { gateway: "10.40.4.1/16" })]));
     expect(kernel.addresses.get("weft-br42")).toEqual([onBridge("10.40.4.1")]);
+    expect(kernel.links.get("weft-br42")!.mac).toBe("02:42:0a:28:04:01");
     await reconciler.reconcile(desiredState([network(42)]));
     expect(kernel.addresses.get("weft-br42")).toEqual([]);
   });
