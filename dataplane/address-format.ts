@@ -1,6 +1,6 @@
 // The byte encodings of the addresses the kernel speaks, both ways, on the hot path of netlink
 // messages (validating the textual forms is proto/values' job: isIPv4, isMac).
-import { invalidArgument } from "../proto/values/index.js";
+import { invalidArgument, isIPv4, maskOf, parseIPv4 } from "../proto/values/index.js";
 
 // Addresses are rendered into a scratch buffer and read back as one flat string: a template literal
 // of many parts makes a tree of string pieces per address (about 200 bytes for a MAC until flattened),
@@ -82,4 +82,31 @@ function hexValue(code: number): number {
   if (code >= 97 && code <= 102) return code - 87;
   if (code >= 65 && code <= 70) return code - 55;
   return -1;
+}
+
+/** An address with its prefix length, "10.40.3.1/16", split; undefined unless it is one (see isHostAddress). */
+export function splitHostAddress(text: unknown): { ip: string; prefixLen: number } | undefined {
+  if (typeof text !== "string") return undefined;
+  const slash = text.indexOf("/");
+  const ip = text.slice(0, slash);
+  const digits = text.slice(slash + 1);
+  if (slash < 0 || !isIPv4(ip) || !/^[1-9]\d?$/.test(digits) || Number(digits) > 32) return undefined;
+  const prefixLen = Number(digits);
+  if (prefixLen <= 30) {
+    // Not the network's own address nor its broadcast address.
+    const host = (parseIPv4(ip) & ~maskOf(prefixLen)) >>> 0;
+    if (host === 0 || host === ~maskOf(prefixLen) >>> 0) return undefined;
+  }
+  return { ip, prefixLen };
+}
+
+/** An IPv4 address an interface can carry, with its network's prefix length (1..32). */
+export function isHostAddress(text: unknown): text is string {
+  return splitHostAddress(text) !== undefined;
+}
+
+/** Whether two addresses lie in the same network of `prefixLen` bits. */
+export function sameNetwork(a: string, b: string, prefixLen: number): boolean {
+  const mask = maskOf(prefixLen);
+  return (parseIPv4(a) & mask) >>> 0 === (parseIPv4(b) & mask) >>> 0;
 }

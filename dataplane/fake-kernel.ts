@@ -1,6 +1,7 @@
 // An in-memory kernel with the semantics that matter to weft: link kinds and masters, FDB entries that
 // APPEND destinations, neighbours that REPLACE, entries that vanish with their device, veths that need
-// their namespace. For unit tests; it never touches the real kernel.
+// their namespace, addresses that vanish with their device, isolated bridge ports, sysctls. For unit
+// tests; it never touches the real kernel.
 import { KernelError, NamespaceChangedError } from "./kernel-error.js";
 import {
   emptyApplyResult,
@@ -10,9 +11,12 @@ import {
   type KernelPlan,
   type LinkAction,
   type NeighbourEntry,
+  type ObservedAddress,
   type ObservedLink,
   type ObservedState,
+  type WeftSysctl,
 } from "./kernel.js";
+import { splitHostAddress } from "./address-format.js";
 import { sameNamespace, type NetworkNamespaceId } from "./namespace-identity.js";
 
 const normalizeMac = (mac: string): string => mac.toLowerCase();
@@ -36,6 +40,8 @@ export interface FakeContainerInterface {
   mtu: number;
   up: boolean;
   peer: string;
+  /** The default route's gateway in that namespace, when this end carries it. */
+  defaultRoute?: string;
 }
 
 export class FakeKernel implements Kernel {
@@ -46,6 +52,9 @@ export class FakeKernel implements Kernel {
   readonly neighbours = new Map<string, Map<string, NeighbourEntry>>();
   /** hostIfName -> container end */
   readonly containerInterfaces = new Map<string, FakeContainerInterface>();
+  /** device -> its IPv4 addresses */
+  readonly addresses = new Map<string, ObservedAddress[]>();
+  readonly sysctls = new Map<WeftSysctl, string>([["net.ipv4.ip_forward", "0"]]);
   observeCalls = 0;
   applyCalls = 0;
   private nextIfindex = 2;
@@ -89,7 +98,16 @@ export class FakeKernel implements Kernel {
     }
     const neighbours = [];
     for (const byIp of this.neighbours.values()) for (const entry of byIp.values()) neighbours.push({ ...entry });
-    return { links, fdb, neighbours };
+    const addresses = [...this.addresses.values()].flatMap((list) => list.map((address) => ({ ...address })));
+    return { links, fdb, neighbours, addresses, sysctls: Object.fromEntries(this.sysctls) };
+  }
+
+  /** Adds an address directly, bypassing any plan. */
+  addAddress(address: ObservedAddress): void {
+    this.requireLink(address.device);
+    const list = this.addresses.get(address.device) ?? [];
+    if (!list.some((a) => a.ip === address.ip && a.prefixLen === address.prefixLen)) list.push({ ...address });
+    this.addresses.set(address.device, list);
   }
 
   async apply(plan: KernelPlan): Promise<ApplyResult> {
@@ -148,7 +166,7 @@ export class FakeKernel implements Kernel {
       }
       case "create-bridge":
         this.requireFreeName(action.name);
-        this.addLink({ name: action.name, kind: "bridge", mac: "02:00:00:00:00:01", mtu: action.mtu, up: true });
+        this.addLink({ name: action.name, kind: "bridge", mac: action.mac ?? "02:00:00:00:00:01", mtu: action.mtu, up: true });
         result.linksCreated++;
         return;
       case "create-vxlan":
@@ -170,7 +188,10 @@ export class FakeKernel implements Kernel {
         if (action.master !== undefined) this.requireLink(action.master);
         if (action.mac !== undefined) link.mac = normalizeMac(action.mac);
         if (action.mtu !== undefined) link.mtu = action.mtu;
-        if (action.master !== undefined) link.master = action.master;
+        if (action.master !== undefined && action.master !== link.master) {
+          link.master = action.master;
+          link.isolated = false; // a new port starts not isolated
+        }
         if (action.up === true) link.up = true;
         return;
       }
@@ -193,6 +214,59 @@ export class FakeKernel implements Kernel {
         result.linksCreated++;
         return;
       }
+      case "create-egress-leg": {
+        const { leg } = action;
+        const address = splitHostAddress(leg.ip);
+        if (address === undefined) throw new KernelError(`Invalid address ${leg.ip}`, { errno: 22 });
+        this.requireFreeName(leg.hostIfName);
+        this.requireLink(action.master);
+        this.requireNamespace(leg.netns, leg.netnsId);
+        this.addLink({ name: leg.hostIfName, kind: "veth", mac: "02:00:00:00:00:03", mtu: action.mtu, up: true, master: action.master, isolated: true });
+        this.containerInterfaces.set(leg.hostIfName, {
+          netns: leg.netns,
+          ifName: leg.ifName,
+          mac: normalizeMac(leg.mac),
+          ip: address.ip,
+          prefixLen: address.prefixLen,
+          mtu: action.mtu,
+          up: true,
+          peer: leg.hostIfName,
+          defaultRoute: leg.gateway,
+        });
+        result.linksCreated++;
+        return;
+      }
+      case "set-veth-mtu": {
+        const link = this.requireLink(action.hostIfName);
+        this.requireNamespace(action.container.netns, action.container.netnsId);
+        link.mtu = action.mtu;
+        const inside = this.containerInterfaces.get(action.hostIfName);
+        if (inside !== undefined) inside.mtu = action.mtu;
+        return;
+      }
+      case "set-bridge-port": {
+        const link = this.requireLink(action.name);
+        if (link.master === undefined) throw new KernelError(`${action.name} is not a bridge port`, { errno: 95 });
+        link.isolated = action.isolated;
+        return;
+      }
+      case "add-address": {
+        const list = this.addresses.get(action.device) ?? [];
+        this.requireLink(action.device);
+        if (list.some((a) => a.ip === action.ip && a.prefixLen === action.prefixLen)) throw new KernelError("RTNETLINK answers: File exists", { errno: 17 });
+        this.addAddress({ device: action.device, ip: action.ip, prefixLen: action.prefixLen });
+        return;
+      }
+      case "delete-address": {
+        this.requireLink(action.device);
+        const list = this.addresses.get(action.device) ?? [];
+        this.addresses.set(action.device, list.filter((a) => !(a.ip === action.ip && a.prefixLen === action.prefixLen)));
+        return;
+      }
+      case "set-sysctl":
+        if (this.sysctls.get(action.name) !== action.value) (result.sysctlsChanged ??= []).push(`${action.name}=${action.value}`);
+        this.sysctls.set(action.name, action.value);
+        return;
     }
   }
 
@@ -201,7 +275,12 @@ export class FakeKernel implements Kernel {
     this.fdb.delete(name);
     this.neighbours.delete(name);
     this.containerInterfaces.delete(name);
-    for (const link of this.links.values()) if (link.master === name) delete link.master;
+    this.addresses.delete(name);
+    for (const link of this.links.values()) {
+      if (link.master !== name) continue;
+      delete link.master;
+      delete link.isolated;
+    }
   }
 
   private requireLink(name: string): ObservedLink {

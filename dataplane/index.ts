@@ -7,6 +7,10 @@ export type {
   DesiredNetwork,
   DesiredLocalEndpoint,
   DesiredRemoteEndpoint,
+  DesiredEgress,
+  DesiredEgressBridge,
+  DesiredEgressLeg,
+  DesiredFirewall,
 } from "./desired-state.js";
 export { MAX_VNI } from "./overlay/overlay-state.js";
 export type { ReconcileError, ReconcileReport, ReconcileOptions, SkippedEntry } from "./reconcile-report.js";
@@ -16,16 +20,21 @@ export type {
   LinkAction,
   ObservedState,
   ObservedLink,
+  ObservedAddress,
+  ContainerEnd,
+  WeftSysctl,
   VxlanAttributes,
   FdbEntry,
   NeighbourEntry,
   ApplyResult,
 } from "./kernel.js";
-export { emptyPlan, isEmptyPlan } from "./kernel.js";
+export { emptyPlan, isEmptyPlan, WEFT_SYSCTLS } from "./kernel.js";
 export { validateOverlay, type ValidOverlay } from "./overlay/overlay-validation.js";
 export { diffOverlay, VXLAN_PORT, type OverlayDiffOptions, type OverlayPlan } from "./overlay/overlay-diff.js";
+export { validateEgress, type ValidEgress } from "./egress/egress-validation.js";
+export { diffEgress, type EgressDiffOptions, type EgressPlan } from "./egress/egress-diff.js";
 export { Reconciler, type ReconcilerOptions, type EntryChanges } from "./reconciler.js";
-export { hostIfNameFor, bridgeName, vxlanName, isWeftVethName } from "./link-names.js";
+export { hostIfNameFor, egressHostIfNameFor, bridgeName, vxlanName, isWeftVethName, isWeftEgressVethName } from "./link-names.js";
 export { vtepMacFor } from "./vtep-mac.js";
 export { KernelError, NamespaceChangedError } from "./kernel-error.js";
 export { inspectNetworkNamespace } from "./network-namespace.js";

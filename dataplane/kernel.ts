@@ -1,7 +1,8 @@
 // The seam between the reconciler and the kernel: observe what is there, apply a plan in batches.
 import { errorText } from "../proto/values/index.js";
-import type { DesiredLocalEndpoint } from "./desired-state.js";
+import type { DesiredEgressLeg, DesiredLocalEndpoint } from "./desired-state.js";
 import { NamespaceChangedError } from "./kernel-error.js";
+import type { NetworkNamespaceId } from "./namespace-identity.js";
 
 export interface VxlanAttributes {
   id: number;
@@ -21,7 +22,16 @@ export interface ObservedLink {
   up: boolean;
   /** Name of the master device, if enslaved. */
   master?: string;
+  /** For a bridge port: whether it is isolated (forwards only to non-isolated ports and the bridge). */
+  isolated?: boolean;
   vxlan?: VxlanAttributes;
+}
+
+/** An IPv4 address on a link of this namespace. */
+export interface ObservedAddress {
+  device: string;
+  ip: string;
+  prefixLen: number;
 }
 
 /** A VXLAN forwarding entry: frames for `mac` leave `device` towards the VTEP `dst`. */
@@ -45,14 +55,44 @@ export interface ObservedState {
   links: ObservedLink[];
   fdb: FdbEntry[];
   neighbours: NeighbourEntry[];
+  /** IPv4 addresses of this namespace's links. */
+  addresses: ObservedAddress[];
+  /** The values of WEFT_SYSCTLS in this namespace (a name is absent when it could not be read). */
+  sysctls: Partial<Record<WeftSysctl, string>>;
+}
+
+/** The only sysctls weft reads or writes (in the host namespace). */
+export const WEFT_SYSCTLS = ["net.ipv4.ip_forward"] as const;
+export type WeftSysctl = (typeof WEFT_SYSCTLS)[number];
+
+/** The container end of a veth: where it is (the namespace recorded at attach) and its name there. */
+export interface ContainerEnd {
+  endpointId: string;
+  netns: string;
+  netnsId?: NetworkNamespaceId;
+  ifName: string;
+}
+
+export function containerEnd(endpointId: string, where: { netns: string; netnsId?: NetworkNamespaceId | undefined; ifName: string }): ContainerEnd {
+  return { endpointId, netns: where.netns, ifName: where.ifName, ...(where.netnsId === undefined ? {} : { netnsId: where.netnsId }) };
 }
 
 export type LinkAction =
   | { kind: "delete-link"; name: string }
-  | { kind: "create-bridge"; name: string; mtu: number }
+  /** `mac`: set explicitly, so the bridge keeps it instead of following its ports' (which come and go). */
+  | { kind: "create-bridge"; name: string; mtu: number; mac?: string }
   | { kind: "create-vxlan"; name: string; vni: number; local: string; dstport: number; mac: string; mtu: number; master: string }
   | { kind: "set-link"; name: string; mac?: string; mtu?: number; master?: string; up?: boolean }
-  | { kind: "create-veth"; endpoint: DesiredLocalEndpoint; mtu: number; master: string };
+  | { kind: "create-veth"; endpoint: DesiredLocalEndpoint; mtu: number; master: string }
+  /** Both ends of a veth: the host end here, the container end in its (identity-checked) namespace. */
+  | { kind: "set-veth-mtu"; hostIfName: string; container: ContainerEnd; mtu: number }
+  /** A veth whose host end is an isolated port of `master`; the container end gets its default route via leg.gateway. */
+  | { kind: "create-egress-leg"; leg: DesiredEgressLeg; mtu: number; master: string }
+  | { kind: "set-bridge-port"; name: string; isolated: boolean }
+  | { kind: "add-address"; device: string; ip: string; prefixLen: number }
+  | { kind: "delete-address"; device: string; ip: string; prefixLen: number }
+  /** Only ever raised by weft, never cleared: other software may rely on it. */
+  | { kind: "set-sysctl"; name: WeftSysctl; value: string };
 
 /** The difference between observed and desired, in the order it must be applied. */
 export interface KernelPlan {
@@ -82,6 +122,8 @@ export interface ApplyResult {
   neighboursAdded: number;
   neighboursRemoved: number;
   errors: ReconcileError[];
+  /** Sysctls this run changed, as "name=value" (absent when none). */
+  sysctlsChanged?: string[];
 }
 
 export interface Kernel {
@@ -111,14 +153,36 @@ export function emptyApplyResult(): ApplyResult {
 }
 
 function describeLinkAction(action: LinkAction): string {
-  return action.kind === "create-veth" ? `link ${action.endpoint.hostIfName}` : `link ${action.name}`;
+  switch (action.kind) {
+    case "create-veth":
+      return `link ${action.endpoint.hostIfName}`;
+    case "create-egress-leg":
+      return `link ${action.leg.hostIfName}`;
+    case "set-veth-mtu":
+      return `link ${action.hostIfName}`;
+    case "add-address":
+    case "delete-address":
+      return `address ${action.ip}/${action.prefixLen} dev ${action.device}`;
+    case "set-sysctl":
+      return `sysctl ${action.name}`;
+    default:
+      return `link ${action.name}`;
+  }
+}
+
+function endpointOf(action: LinkAction): string | undefined {
+  if (action.kind === "create-veth") return action.endpoint.id;
+  if (action.kind === "create-egress-leg") return action.leg.endpointId;
+  if (action.kind === "set-veth-mtu") return action.container.endpointId;
+  return undefined;
 }
 
 /** A failed link action as the report lists it: with the endpoint it was for and, if so, "namespace-changed". */
 export function linkActionError(action: LinkAction, error: unknown): ReconcileError {
+  const endpointId = endpointOf(action);
   return {
     object: describeLinkAction(action),
-    ...(action.kind === "create-veth" ? { endpointId: action.endpoint.id } : {}),
+    ...(endpointId === undefined ? {} : { endpointId }),
     message: errorText(error),
     ...(error instanceof NamespaceChangedError ? { code: "namespace-changed" } : {}),
   };

@@ -1,11 +1,8 @@
-// rtnetlink link and address messages, encoded and decoded with the framing of netlink-message.ts.
-// Layouts from linux/rtnetlink.h, linux/if_link.h,
-// linux/veth.h and linux/if_addr.h.
-import { invalidArgument } from "../proto/values/index.js";
-import { bytesToIPv4, bytesToMac, ipv4Bytes, macBytes } from "./address-format.js";
+// rtnetlink link messages, encoded and decoded with the framing of netlink-message.ts.
+// Layouts from linux/rtnetlink.h, linux/if_link.h and linux/veth.h.
+import { bytesToIPv4, bytesToMac, macBytes } from "./address-format.js";
 import type { ObservedLink } from "./kernel.js";
 import {
-  AF_INET,
   NLM_F_ACK,
   NLM_F_CREATE,
   NLM_F_DUMP,
@@ -20,10 +17,8 @@ import {
 export const RTM_NEWLINK = 16;
 export const RTM_DELLINK = 17;
 export const RTM_GETLINK = 18;
-export const RTM_NEWADDR = 20;
 
 export const IFINFOMSG_LEN = 16;
-export const IFADDRMSG_LEN = 8;
 export const IFF_UP = 0x1;
 
 export const IFLA_ADDRESS = 1;
@@ -34,14 +29,15 @@ export const IFLA_LINKINFO = 18;
 export const IFLA_NET_NS_FD = 28;
 export const IFLA_INFO_KIND = 1;
 export const IFLA_INFO_DATA = 2;
+export const IFLA_INFO_SLAVE_KIND = 4;
+export const IFLA_INFO_SLAVE_DATA = 5;
+export const IFLA_BRPORT_ISOLATED = 33;
 export const VETH_INFO_PEER = 1;
 export const IFLA_VXLAN_ID = 1;
 export const IFLA_VXLAN_LOCAL = 4;
 export const IFLA_VXLAN_LEARNING = 7;
 export const IFLA_VXLAN_PROXY = 11;
 export const IFLA_VXLAN_PORT = 15;
-export const IFA_ADDRESS = 1;
-export const IFA_LOCAL = 2;
 
 export interface IfInfo {
   family?: number;
@@ -73,6 +69,8 @@ export interface VethRequest {
   peerMac: string;
   /** An open file descriptor of the peer's network namespace. */
   peerNetnsFd: number;
+  /** Whether the host end comes up at once (default); an egress leg comes up once it is isolated. */
+  up?: boolean;
 }
 
 /**
@@ -90,7 +88,8 @@ export function encodeCreateVeth(request: VethRequest, seq: number): Buffer {
       { type: IFLA_NET_NS_FD, u32: request.peerNetnsFd },
     ]),
   ]);
-  return encodeMessage(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, seq, ifinfoBytes({ flags: IFF_UP, change: IFF_UP }), [
+  const up = request.up ?? true;
+  return encodeMessage(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, seq, ifinfoBytes(up ? { flags: IFF_UP, change: IFF_UP } : {}), [
     { type: IFLA_IFNAME, string: request.hostIfName },
     { type: IFLA_MTU, u32: request.mtu },
     { type: IFLA_MASTER, u32: request.masterIfindex },
@@ -116,17 +115,29 @@ export function encodeSetLinkUp(name: string, seq: number): Buffer {
   ]);
 }
 
-/** Like `ip addr add IP/PREFIX dev IFINDEX`. */
-export function encodeAddAddress(ifindex: number, ip: string, prefixLen: number, seq: number): Buffer {
-  if (!Number.isInteger(prefixLen) || prefixLen < 0 || prefixLen > 32) throw invalidArgument("prefixLen", `${prefixLen} is not between 0 and 32`);
-  const fixed = Buffer.alloc(IFADDRMSG_LEN);
-  fixed[0] = AF_INET;
-  fixed[1] = prefixLen;
-  fixed.writeUInt32LE(ifindex >>> 0, 4);
-  const address = ipv4Bytes(ip);
-  return encodeMessage(RTM_NEWADDR, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, seq, fixed, [
-    { type: IFA_LOCAL, bytes: address },
-    { type: IFA_ADDRESS, bytes: address },
+/** Like `ip link set NAME mtu MTU`. */
+export function encodeSetLinkMtu(name: string, mtu: number, seq: number): Buffer {
+  return encodeMessage(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, seq, ifinfoBytes({}), [
+    { type: IFLA_IFNAME, string: name },
+    { type: IFLA_MTU, u32: mtu },
+  ]);
+}
+
+/**
+ * Like `ip link set NAME type bridge_slave isolated on|off [up]`: the kernel applies the port's flags
+ * before the link's, so a port brought up here is isolated from its first frame.
+ */
+export function encodeSetBridgePort(name: string, port: { isolated: boolean; up?: boolean }, seq: number): Buffer {
+  const flags = port.up === true ? { flags: IFF_UP, change: IFF_UP } : {};
+  return encodeMessage(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, seq, ifinfoBytes(flags), [
+    { type: IFLA_IFNAME, string: name },
+    {
+      type: IFLA_LINKINFO,
+      nested: [
+        { type: IFLA_INFO_SLAVE_KIND, string: "bridge" },
+        { type: IFLA_INFO_SLAVE_DATA, nested: [{ type: IFLA_BRPORT_ISOLATED, bytes: Buffer.of(port.isolated ? 1 : 0) }] },
+      ],
+    },
   ]);
 }
 
@@ -148,6 +159,8 @@ export interface DecodedLink {
   masterIfindex: number | undefined;
   kind: string | undefined;
   vxlan: DecodedVxlan | undefined;
+  /** For a bridge port: IFLA_BRPORT_ISOLATED. */
+  isolated: boolean | undefined;
 }
 
 /** Decodes an RTM_NEWLINK payload (as a dump sends it). */
@@ -162,8 +175,11 @@ export function parseLink(buffer: Buffer, header: NetlinkHeader): DecodedLink {
     masterIfindex: undefined,
     kind: undefined,
     vxlan: undefined,
+    isolated: undefined,
   };
   let infoData: { offset: number; end: number } | undefined;
+  let slaveKind: string | undefined;
+  let slaveData: { offset: number; end: number } | undefined;
   forEachAttribute(buffer, at + IFINFOMSG_LEN, at + header.payloadLength, (type, offset, length) => {
     if (type === IFLA_IFNAME) link.name = readString(buffer, offset, length);
     else if (type === IFLA_ADDRESS && length > 0) link.mac = readHardwareAddress(buffer, offset, length);
@@ -173,10 +189,17 @@ export function parseLink(buffer: Buffer, header: NetlinkHeader): DecodedLink {
       forEachAttribute(buffer, offset, offset + length, (infoType, infoOffset, infoLength) => {
         if (infoType === IFLA_INFO_KIND) link.kind = readString(buffer, infoOffset, infoLength);
         else if (infoType === IFLA_INFO_DATA) infoData = { offset: infoOffset, end: infoOffset + infoLength };
+        else if (infoType === IFLA_INFO_SLAVE_KIND) slaveKind = readString(buffer, infoOffset, infoLength);
+        else if (infoType === IFLA_INFO_SLAVE_DATA) slaveData = { offset: infoOffset, end: infoOffset + infoLength };
       });
     }
   });
   if (link.kind === "vxlan" && infoData !== undefined) link.vxlan = parseVxlanData(buffer, infoData.offset, infoData.end);
+  if (slaveKind === "bridge" && slaveData !== undefined) {
+    forEachAttribute(buffer, slaveData.offset, slaveData.end, (type, offset, length) => {
+      if (type === IFLA_BRPORT_ISOLATED && length >= 1) link.isolated = buffer[offset] !== 0;
+    });
+  }
   return link;
 }
 
@@ -207,6 +230,7 @@ export function observedLinks(decoded: readonly DecodedLink[]): ObservedLink[] {
     };
     const master = link.masterIfindex === undefined ? undefined : names.get(link.masterIfindex);
     if (master !== undefined) observed.master = master;
+    if (link.isolated !== undefined) observed.isolated = link.isolated;
     if (observed.kind === "vxlan" && link.vxlan !== undefined) {
       observed.vxlan = {
         id: link.vxlan.id,

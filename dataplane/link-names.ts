@@ -22,6 +22,22 @@ export function hostIfNameFor(endpointId: string): string {
   return `weft${endpointId.slice(0, 11).toLowerCase()}`;
 }
 
+/**
+ * The host end of an endpoint's egress leg: "weftg" + the first 10 hex digits of the endpoint id, 15
+ * characters. "g" is not a hex digit, so it never collides with hostIfNameFor's names.
+ */
+export function egressHostIfNameFor(endpointId: string): string {
+  if (!isEndpointId(endpointId)) {
+    throw invalidArgument("endpointId", `${endpointId} is not a hex id of at least 11 digits`);
+  }
+  return `weftg${endpointId.slice(0, 10).toLowerCase()}`;
+}
+
+/** A name egressHostIfNameFor gives: weft removes such a link only under the prune/ownsVeth rules. */
+export function isWeftEgressVethName(name: unknown): name is string {
+  return typeof name === "string" && /^weftg[0-9a-f]{10}$/.test(name);
+}
+
 /** The VNI of a weft-br<vni> name, or undefined for any other name. */
 export function vniOfBridge(name: string): number | undefined {
   return vniAfter("weft-br", name);

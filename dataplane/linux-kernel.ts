@@ -1,24 +1,19 @@
-// The real Kernel: links observed, veths made and links deleted through rtnetlink; bridges and vxlans
-// (rare) made through iproute2; FDB and neighbour entries through batched raw rtnetlink.
-// Everything happens in the network namespace the process runs in, except the container end of a veth.
-import { closeSync } from "node:fs";
+// The real Kernel: links and addresses observed, veths made and links deleted through rtnetlink;
+// bridges and vxlans (rare) made through iproute2; FDB and neighbour entries through batched raw
+// rtnetlink. Everything happens in the network namespace the process runs in, except the container
+// end of a veth (veth-pair.ts).
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { errorText } from "../proto/values/index.js";
+import { splitHostAddress } from "./address-format.js";
+import { RTM_NEWADDR, encodeAddAddress, encodeAddressDumpRequest, encodeDeleteAddress, parseAddress } from "./address-message.js";
 import { ENODEV, ENOENT, ESRCH, KernelError, errnoText } from "./kernel-error.js";
 import { ip } from "./iproute2.js";
+import { RTM_NEWLINK, encodeLinkDumpRequest, encodeSetBridgePort, observedLinks, parseLink, type DecodedLink } from "./link-message.js";
+import { deleteLink, request } from "./netlink-request.js";
+import { readSysctls, writeSysctl } from "./sysctl.js";
+import { createVethPair, setVethMtu } from "./veth-pair.js";
 import {
-  RTM_NEWLINK,
-  encodeAddAddress,
-  encodeCreateVeth,
-  encodeDeleteLink,
-  encodeLinkDumpRequest,
-  encodeSetLinkUp,
-  observedLinks,
-  parseLink,
-  type DecodedLink,
-} from "./link-message.js";
-import { inNetworkNamespace, netnsPath, openEndpointNamespace } from "./network-namespace.js";
-import {
+  containerEnd,
   describeFdb,
   describeNeighbour,
   linkActionError,
@@ -29,6 +24,7 @@ import {
   type KernelPlan,
   type LinkAction,
   type NeighbourEntry,
+  type ObservedAddress,
   type ObservedLink,
   type ObservedState,
 } from "./kernel.js";
@@ -53,6 +49,7 @@ export interface LinuxKernelOptions {
 }
 
 const DUMP_ATTEMPTS = 5;
+const EADDRNOTAVAIL = 99;
 
 export function createLinuxKernel(options: LinuxKernelOptions = {}): Kernel {
   return new LinuxKernel(options.chunkSize ?? 2000);
@@ -65,11 +62,13 @@ class LinuxKernel implements Kernel {
 
   async observe(): Promise<ObservedState> {
     const links = this.listLinks();
+    const addresses = this.listAddresses(links);
+    const sysctls = readSysctls();
     const vxlans = new Map<number, string>();
     for (const link of links) if (vniOfVxlan(link.name) !== undefined) vxlans.set(link.ifindex, link.name);
     const fdb: FdbEntry[] = [];
     const neighbours: NeighbourEntry[] = [];
-    if (vxlans.size === 0) return { links, fdb, neighbours };
+    if (vxlans.size === 0) return { links, fdb, neighbours, addresses, sysctls };
 
     this.dumpUntilConsistent(AF_BRIDGE, (entry) => {
       const device = vxlans.get(entry.ifindex);
@@ -82,7 +81,7 @@ class LinuxKernel implements Kernel {
       if (device === undefined || entry.dst === undefined || entry.lladdr === undefined) return;
       neighbours.push({ device, ip: entry.dst, mac: entry.lladdr, permanent: (entry.state & NUD_PERMANENT) !== 0 });
     }, () => (neighbours.length = 0));
-    return { links, fdb, neighbours };
+    return { links, fdb, neighbours, addresses, sysctls };
   }
 
   async apply(plan: KernelPlan): Promise<ApplyResult> {
@@ -144,14 +143,77 @@ class LinuxKernel implements Kernel {
     }
   }
 
+  private listAddresses(links: readonly ObservedLink[]): ObservedAddress[] {
+    const names = new Map(links.map((link) => [link.ifindex, link.name]));
+    const socket = this.netlink();
+    for (let attempt = 1; ; attempt++) {
+      const addresses: ObservedAddress[] = [];
+      const seq = socket.allocateSeqs(1);
+      const complete = socket.dump(encodeAddressDumpRequest(seq), seq, (buffer, header) => {
+        if (header.type !== RTM_NEWADDR) return;
+        const address = parseAddress(buffer, header);
+        const device = names.get(address.ifindex);
+        if (address.ip !== undefined && device !== undefined) addresses.push({ device, ip: address.ip, prefixLen: address.prefixLen });
+      });
+      if (complete) return addresses;
+      if (attempt === DUMP_ATTEMPTS) throw new KernelError(`netlink address dump interrupted ${DUMP_ATTEMPTS} times in a row`);
+    }
+  }
+
   private async applyLinkAction(action: LinkAction, result: ApplyResult): Promise<void> {
+    const socket = this.netlink();
     switch (action.kind) {
       case "delete-link":
-        if (deleteLink(this.netlink(), action.name)) result.linksDeleted++;
+        if (deleteLink(socket, action.name)) result.linksDeleted++;
         return;
-      case "create-veth":
-        createVeth(this.netlink(), action);
+      case "create-veth": {
+        const { endpoint } = action;
+        const container = containerEnd(endpoint.id, endpoint);
+        createVethPair(socket, { hostIfName: endpoint.hostIfName, master: action.master, mtu: action.mtu, container, mac: endpoint.mac, ip: endpoint.ip, prefixLen: endpoint.prefixLen });
         result.linksCreated++;
+        return;
+      }
+      case "create-egress-leg": {
+        const { leg } = action;
+        const address = splitHostAddress(leg.ip);
+        if (address === undefined) throw new KernelError(`create veth ${leg.hostIfName}: ip ${leg.ip} is not an address with a prefix length`, { errno: 22 });
+        createVethPair(socket, {
+          hostIfName: leg.hostIfName,
+          master: action.master,
+          mtu: action.mtu,
+          container: containerEnd(leg.endpointId, leg),
+          mac: leg.mac,
+          ip: address.ip,
+          prefixLen: address.prefixLen,
+          isolated: true,
+          defaultRoute: leg.gateway,
+        });
+        result.linksCreated++;
+        return;
+      }
+      case "set-veth-mtu":
+        setVethMtu(socket, action.hostIfName, action.container, action.mtu);
+        return;
+      case "set-bridge-port":
+        request(socket, `set ${action.name} isolated ${action.isolated ? "on" : "off"}`, (seq) => encodeSetBridgePort(action.name, { isolated: action.isolated }, seq));
+        return;
+      case "add-address":
+      case "delete-address": {
+        const ifindex = interfaceIndex(action.device);
+        const what = `${action.kind === "add-address" ? "add" : "delete"} address ${action.ip}/${action.prefixLen} on ${action.device}`;
+        if (ifindex === undefined) throw new KernelError(`${what}: no device named ${action.device}`, { errno: ENODEV });
+        const encode = action.kind === "add-address" ? encodeAddAddress : encodeDeleteAddress;
+        try {
+          request(socket, what, (seq) => encode(ifindex, action.ip, action.prefixLen, seq));
+        } catch (error) {
+          if (action.kind === "delete-address" && error instanceof KernelError && error.errno === EADDRNOTAVAIL) return; // already gone
+          throw error;
+        }
+        return;
+      }
+      case "set-sysctl":
+        writeSysctl(action.name, action.value);
+        (result.sysctlsChanged ??= []).push(`${action.name}=${action.value}`);
         return;
       default:
         await applyLinkActionByIproute2(action, result);
@@ -239,79 +301,12 @@ function writeNeighbourEntry(op: "add" | "delete"): EntryWriter<NeighbourEntry> 
     writeNeighbour(buffer, offset, type, ack ? flags | NLM_F_ACK : flags, seq, AF_INET, ifindex, NUD_PERMANENT, 0, entry.ip, op === "add" ? entry.mac : undefined);
 }
 
-/** Sends one message that asks for an ACK; a refusal becomes a KernelError with the kernel's text. */
-function request(socket: NetlinkSocket, what: string, encode: (seq: number) => Buffer): void {
-  const seq = socket.allocateSeqs(1);
-  const ack = socket.sendBatch(encode(seq), seq, seq).get(seq);
-  if (ack === undefined) return;
-  const text = ack.message ?? errnoText(ack.errno);
-  throw new KernelError(`${what}: ${text}`, { errno: ack.errno, kernelMessage: text });
-}
+type Iproute2Action = Extract<LinkAction, { kind: "create-bridge" | "create-vxlan" | "set-link" }>;
 
-/** Like `ip link del NAME`; returns false when there was nothing to delete. */
-function deleteLink(socket: NetlinkSocket, name: string): boolean {
-  try {
-    request(socket, `delete link ${name}`, (seq) => encodeDeleteLink(name, seq));
-    return true;
-  } catch (error) {
-    if (error instanceof KernelError && (error.errno === ENODEV || error.errno === ENOENT)) return false;
-    throw error;
-  }
-}
-
-/**
- * Creates both ends in one message (host end enslaved and up, container end named with its MAC in its
- * namespace), then adds the address and brings the container end and lo up from a socket opened inside
- * the container's namespace. The namespace is opened once and checked (see openEndpointNamespace); that
- * same file descriptor is the one the container end is made in and the one entered, so what was
- * checked is what is used. On any failure it deletes the host end, which takes the container end with it.
- */
-function createVeth(socket: NetlinkSocket, action: Extract<LinkAction, { kind: "create-veth" }>): void {
-  const { endpoint, mtu, master } = action;
-  const masterIfindex = interfaceIndex(master);
-  if (masterIfindex === undefined) throw new KernelError(`create veth ${endpoint.hostIfName}: no bridge named ${master}`, { errno: ENODEV });
-  const where = netnsPath(endpoint.netns);
-  const netns = openEndpointNamespace(endpoint.netns, endpoint.netnsId);
-  try {
-    request(socket, `create veth ${endpoint.hostIfName} peer ${endpoint.ifName} in ${where}`, (seq) =>
-      encodeCreateVeth(
-        { hostIfName: endpoint.hostIfName, mtu, masterIfindex, peerIfName: endpoint.ifName, peerMac: endpoint.mac, peerNetnsFd: netns.fd },
-        seq,
-      ),
-    );
-    try {
-      const inside = inNetworkNamespace(netns.fd, () => {
-        const opened = new NetlinkSocket({ receiveBufferSize: 64 << 10 });
-        return { socket: opened, ifindex: interfaceIndex(endpoint.ifName) };
-      });
-      try {
-        if (inside.ifindex === undefined) throw new KernelError(`${endpoint.ifName} vanished from ${where}`, { errno: ENODEV });
-        const ifindex = inside.ifindex;
-        request(inside.socket, `address ${endpoint.ip}/${endpoint.prefixLen} on ${endpoint.ifName} in ${where}`, (seq) =>
-          encodeAddAddress(ifindex, endpoint.ip, endpoint.prefixLen, seq),
-        );
-        request(inside.socket, `set ${endpoint.ifName} up in ${where}`, (seq) => encodeSetLinkUp(endpoint.ifName, seq));
-        request(inside.socket, `set lo up in ${where}`, (seq) => encodeSetLinkUp("lo", seq));
-      } finally {
-        inside.socket.close();
-      }
-    } catch (error) {
-      try {
-        deleteLink(socket, endpoint.hostIfName);
-      } catch {
-        // the original error says more; the next reconcile sees the leftover veth and removes it
-      }
-      throw error;
-    }
-  } finally {
-    closeSync(netns.fd);
-  }
-}
-
-async function applyLinkActionByIproute2(action: Exclude<LinkAction, { kind: "create-veth" | "delete-link" }>, result: ApplyResult): Promise<void> {
+async function applyLinkActionByIproute2(action: Iproute2Action, result: ApplyResult): Promise<void> {
   switch (action.kind) {
     case "create-bridge":
-      await ip("link", "add", action.name, "mtu", String(action.mtu), "type", "bridge");
+      await ip("link", "add", action.name, ...(action.mac === undefined ? [] : ["address", action.mac]), "mtu", String(action.mtu), "type", "bridge");
       result.linksCreated++;
       await ip("link", "set", action.name, "up");
       return;

@@ -14,3 +14,19 @@ export interface NetworkNamespaceId {
 export function sameNamespace(a: NetworkNamespaceId, b: NetworkNamespaceId): boolean {
   return a.dev === b.dev && a.ino === b.ino && (a.cookie === undefined || b.cookie === undefined || a.cookie === b.cookie);
 }
+
+/** A well-formed NetworkNamespaceId (as the desired state may carry one from the agent's state file). */
+export function isNetworkNamespaceId(id: unknown): id is NetworkNamespaceId {
+  const candidate = id as NetworkNamespaceId | undefined;
+  return (
+    typeof candidate === "object" &&
+    candidate !== null &&
+    isIdentityNumber(candidate.dev) &&
+    isIdentityNumber(candidate.ino) &&
+    (candidate.cookie === undefined || /^\d{1,20}$/.test(String(candidate.cookie)))
+  );
+}
+
+function isIdentityNumber(value: unknown): boolean {
+  return Number.isSafeInteger(value) && (value as number) >= 0;
+}

@@ -4,6 +4,7 @@ import { WeftError, errorText, isIPv4, isMac, printable } from "../proto/values/
 import type { DesiredPart } from "./desired-part.js";
 import { underlayProblem, type DesiredState } from "./desired-state.js";
 import { emptyApplyResult, emptyPlan, isEmptyPlan, type ApplyResult, type FdbEntry, type Kernel, type KernelPlan, type NeighbourEntry } from "./kernel.js";
+import { egressPart } from "./egress/egress-part.js";
 import { vniOfVxlan } from "./link-names.js";
 import { overlayPart } from "./overlay/overlay-part.js";
 import type { ReconcileOptions, ReconcileReport, SkippedEntry } from "./reconcile-report.js";
@@ -13,7 +14,7 @@ export interface ReconcilerOptions {
 }
 
 /** The parts of the desired state, in the order they are applied. */
-const PARTS: readonly DesiredPart[] = [overlayPart];
+const PARTS: readonly DesiredPart[] = [overlayPart, egressPart];
 
 export type EntryChanges = Pick<KernelPlan, "fdbAdd" | "fdbRemove" | "neighboursAdd" | "neighboursRemove">;
 
@@ -122,6 +123,7 @@ export class Reconciler {
       this.log(`reconcile: ${error.object}${error.endpointId ? ` (endpoint ${error.endpointId})` : ""}: ${error.message}`);
     }
     for (const entry of report.skipped) this.log(`reconcile: skipped ${entry.object}: ${entry.reason}`);
+    for (const sysctl of report.sysctlsChanged ?? []) this.log(`reconcile: set ${sysctl}`);
   }
 }
 
@@ -133,6 +135,7 @@ function addResult(into: ApplyResult, result: ApplyResult): void {
   into.neighboursAdded += result.neighboursAdded;
   into.neighboursRemoved += result.neighboursRemoved;
   into.errors.push(...result.errors);
+  if (result.sysctlsChanged !== undefined) (into.sysctlsChanged ??= []).push(...result.sysctlsChanged);
 }
 
 function entryProblem(device: string, wellFormed: boolean): string | undefined {

@@ -1,10 +1,14 @@
 // The overlay's differ: given what the kernel has and the (validated) overlay this host should have,
 // the plan. Pure: no I/O, deterministic order. Only weft-named links and entries on weft-vx devices
 // are considered.
+import { macForAddress } from "../../proto/values/index.js";
+import { diffDeviceAddress } from "../address-diff.js";
+import { splitHostAddress } from "../address-format.js";
 import type { DesiredUnderlay } from "../desired-state.js";
-import type { KernelPlan, LinkAction, ObservedLink, ObservedState } from "../kernel.js";
+import { containerEnd, type KernelPlan, type LinkAction, type ObservedLink, type ObservedState } from "../kernel.js";
+import { pushFix } from "../link-fix.js";
 import { bridgeName, isWeftVethName, vniOfBridge, vniOfVxlan, vxlanName } from "../link-names.js";
-import type { DesiredNetwork, DesiredOverlay } from "./overlay-state.js";
+import type { DesiredLocalEndpoint, DesiredNetwork, DesiredOverlay } from "./overlay-state.js";
 
 export const VXLAN_PORT = 4789;
 
@@ -38,6 +42,7 @@ export function diffOverlay(observed: ObservedState, desired: { underlay: Pick<D
   const deletes: LinkAction[] = [];
   const creates: LinkAction[] = [];
   const fixes: LinkAction[] = [];
+  const addresses: LinkAction[] = [];
   const veths: LinkAction[] = [];
   const freshVxlans = new Set<string>();
   const orphanVeths: string[] = [];
@@ -69,11 +74,16 @@ export function diffOverlay(observed: ObservedState, desired: { underlay: Pick<D
     const vx = vxlanName(network.vni);
     const bridge = linksByName.get(br);
     if (bridge !== undefined && bridge.kind !== "bridge") deletes.push({ kind: "delete-link", name: br });
-    if (bridge === undefined || bridge.kind !== "bridge") {
-      creates.push({ kind: "create-bridge", name: br, mtu: network.mtu });
+    const freshBridge = bridge === undefined || bridge.kind !== "bridge";
+    // A bridge with an address keeps one MAC (the gateway's, derived like an endpoint's): left to
+    // itself it takes its lowest port's, and containers' ARP caches go stale when that port leaves.
+    const gatewayMac = network.gateway === undefined ? undefined : macForAddress(splitHostAddress(network.gateway)!.ip);
+    if (freshBridge) {
+      creates.push({ kind: "create-bridge", name: br, mtu: network.mtu, ...(gatewayMac === undefined ? {} : { mac: gatewayMac }) });
     } else {
-      pushFix(fixes, bridge, { mtu: network.mtu, up: true });
+      pushFix(fixes, bridge, { mtu: network.mtu, up: true, ...(gatewayMac === undefined ? {} : { mac: gatewayMac }) });
     }
+    addresses.push(...diffDeviceAddress(observed.addresses, br, network.gateway, { prune, fresh: freshBridge }));
 
     const vxlan = linksByName.get(vx);
     const vtepMac = network.vtepMac.toLowerCase();
@@ -90,13 +100,14 @@ export function diffOverlay(observed: ObservedState, desired: { underlay: Pick<D
       if (veth === undefined) {
         veths.push({ kind: "create-veth", endpoint, mtu: network.mtu, master: br });
       } else {
-        pushFix(fixes, veth, { mtu: network.mtu, master: br, up: true });
+        pushFix(fixes, veth, { master: br, up: true });
+        if (veth.mtu !== network.mtu) fixes.push(vethMtuFix(endpoint, network.mtu));
       }
     }
   }
 
   const plan: KernelPlan = {
-    links: [...deletes, ...creates, ...fixes, ...veths],
+    links: [...deletes, ...creates, ...fixes, ...addresses, ...veths],
     fdbRemove: [],
     neighboursRemove: [],
     fdbAdd: [],
@@ -119,20 +130,9 @@ function vxlanMatches(link: ObservedLink, network: DesiredNetwork, localIp: stri
   );
 }
 
-function pushFix(
-  fixes: LinkAction[],
-  link: ObservedLink,
-  want: { mac?: string; mtu?: number; master?: string; up?: boolean },
-): void {
-  const fix: { kind: "set-link"; name: string; mac?: string; mtu?: number; master?: string; up?: boolean } = {
-    kind: "set-link",
-    name: link.name,
-  };
-  if (want.mac !== undefined && link.mac.toLowerCase() !== want.mac) fix.mac = want.mac;
-  if (want.mtu !== undefined && link.mtu !== want.mtu) fix.mtu = want.mtu;
-  if (want.master !== undefined && link.master !== want.master) fix.master = want.master;
-  if (want.up === true && !link.up) fix.up = true;
-  if (Object.keys(fix).length > 2) fixes.push(fix);
+/** Both ends of an endpoint's veth: the container end's MTU is not observed, so it follows the host end's. */
+function vethMtuFix(endpoint: DesiredLocalEndpoint, mtu: number): LinkAction {
+  return { kind: "set-veth-mtu", hostIfName: endpoint.hostIfName, container: containerEnd(endpoint.id, endpoint), mtu };
 }
 
 /**

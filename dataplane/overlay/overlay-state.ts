@@ -12,8 +12,13 @@ export interface DesiredNetwork {
   vni: number;
   /** MAC for weft-vx<vni>, set explicitly at creation (flannel#1155). */
   vtepMac: string;
-  /** Overlay MTU (underlay MTU - 50). */
+  /** Overlay MTU (underlay MTU - 50, unless the network sets one): VXLAN device, bridge, both veth ends. */
   mtu: number;
+  /**
+   * This host's address on weft-br<vni>, CIDR form with the NETWORK's prefix length ("10.40.3.1/16": the
+   * first address of this host's slice). Absent: the bridge carries no address (removed when pruning).
+   */
+  gateway?: string;
   localEndpoints: DesiredLocalEndpoint[];
   remoteEndpoints: DesiredRemoteEndpoint[];
 }

@@ -2,8 +2,11 @@
 // is left out and reported, and the rest is applied. What an invalid entry may still describe in the
 // kernel is held (neither changed nor removed) rather than guessed at.
 import { isIPv4, isInterfaceName, isMulticastMac, parseIPv4, parseMac, parseNetnsReference, printable } from "../../proto/values/index.js";
+import { isHostAddress, splitHostAddress } from "../address-format.js";
 import { isMtu } from "../desired-state.js";
 import { isEndpointId, isWeftVethName } from "../link-names.js";
+import { isNetworkNamespaceId } from "../namespace-identity.js";
+import { macOf, shown } from "../desired-value.js";
 import type { SkippedEntry } from "../reconcile-report.js";
 import { MAX_VNI, type DesiredLocalEndpoint, type DesiredNetwork, type DesiredOverlay, type DesiredRemoteEndpoint } from "./overlay-state.js";
 
@@ -31,7 +34,8 @@ export function validateOverlay(overlay: DesiredOverlay | undefined): ValidOverl
     }
     vnis.add(vni);
     const valid: DesiredNetwork = { ...network, vtepMac: parseMac(network.vtepMac), localEndpoints: [], remoteEndpoints: [] };
-    const ips = new Set<string>();
+    // This host's gateway address counts as local: a remote entry claiming it is refused.
+    const ips = new Map<string, string>(valid.gateway === undefined ? [] : [[splitHostAddress(valid.gateway)!.ip, "this host's gateway"]]);
     const macs = new Map<string, string>(); // mac -> ip holding it
     for (const endpoint of network.localEndpoints ?? []) {
       const local = validLocal(endpoint, hostIfNames);
@@ -42,7 +46,7 @@ export function validateOverlay(overlay: DesiredOverlay | undefined): ValidOverl
         continue;
       }
       hostIfNames.add(local.hostIfName);
-      ips.add(local.ip);
+      ips.set(local.ip, "a local endpoint");
       macs.set(local.mac, local.ip);
       valid.localEndpoints.push(local);
     }
@@ -70,6 +74,7 @@ function networkProblem(network: DesiredNetwork, vnis: ReadonlySet<number>): str
   if (vnis.has(network.vni)) return `vni: ${network.vni} appears twice`;
   if (macOf(network.vtepMac) === undefined) return `vtepMac: ${shown(network.vtepMac)} is not a MAC address`;
   if (!isMtu(network.mtu)) return `mtu: ${shown(network.mtu)} is outside 68..65535`;
+  if (network.gateway !== undefined && !isHostAddress(network.gateway)) return `gateway: ${shown(network.gateway)} is not a host address with a prefix length, e.g. 10.40.3.1/16`;
   if (!Array.isArray(network.localEndpoints) || !Array.isArray(network.remoteEndpoints)) return "localEndpoints and remoteEndpoints must be lists";
   return undefined;
 }
@@ -84,7 +89,7 @@ function validLocal(endpoint: DesiredLocalEndpoint, hostIfNames: ReadonlySet<str
     return (error as Error).message;
   }
   const id = endpoint.netnsId;
-  if (id !== undefined && !(isIdentityNumber(id?.dev) && isIdentityNumber(id?.ino) && (id.cookie === undefined || /^\d{1,20}$/.test(String(id.cookie))))) {
+  if (id !== undefined && !isNetworkNamespaceId(id)) {
     return `netnsId: ${shown(JSON.stringify(id))} is not { dev, ino, cookie? }`;
   }
   if (!isInterfaceName(endpoint.ifName)) return `ifName: ${shown(endpoint.ifName)} is not a valid interface name`;
@@ -109,12 +114,13 @@ function validRemote(endpoint: DesiredRemoteEndpoint, vteps: Map<unknown, boolea
 function remoteConflict(
   remote: DesiredRemoteEndpoint,
   remotes: ReadonlyMap<string, DesiredRemoteEndpoint>,
-  localIps: ReadonlySet<string>,
+  localIps: ReadonlyMap<string, string>,
   macs: ReadonlyMap<string, string>,
 ): string | null | undefined {
   const same = remotes.get(remote.ip);
   if (same !== undefined && same.mac === remote.mac && same.vtep === remote.vtep) return null;
-  if (localIps.has(remote.ip)) return `ip: ${remote.ip} belongs to a local endpoint`;
+  const local = localIps.get(remote.ip);
+  if (local !== undefined) return `ip: ${remote.ip} belongs to ${local}`;
   if (same !== undefined) return `ip: ${remote.ip} is already announced with ${same.mac} at ${same.vtep}`;
   const holder = macs.get(remote.mac);
   if (holder !== undefined) return `mac: ${remote.mac} already belongs to ${holder}`;
@@ -125,26 +131,10 @@ function isVni(vni: unknown): vni is number {
   return Number.isInteger(vni) && (vni as number) >= 1 && (vni as number) <= MAX_VNI;
 }
 
-function isIdentityNumber(value: unknown): boolean {
-  return Number.isSafeInteger(value) && (value as number) >= 0;
-}
-
-function macOf(text: unknown): string | undefined {
-  try {
-    return parseMac(text);
-  } catch {
-    return undefined;
-  }
-}
 
 /** Not 0.0.0.0/8, loopback, multicast or broadcast: a VTEP frames can be sent to. */
 function isUnicastIPv4(text: unknown): text is string {
   if (!isIPv4(text)) return false;
   const first = parseIPv4(text) >>> 24;
   return first !== 0 && first !== 127 && first < 224;
-}
-
-/** A value from the desired state (possibly from a peer) as it may appear in a log line. */
-function shown(value: unknown): string {
-  return typeof value === "string" ? `"${printable(value, 64)}"` : printable(String(value), 64);
 }

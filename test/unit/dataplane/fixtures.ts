@@ -35,5 +35,5 @@ export function vxlanLink(vni: number, overrides: Partial<ObservedLink> = {}): O
 }
 
 export function observedWith(links: ObservedLink[], extra: Partial<ObservedState> = {}): ObservedState {
-  return { links, fdb: [], neighbours: [], ...extra };
+  return { links, fdb: extra.fdb ?? [], neighbours: extra.neighbours ?? [], addresses: extra.addresses ?? [], sysctls: extra.sysctls ?? { "net.ipv4.ip_forward": "1" } };
 }

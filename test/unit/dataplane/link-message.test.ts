@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { encodeAddAddress } from "../../../dataplane/address-message.js";
 import {
-  encodeAddAddress,
   encodeCreateVeth,
   encodeDeleteLink,
   encodeLinkDumpRequest,
@@ -159,7 +159,7 @@ describe("parseLink", () => {
         vxlan: { id: 301, local: "192.168.60.1", dstport: 4789, learning: false, proxy: true },
       },
     ]);
-    const bare: DecodedLink = { ifindex: 5, flags: 0, name: "weft-vx9", mac: undefined, mtu: 1500, masterIfindex: 99, kind: "vxlan", vxlan: { id: 9, local: undefined, port: undefined, learning: undefined, proxy: undefined } };
+    const bare: DecodedLink = { ifindex: 5, flags: 0, name: "weft-vx9", mac: undefined, mtu: 1500, masterIfindex: 99, kind: "vxlan", vxlan: { id: 9, local: undefined, port: undefined, learning: undefined, proxy: undefined }, isolated: undefined };
     expect(observedLinks([bare])[0]).toEqual({ name: "weft-vx9", ifindex: 5, kind: "vxlan", mac: "", mtu: 1500, up: false, vxlan: { id: 9, local: undefined, dstport: 0, learning: true, proxy: false } });
   });
 });
