@@ -16,6 +16,14 @@ export interface DesiredUnderlay {
 export interface DesiredState {
   underlay: DesiredUnderlay;
   overlay: DesiredOverlay;
+  firewall?: DesiredFirewall; // absent: leave weft's nftables table as it is
+}
+
+export interface DesiredFirewall {
+  underlayIface: string;
+  egress?: { bridge: string; subnet: string };   // masquerade subnet -> underlayIface; ICC off on the bridge
+  networks: Array<{ name: string; vni: number; bridge: string /* weft-br<vni> */; subnet: string; gatewayIp: string; internal: boolean }>;
+  dnsPort: number;           // 53: the only port containers may reach on their gateway address
 }
 
 /** Why the underlay cannot be used, or undefined when it can: every part depends on it. */
