@@ -16,10 +16,13 @@ export interface Firewall {
 export interface NftablesFirewallOptions {
   /** How to run nft; nft in the agent's namespace by default. */
   run?: NftRunner;
+  /** Called after each successful write with how long the nft transaction took (for metrics). */
+  onWrite?: (durationMs: number) => void;
 }
 
 export class NftablesFirewall implements Firewall {
   private readonly run: NftRunner;
+  private readonly onWrite: (durationMs: number) => void;
   // What apply() last wrote, and nft's listing of the table right after: observeTable() compares
   // against the listing, since nft prints a table in its own layout.
   private written: string | undefined;
@@ -27,13 +30,16 @@ export class NftablesFirewall implements Firewall {
 
   constructor(options: NftablesFirewallOptions = {}) {
     this.run = options.run ?? nftRunner();
+    this.onWrite = options.onWrite ?? (() => {});
   }
 
   async apply(rendered: string): Promise<boolean> {
     if (rendered === this.written) return false;
     this.written = undefined;
     this.listed = undefined;
+    const started = performance.now();
     await this.run(["-f", "-"], rendered);
+    this.onWrite(performance.now() - started);
     this.listed = await this.listTable();
     this.written = rendered;
     return true;
