@@ -31,7 +31,9 @@ import type { DesiredFirewall } from "../desired-state.js";
 export const FIREWALL_FAMILY = "inet";
 export const FIREWALL_TABLE = "weft";
 
-/** Filter chains run just before the usual `filter` priority, so weft's drops come first. */
+// Filter chains run just before the usual `filter` priority (Docker's, podman's and firewalld's chains),
+// so weft's drops come first and its accepts end only its own chains. NAT runs at the usual srcnat and
+// matches only weft's egress subnet, so no tool rewrites the other's traffic.
 const FILTER_PRIORITY = "filter - 10";
 const NAT_PRIORITY = "srcnat";
 

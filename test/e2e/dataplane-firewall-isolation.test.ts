@@ -118,6 +118,9 @@ function buildTopology(): void {
     sh("ip", "netns", "add", namespace);
     made.push(namespace);
     ipn(namespace, "link", "set", "lo", "up");
+    // Some probes answer by another way than they came (B's replies to the world leave by its egress
+    // leg): no reverse-path filter, whatever the host's own setting is.
+    sh("ip", "netns", "exec", namespace, "sysctl", "-qw", "net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.default.rp_filter=0");
   }
   sh("ip", "netns", "exec", H, "sysctl", "-qw", "net.ipv4.ip_forward=1");
   // With br_netfilter, bridged IPv4 goes through the inet forward hook (iif = oif = the bridge): the
