@@ -14,6 +14,11 @@ export interface ReconcilerOptions {
   log?: (line: string) => void;
   /** Writes the desired state's firewall part (NftablesFirewall); without it that part is ignored. */
   firewall?: Firewall;
+  /**
+   * How often, at most, a full run lists weft's table to find drift (a foreign flush): listing costs a
+   * child process, and a burst of attaches need not pay it each time. 0: every run. Default 10 s.
+   */
+  firewallCheckIntervalMs?: number;
 }
 
 /** The parts of the desired state, in the order they are applied. */
@@ -24,6 +29,8 @@ export type EntryChanges = Pick<KernelPlan, "fdbAdd" | "fdbRemove" | "neighbours
 export class Reconciler {
   private readonly log: (line: string) => void;
   private readonly firewall: Firewall | undefined;
+  private readonly firewallCheckIntervalMs: number;
+  private lastFirewallCheckMs = -Infinity;
   private running = false;
 
   constructor(
@@ -32,6 +39,7 @@ export class Reconciler {
   ) {
     this.log = options.log ?? (() => {});
     this.firewall = options.firewall;
+    this.firewallCheckIntervalMs = options.firewallCheckIntervalMs ?? 10_000;
   }
 
   /**
@@ -115,6 +123,9 @@ export class Reconciler {
   /** Looks for drift: a firewall whose table is not as it last wrote it forgets that, and writes again. */
   private async observeFirewall(desired: DesiredState): Promise<Error | undefined> {
     if (this.firewall === undefined || desired.firewall === undefined) return undefined;
+    const now = performance.now();
+    if (now - this.lastFirewallCheckMs < this.firewallCheckIntervalMs) return undefined;
+    this.lastFirewallCheckMs = now;
     return this.firewall.observeTable().then(
       () => undefined,
       (error: unknown) => (error instanceof Error ? error : new Error(String(error))),

@@ -94,7 +94,7 @@ describe("weft's nftables table on the real kernel", () => {
 
   it("is restored by the next full reconcile after a foreign 'nft flush ruleset', a table delete or a flush of its table", async () => {
     const ns = freshNamespace();
-    const reconciler = new Reconciler(new FakeKernel(), { firewall: new NftablesFirewall({ run: runnerIn(ns) }) });
+    const reconciler = new Reconciler(new FakeKernel(), { firewall: new NftablesFirewall({ run: runnerIn(ns) }), firewallCheckIntervalMs: 0 });
     const desired: DesiredState = { underlay: { ip: "192.168.0.1", mtu: 1500 }, overlay: { networks: [] }, firewall: GOLDEN_CASES["two-networks"]! };
     expect((await reconciler.reconcile(desired)).firewallApplied).toBe(true);
     const written = nft(ns, "list", "table", "inet", "weft");

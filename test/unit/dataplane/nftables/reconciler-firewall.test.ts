@@ -49,12 +49,21 @@ describe("Reconciler with a firewall", () => {
   it("writes again when a full run finds the table gone (a foreign nft flush ruleset)", async () => {
     const kernel = new FakeKernel();
     const firewall = new RecordingFirewall(kernel);
-    const reconciler = new Reconciler(kernel, { firewall });
+    const reconciler = new Reconciler(kernel, { firewall, firewallCheckIntervalMs: 0 });
     const desired = withFirewall(desiredState([network(42)]));
     await reconciler.reconcile(desired);
     firewall.present = false;
     expect((await reconciler.reconcile(desired)).firewallApplied).toBe(true);
     expect(firewall.present).toBe(true);
+  });
+
+  it("lists the table at most once per check interval, however many full runs there are", async () => {
+    const kernel = new FakeKernel();
+    const firewall = new RecordingFirewall(kernel);
+    const reconciler = new Reconciler(kernel, { firewall, firewallCheckIntervalMs: 3_600_000 });
+    const desired = withFirewall(desiredState([network(42)]));
+    for (let i = 0; i < 5; i++) await reconciler.reconcile(desired);
+    expect(firewall.events.filter((e) => e === "observe")).toEqual(["observe"]);
   });
 
   it("writes a changed firewall", async () => {
