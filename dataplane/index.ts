@@ -42,3 +42,6 @@ export type { NetworkNamespaceId } from "./namespace-identity.js";
 export { createLinuxKernel, type LinuxKernelOptions } from "./linux-kernel.js";
 export { inspectUnderlay, chooseUnderlay, lowerArpRetransmit, type Underlay, type UnderlaySelection } from "./underlay.js";
 export { KernelWorkerClient } from "./kernel-worker-client.js";
+export { renderFirewall, FIREWALL_FAMILY, FIREWALL_TABLE } from "./nftables/render-firewall.js";
+export { NftablesFirewall, type Firewall, type NftablesFirewallOptions } from "./nftables/nftables-firewall.js";
+export { nftRunner, type NftRunner } from "./nftables/nft-command.js";

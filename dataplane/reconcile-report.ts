@@ -14,6 +14,8 @@ export interface ReconcileReport extends ApplyResult {
   skipped: SkippedEntry[];
   /** weft veths not in the desired state that were left in place (not owned, or prune was off). */
   orphanVeths: string[];
+  /** Whether this run wrote weft's nftables table (it changed, or drift removed it). Set by every run. */
+  firewallApplied?: boolean;
   durationMs: number;
 }
 

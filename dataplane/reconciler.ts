@@ -6,11 +6,20 @@ import { underlayProblem, type DesiredState } from "./desired-state.js";
 import { emptyApplyResult, emptyPlan, isEmptyPlan, type ApplyResult, type FdbEntry, type Kernel, type KernelPlan, type NeighbourEntry } from "./kernel.js";
 import { egressPart } from "./egress/egress-part.js";
 import { vniOfVxlan } from "./link-names.js";
+import type { Firewall } from "./nftables/nftables-firewall.js";
+import { renderFirewall } from "./nftables/render-firewall.js";
 import { overlayPart } from "./overlay/overlay-part.js";
 import type { ReconcileOptions, ReconcileReport, SkippedEntry } from "./reconcile-report.js";
 
 export interface ReconcilerOptions {
   log?: (line: string) => void;
+  /** Writes the desired state's firewall part (NftablesFirewall); without it that part is ignored. */
+  firewall?: Firewall;
+  /**
+   * How often, at most, a full run lists weft's table to find drift (a foreign flush): listing costs a
+   * child process, and a burst of attaches need not pay it each time. 0: every run. Default 10 s.
+   */
+  firewallCheckIntervalMs?: number;
 }
 
 /** The parts of the desired state, in the order they are applied. */
@@ -20,6 +29,9 @@ export type EntryChanges = Pick<KernelPlan, "fdbAdd" | "fdbRemove" | "neighbours
 
 export class Reconciler {
   private readonly log: (line: string) => void;
+  private readonly firewall: Firewall | undefined;
+  private readonly firewallCheckIntervalMs: number;
+  private lastFirewallCheckMs = -Infinity;
   private running = false;
 
   constructor(
@@ -27,6 +39,8 @@ export class Reconciler {
     options: ReconcilerOptions = {},
   ) {
     this.log = options.log ?? (() => {});
+    this.firewall = options.firewall;
+    this.firewallCheckIntervalMs = options.firewallCheckIntervalMs ?? 10_000;
   }
 
   /**
@@ -37,7 +51,7 @@ export class Reconciler {
   async reconcile(desired: DesiredState, options: ReconcileOptions = {}): Promise<ReconcileReport> {
     return this.exclusive(async () => {
       const started = performance.now();
-      const report: ReconcileReport = { ...emptyApplyResult(), skipped: [], orphanVeths: [], durationMs: 0 };
+      const report: ReconcileReport = { ...emptyApplyResult(), skipped: [], orphanVeths: [], firewallApplied: false, durationMs: 0 };
       const finish = (): ReconcileReport => {
         report.durationMs = performance.now() - started;
         return report;
@@ -48,12 +62,15 @@ export class Reconciler {
         this.log(`reconcile: nothing done, the underlay is invalid: ${problem}`);
         return finish();
       }
+      // Looking for drift in weft's table runs alongside the netlink work; the table is written after it.
+      const firewallObserved = this.observeFirewall(desired);
       let observed;
       try {
         observed = await this.kernel.observe();
       } catch (error) {
         this.log(`reconcile: observing the kernel failed: ${errorText(error)}`);
         report.errors.push({ object: "kernel", message: `observe: ${errorText(error)}` });
+        await firewallObserved;
         return finish();
       }
       let linkActions = 0;
@@ -64,6 +81,7 @@ export class Reconciler {
         linkActions += planned.plan.links.length;
         if (!isEmptyPlan(planned.plan)) addResult(report, await this.kernel.apply(planned.plan));
       }
+      await this.applyFirewall(desired, await firewallObserved, report);
       finish();
       this.logReport(report, linkActions);
       return report;
@@ -99,8 +117,38 @@ export class Reconciler {
       keepNeighbours(changes.neighboursRemove, plan.neighboursRemove);
       keepNeighbours(changes.neighboursAdd, plan.neighboursAdd);
       const result = isEmptyPlan(plan) ? emptyApplyResult() : await this.kernel.apply(plan);
-      return { ...result, skipped, orphanVeths: [], durationMs: performance.now() - started };
+      return { ...result, skipped, orphanVeths: [], firewallApplied: false, durationMs: performance.now() - started };
     });
+  }
+
+  /** Looks for drift: a firewall whose table is not as it last wrote it forgets that, and writes again. */
+  private async observeFirewall(desired: DesiredState): Promise<Error | undefined> {
+    if (this.firewall === undefined || desired.firewall === undefined) return undefined;
+    const now = performance.now();
+    if (now - this.lastFirewallCheckMs < this.firewallCheckIntervalMs) return undefined;
+    this.lastFirewallCheckMs = now;
+    return this.firewall.observeTable().then(
+      () => undefined,
+      (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
+    );
+  }
+
+  /** After the netlink parts: the firewall part, written only when it changed or drift removed it. */
+  private async applyFirewall(desired: DesiredState, observeError: Error | undefined, report: ReconcileReport): Promise<void> {
+    if (this.firewall === undefined || desired.firewall === undefined) return;
+    if (observeError) report.errors.push({ object: "firewall", message: `observe: ${errorText(observeError)}` });
+    let rendered: string;
+    try {
+      rendered = renderFirewall(desired.firewall);
+    } catch (error) {
+      report.skipped.push({ object: "firewall", reason: errorText(error) });
+      return;
+    }
+    try {
+      report.firewallApplied = await this.firewall.apply(rendered);
+    } catch (error) {
+      report.errors.push({ object: "firewall", message: errorText(error) });
+    }
   }
 
   private async exclusive(run: () => Promise<ReconcileReport>): Promise<ReconcileReport> {
@@ -117,6 +165,7 @@ export class Reconciler {
     this.log(
       `reconcile: links +${report.linksCreated}/-${report.linksDeleted} (${linkActions} actions), ` +
         `fdb +${report.fdbAdded}/-${report.fdbRemoved}, neighbours +${report.neighboursAdded}/-${report.neighboursRemoved}, ` +
+        `${report.firewallApplied ? "firewall written, " : ""}` +
         `${report.errors.length} errors, ${report.skipped.length} skipped, ${report.orphanVeths.length} orphan veths, ${report.durationMs.toFixed(1)} ms`,
     );
     for (const error of report.errors) {

@@ -1,0 +1,168 @@
+// weft's firewall as nft text: one table, `inet weft`, rendered whole from the desired state and
+// applied as ONE `nft -f` transaction that deletes the old table and writes the new one, so the kernel
+// never holds half a ruleset. Pure and deterministic: the same DesiredFirewall gives the same text.
+//
+// What it enforces (the only cross-network path left is the host's routing: overlay traffic is L2 on
+// each network's own bridge, and each bridge carries one network):
+// - forward: a packet entering or leaving an overlay bridge must stay on that same bridge (with
+//   br_netfilter, bridged traffic is seen here with iif = oif = the bridge); so no path between two
+//   networks, between a network and the gwbridge, or out of (or into) a network through host routing.
+//   Internal networks' addresses are never forwarded off their bridge whatever the interface.
+// - forward on the gwbridge: members never reach each other (ICC off), and nothing but replies enters it.
+// - input from a container-facing bridge: replies, and dnsPort (udp, tcp) on that bridge's own gateway
+//   address; everything else to the host is dropped.
+// - postrouting: the egress subnet is masqueraded when it leaves through the underlay interface. VXLAN
+//   packets carry the host's underlay address as their source, so they are never matched.
+// Base chains have policy accept and each drop matches one of weft's interfaces or subnets: other
+// tools' tables (Docker, podman, flannel) are neither read nor changed. Sets keyed by interface name
+// keep the rule count fixed however many networks there are.
+import {
+  cidrContainsCidr,
+  cidrsOverlap,
+  formatIPv4Cidr,
+  invalidArgument,
+  parseIPv4,
+  parseIPv4Cidr,
+  parseInterfaceName,
+  type IPv4Cidr,
+} from "../../proto/values/index.js";
+import type { DesiredFirewall } from "../desired-state.js";
+
+export const FIREWALL_FAMILY = "inet";
+export const FIREWALL_TABLE = "weft";
+
+// Filter chains run just before the usual `filter` priority (Docker's, podman's and firewalld's chains),
+// so weft's drops come first and its accepts end only its own chains. NAT runs at the usual srcnat and
+// matches only weft's egress subnet, so no tool rewrites the other's traffic.
+const FILTER_PRIORITY = "filter - 10";
+const NAT_PRIORITY = "srcnat";
+
+interface ValidNetwork {
+  vni: number;
+  bridge: string;
+  subnet: IPv4Cidr;
+  gatewayIp: string;
+  internal: boolean;
+}
+
+interface ValidFirewall {
+  underlayIface: string;
+  egress: { bridge: string; subnet: IPv4Cidr } | undefined;
+  networks: ValidNetwork[];
+  dnsPort: number;
+}
+
+/** The nft script that replaces weft's table. Throws a WeftError naming the field for bad input. */
+export function renderFirewall(f: DesiredFirewall): string {
+  const v = validateFirewall(f);
+  const bridges = v.networks.map((n) => quote(n.bridge));
+  const internal = v.networks.filter((n) => n.internal).map((n) => formatIPv4Cidr(n.subnet));
+  const lines: string[] = [
+    "# weft's firewall, rendered by dataplane/nftables/render-firewall.ts and replaced whole on every change.",
+    `table ${FIREWALL_FAMILY} ${FIREWALL_TABLE}`,
+    `delete table ${FIREWALL_FAMILY} ${FIREWALL_TABLE}`,
+    `table ${FIREWALL_FAMILY} ${FIREWALL_TABLE} {`,
+    ...set("overlay_bridges", ["type ifname"], bridges),
+    "",
+    ...set("same_bridge", ["type ifname . ifname"], bridges.map((b) => `${b} . ${b}`)),
+    "",
+    ...set("internal_subnets", ["type ipv4_addr", "flags interval", "auto-merge"], internal),
+    "",
+    ...set("dns_listeners", ["type ifname . ipv4_addr"], v.networks.map((n) => `${quote(n.bridge)} . ${n.gatewayIp}`)),
+    "",
+    "\tchain input {",
+    `\t\ttype filter hook input priority ${FILTER_PRIORITY}; policy accept;`,
+    "\t\tiifname @overlay_bridges jump from_container",
+    ...(v.egress ? [`\t\tiifname ${quote(v.egress.bridge)} jump from_container`] : []),
+    "\t}",
+    "",
+    "\tchain from_container {",
+    "\t\tct state established,related accept",
+    `\t\tmeta l4proto { tcp, udp } th dport ${v.dnsPort} iifname . ip daddr @dns_listeners accept`,
+    "\t\tdrop",
+    "\t}",
+    "",
+    "\tchain forward {",
+    `\t\ttype filter hook forward priority ${FILTER_PRIORITY}; policy accept;`,
+    "\t\tiifname @overlay_bridges iifname . oifname != @same_bridge drop",
+    "\t\toifname @overlay_bridges iifname . oifname != @same_bridge drop",
+    "\t\tip saddr @internal_subnets iifname . oifname != @same_bridge drop",
+    ...(v.egress
+      ? [
+          `\t\tiifname ${quote(v.egress.bridge)} oifname ${quote(v.egress.bridge)} drop`,
+          `\t\toifname ${quote(v.egress.bridge)} ct state established,related accept`,
+          `\t\toifname ${quote(v.egress.bridge)} drop`,
+        ]
+      : []),
+    "\t}",
+    ...(v.egress
+      ? [
+          "",
+          "\tchain postrouting {",
+          `\t\ttype nat hook postrouting priority ${NAT_PRIORITY}; policy accept;`,
+          `\t\toifname ${quote(v.underlayIface)} ip saddr ${formatIPv4Cidr(v.egress.subnet)} masquerade`,
+          "\t}",
+        ]
+      : []),
+    "}",
+  ];
+  return `${lines.join("\n")}\n`;
+}
+
+function set(name: string, declarations: string[], elements: string[]): string[] {
+  return [
+    `\tset ${name} {`,
+    ...declarations.map((d) => `\t\t${d}`),
+    ...(elements.length > 0 ? [`\t\telements = { ${elements.join(", ")} }`] : []),
+    "\t}",
+  ];
+}
+
+/** Interface names are validated (no quote, backslash or '*', which nft reads as a wildcard). */
+function quote(ifname: string): string {
+  return `"${ifname}"`;
+}
+
+function validateFirewall(f: DesiredFirewall): ValidFirewall {
+  if (typeof f !== "object" || f === null) throw invalidArgument("firewall", "must be an object");
+  const underlayIface = parseInterfaceName(f.underlayIface, "firewall.underlayIface");
+  if (!Number.isInteger(f.dnsPort) || f.dnsPort < 1 || f.dnsPort > 65535) {
+    throw invalidArgument("firewall.dnsPort", `${String(f.dnsPort)} is not a port (1-65535)`);
+  }
+  let egress: ValidFirewall["egress"];
+  if (f.egress !== undefined) {
+    egress = {
+      bridge: parseInterfaceName(f.egress?.bridge, "firewall.egress.bridge"),
+      subnet: parseIPv4Cidr(f.egress?.subnet, "firewall.egress.subnet"),
+    };
+    if (egress.bridge === underlayIface) throw invalidArgument("firewall.egress.bridge", `${egress.bridge} is the underlay interface`);
+  }
+  if (!Array.isArray(f.networks)) throw invalidArgument("firewall.networks", "must be a list");
+  const networks = f.networks.map((n, i) => validateNetwork(n, `firewall.networks[${i}]`));
+  const taken = new Map<string, string>([[underlayIface, "the underlay interface"]]);
+  if (egress) taken.set(egress.bridge, "the egress bridge");
+  networks.forEach((n, i) => {
+    const field = `firewall.networks[${i}]`;
+    const user = taken.get(n.bridge);
+    if (user !== undefined) throw invalidArgument(`${field}.bridge`, `${n.bridge} is already ${user}`);
+    taken.set(n.bridge, `the bridge of ${field}`);
+    if (egress && cidrsOverlap(egress.subnet, n.subnet)) {
+      throw invalidArgument(`${field}.subnet`, `${formatIPv4Cidr(n.subnet)} overlaps the egress subnet ${formatIPv4Cidr(egress.subnet)}`);
+    }
+  });
+  networks.sort((a, b) => a.vni - b.vni || (a.bridge < b.bridge ? -1 : a.bridge > b.bridge ? 1 : 0));
+  return { underlayIface, egress, networks, dnsPort: f.dnsPort };
+}
+
+function validateNetwork(n: DesiredFirewall["networks"][number], field: string): ValidNetwork {
+  if (typeof n !== "object" || n === null) throw invalidArgument(field, "must be an object");
+  if (!Number.isInteger(n.vni) || n.vni < 1 || n.vni > 0xffffff) throw invalidArgument(`${field}.vni`, `${String(n.vni)} is not a VNI (1-16777215)`);
+  const bridge = parseInterfaceName(n.bridge, `${field}.bridge`);
+  const subnet = parseIPv4Cidr(n.subnet, `${field}.subnet`);
+  parseIPv4(n.gatewayIp, `${field}.gatewayIp`);
+  if (!cidrContainsCidr(subnet, { base: parseIPv4(n.gatewayIp), prefix: 32 })) {
+    throw invalidArgument(`${field}.gatewayIp`, `${n.gatewayIp} is outside the network's subnet ${formatIPv4Cidr(subnet)}`);
+  }
+  if (typeof n.internal !== "boolean") throw invalidArgument(`${field}.internal`, "must be true or false");
+  return { vni: n.vni, bridge, subnet, gatewayIp: n.gatewayIp, internal: n.internal };
+}
