@@ -1,4 +1,4 @@
-import { invalidArgument, isIPv4, isMac, isMulticastMac, isName, macForAddress } from "../../proto/values/index.js";
+import { NAME_RULE, invalidArgument, isIPv4, isMac, isMulticastMac, isName, macForAddress } from "../../proto/values/index.js";
 
 /** One endpoint as the gossip table holds it. Records are frozen: share them, never mutate them. */
 export interface EndpointRecord {
@@ -14,6 +14,8 @@ export interface EndpointRecord {
   /** Underlay IP of the owner's VTEP. */
   vtep: string;
   name: string;
+  /** Further names the embedded DNS answers for this endpoint: sorted, unique, at most MAX_ALIASES. */
+  aliases: readonly string[];
   labels: Record<string, string>;
   /** Owner's wall clock when the tombstone was made; 0 for live entries. */
   deletedAtMs: number;
@@ -33,6 +35,8 @@ export interface EndpointAnnouncement {
   mac: string;
   vtep: string;
   name: string;
+  /** In any order, repeats allowed: normalizeAnnouncement sorts them and drops repeats. */
+  aliases?: readonly string[];
   labels?: Record<string, string>;
 }
 
@@ -41,6 +45,8 @@ export function endpointKey(record: { network: string; owner: string; endpointId
 }
 
 const ENDPOINT_ID_PATTERN = /^[\x21-\x7e]{1,256}$/;
+/** Aliases one endpoint may carry. */
+export const MAX_ALIASES = 16;
 const MAX_LABELS = 64;
 const MAX_LABEL_KEY = 253;
 const MAX_LABEL_VALUE = 1024;
@@ -58,7 +64,7 @@ export function endpointRecordProblem(record: EndpointRecord): string | undefine
   if (!isName(record.owner)) return "owner: not a valid node name";
   if (!Number.isSafeInteger(record.version) || record.version < 1) return "version: must be a positive safe integer";
   if (record.tombstone) {
-    if (record.ip || record.mac || record.vtep || record.name || Object.keys(record.labels).length > 0)
+    if (record.ip || record.mac || record.vtep || record.name || record.aliases.length > 0 || Object.keys(record.labels).length > 0)
       return "tombstone: must carry no address fields";
     if (!Number.isSafeInteger(record.deletedAtMs) || record.deletedAtMs < 1) return "deletedAtMs: a tombstone needs its deletion time";
     return undefined;
@@ -70,6 +76,8 @@ export function endpointRecordProblem(record: EndpointRecord): string | undefine
   if (record.mac !== macForAddress(record.ip)) return `mac: ${record.mac} is not the MAC of ${record.ip} (${macForAddress(record.ip)})`;
   if (!isIPv4(record.vtep)) return `vtep: ${JSON.stringify(record.vtep)} is not an IPv4 address`;
   if (record.name !== "" && !isName(record.name)) return "name: not a valid endpoint name";
+  const aliases = aliasesProblem(record.aliases);
+  if (aliases !== undefined) return aliases;
   const labels = Object.entries(record.labels);
   if (labels.length > MAX_LABELS) return `labels: more than ${MAX_LABELS}`;
   for (const [key, value] of labels) {
@@ -79,8 +87,27 @@ export function endpointRecordProblem(record: EndpointRecord): string | undefine
   return undefined;
 }
 
-/** Normalises a caller's announcement (lower-case MAC) or throws a WeftError naming the field. */
-export function normalizeAnnouncement(input: EndpointAnnouncement): EndpointAnnouncement & { labels: Record<string, string> } {
+/** Aliases in their one canonical form: names, strictly increasing (sorted, no repeats), at most MAX_ALIASES. */
+function aliasesProblem(aliases: readonly string[]): string | undefined {
+  if (!Array.isArray(aliases)) return "aliases: must be a list of names";
+  if (aliases.length > MAX_ALIASES) return `aliases: more than ${MAX_ALIASES}`;
+  for (let i = 0; i < aliases.length; i++) {
+    const alias: unknown = aliases[i];
+    if (!isName(alias)) return `aliases: ${JSON.stringify(String(alias).slice(0, 80))} must be ${NAME_RULE}`;
+    if (i > 0 && !(aliases[i - 1]! < alias)) return "aliases: must be sorted without repeats";
+  }
+  return undefined;
+}
+
+/**
+ * Normalises a caller's announcement (lower-case MAC, aliases sorted without repeats) or throws a
+ * WeftError naming the field.
+ */
+export function normalizeAnnouncement(
+  input: EndpointAnnouncement,
+): EndpointAnnouncement & { aliases: readonly string[]; labels: Record<string, string> } {
+  const aliases = input.aliases ?? [];
+  if (!Array.isArray(aliases)) throw invalidArgument("aliases", "must be a list of names");
   const normalized = {
     network: input.network,
     endpointId: input.endpointId,
@@ -88,6 +115,8 @@ export function normalizeAnnouncement(input: EndpointAnnouncement): EndpointAnno
     mac: typeof input.mac === "string" ? input.mac.toLowerCase() : "",
     vtep: input.vtep,
     name: input.name ?? "",
+    // Checked as names before sorting, so the error names the bad alias rather than the order.
+    aliases: aliases.every(isName) ? [...new Set(aliases)].sort() : [...aliases],
     labels: { ...(input.labels ?? {}) },
   };
   const problem = endpointRecordProblem({ ...normalized, owner: "self", version: 1, tombstone: false, deletedAtMs: 0 });
@@ -100,5 +129,6 @@ export function normalizeAnnouncement(input: EndpointAnnouncement): EndpointAnno
 
 export function freezeRecord(record: EndpointRecord): EndpointRecord {
   Object.freeze(record.labels);
+  Object.freeze(record.aliases);
   return Object.freeze(record);
 }

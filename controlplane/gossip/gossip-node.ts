@@ -312,6 +312,7 @@ export class GossipNode {
       mac: "",
       vtep: "",
       name: "",
+      aliases: [],
       labels: {},
       deletedAtMs: Math.max(1, Math.floor(this.#clock.now())),
     };
@@ -399,8 +400,9 @@ export class GossipNode {
   }
 }
 
-function sameContent(record: EndpointRecord, fields: EndpointAnnouncement & { labels: Record<string, string> }): boolean {
+function sameContent(record: EndpointRecord, fields: EndpointAnnouncement & { aliases: readonly string[]; labels: Record<string, string> }): boolean {
   if (record.ip !== fields.ip || record.mac !== fields.mac || record.vtep !== fields.vtep || record.name !== fields.name) return false;
+  if (record.aliases.length !== fields.aliases.length || record.aliases.some((alias, i) => alias !== fields.aliases[i])) return false;
   const a = Object.entries(record.labels);
   const b = fields.labels;
   return a.length === Object.keys(b).length && a.every(([k, v]) => b[k] === v);

@@ -62,8 +62,8 @@ export function encodeAndSignEntry(
   scheme: SignatureScheme = ed25519Signatures,
 ): DecodedEntry {
   const clean: EndpointRecord = record.tombstone
-    ? { ...record, ip: "", mac: "", vtep: "", name: "", labels: {} }
-    : { ...record, labels: { ...record.labels }, deletedAtMs: 0 };
+    ? { ...record, ip: "", mac: "", vtep: "", name: "", aliases: [], labels: {} }
+    : { ...record, aliases: [...record.aliases], labels: { ...record.labels }, deletedAtMs: 0 };
   const bytes = toBinary(
     EndpointEntrySchema,
     create(EndpointEntrySchema, {
@@ -76,6 +76,7 @@ export function encodeAndSignEntry(
       mac: clean.mac,
       vtep: clean.vtep,
       name: clean.name,
+      aliases: [...clean.aliases],
       labels: clean.labels,
       deletedAtMs: BigInt(clean.deletedAtMs),
     }),
@@ -102,6 +103,7 @@ export function decodeEntry(signed: SignedEntryBytes): VerifiedEntry {
       mac: entry.mac,
       vtep: shared(entry.vtep),
       name: entry.name,
+      aliases: entry.aliases.length === 0 ? NO_ALIASES : entry.aliases,
       labels: Object.keys(entry.labels).length === 0 ? NO_LABELS : { ...entry.labels },
       deletedAtMs: Number(entry.deletedAtMs),
     };
@@ -213,6 +215,7 @@ function toDecoded(record: EndpointRecord, signed: SignedEntryBytes): DecodedEnt
 }
 
 const NO_LABELS: Record<string, string> = Object.freeze({});
+const NO_ALIASES: readonly string[] = Object.freeze([]);
 
 // Network names, owners and VTEP addresses repeat across thousands of entries; decoding makes a new
 // string each time. Bounded: cleared when full, which only costs sharing.

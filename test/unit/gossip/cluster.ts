@@ -246,11 +246,12 @@ export function liveRecord(owner: string, endpointId: string, version: number, i
     mac: macForAddress(ip),
     vtep: index === undefined ? "192.168.0.99" : vtepOf(index),
     name: "",
+    aliases: [],
     labels: {},
     deletedAtMs: 0,
   };
 }
 
 export function tombstoneRecord(owner: string, endpointId: string, version: number, deletedAtMs: number, network = NETWORK): EndpointRecord {
-  return { network, endpointId, owner, version, tombstone: true, ip: "", mac: "", vtep: "", name: "", labels: {}, deletedAtMs };
+  return { network, endpointId, owner, version, tombstone: true, ip: "", mac: "", vtep: "", name: "", aliases: [], labels: {}, deletedAtMs };
 }

@@ -16,7 +16,7 @@ import { EntryLimitExceeded, encodeGossipMessage, readGossipMessage, readSignedE
 const key = nacl.sign.keyPair.fromSeed(new Uint8Array(32).fill(5));
 const record = (i: number): EndpointRecord => ({
   network: "blue", endpointId: `c${i}`, owner: "n1", version: i + 1, tombstone: false, ip: `10.40.1.${i + 2}`,
-  mac: macForAddress(`10.40.1.${i + 2}`), vtep: "192.168.0.1", name: `web${i}`, labels: i % 2 ? { app: "web" } : {}, deletedAtMs: 0,
+  mac: macForAddress(`10.40.1.${i + 2}`), vtep: "192.168.0.1", name: `web${i}`, aliases: [], labels: i % 2 ? { app: "web" } : {}, deletedAtMs: 0,
 });
 const entries = Array.from({ length: 3 }, (_, i) => encodeAndSignEntry(record(i), key.secretKey));
 const head = (origin: string, sentAtMs: number) => ({ origin, receiver: "", sentAtMs, messageId: 0n, inReplyTo: 0n });

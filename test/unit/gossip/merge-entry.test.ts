@@ -3,11 +3,11 @@ import { describe, expect, it } from "vitest";
 import { applyEntry, endpointKey, mergeEntry, type EndpointKey, type EndpointRecord } from "../../../controlplane/gossip/index.js";
 
 function live(owner: string, endpointId: string, version: number, ip = "10.40.1.2"): EndpointRecord {
-  return { network: "blue", endpointId, owner, version, tombstone: false, ip, mac: "02:00:00:00:01:02", vtep: "192.168.0.1", name: "", labels: {}, deletedAtMs: 0 };
+  return { network: "blue", endpointId, owner, version, tombstone: false, ip, mac: "02:00:00:00:01:02", vtep: "192.168.0.1", name: "", aliases: [], labels: {}, deletedAtMs: 0 };
 }
 
 function tomb(owner: string, endpointId: string, version: number): EndpointRecord {
-  return { network: "blue", endpointId, owner, version, tombstone: true, ip: "", mac: "", vtep: "", name: "", labels: {}, deletedAtMs: 1 };
+  return { network: "blue", endpointId, owner, version, tombstone: true, ip: "", mac: "", vtep: "", name: "", aliases: [], labels: {}, deletedAtMs: 1 };
 }
 
 function tableOf(...records: EndpointRecord[]): Map<EndpointKey, EndpointRecord> {

@@ -12,7 +12,7 @@ const owner = nacl.sign.keyPair.fromSeed(new Uint8Array(32).fill(3));
 const other = nacl.sign.keyPair.fromSeed(new Uint8Array(32).fill(4));
 const record: EndpointRecord = {
   network: "blue", endpointId: "c1", owner: "n1", version: 7, tombstone: false, ip: "10.40.1.2",
-  mac: "02:42:0a:28:01:02", vtep: "192.168.0.1", name: "web", labels: { app: "web" }, deletedAtMs: 0,
+  mac: "02:42:0a:28:01:02", vtep: "192.168.0.1", name: "web", aliases: [], labels: { app: "web" }, deletedAtMs: 0,
 };
 
 describe("entry signing", () => {
