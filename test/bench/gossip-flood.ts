@@ -160,7 +160,7 @@ async function attack(plan: AttackPlan, go: Promise<unknown>): Promise<void> {
   const forger = nacl.sign.keyPair();
   const record = (i: number): EndpointRecord => {
     const ip = formatIPv4(MEMBER_SLICE_BASE + 2 + (i % 65_000));
-    return { network: NETWORK, endpointId: `f${i}`, owner: MEMBER, version: 1 + i, tombstone: false, ip, mac: macForAddress(ip), vtep: MEMBER_VTEP, name: "", labels: {}, deletedAtMs: 0 };
+    return { network: NETWORK, endpointId: `f${i}`, owner: MEMBER, version: 1 + i, tombstone: false, ip, mac: macForAddress(ip), vtep: MEMBER_VTEP, name: "", aliases: [], labels: {}, deletedAtMs: 0 };
   };
   // Forged: signed by a key that is not the member's, so each costs the victim a signature check.
   const forged = Array.from({ length: 4000 }, (_, i) => encodeAndSignEntry(record(i), forger.secretKey).signed);

@@ -12,7 +12,7 @@ const local = (short: string, net: string, ip: string): LocalEndpoint => ({
   id: fullId(short), name: `c-${short}`, network: net, netns: `ns-${short}`, ifName: "eth0", ip, mac: "02:42:0a:28:01:02", createdAt: "2026-01-01T00:00:00Z",
 });
 const entry = (owner: string, net: string, id: string, ip: string, vtep: string, tombstone = false): EndpointRecord => ({
-  network: net, endpointId: id, owner, version: 1, tombstone, ip, mac: `02:42:00:00:00:${id.padStart(2, "0")}`, vtep, name: id, labels: {}, deletedAtMs: 0,
+  network: net, endpointId: id, owner, version: 1, tombstone, ip, mac: `02:42:00:00:00:${id.padStart(2, "0")}`, vtep, name: id, aliases: [], labels: {}, deletedAtMs: 0,
 });
 
 // Endpoint ids are 32 hex digits (randomBytes(16)); tests name them by a short tag.

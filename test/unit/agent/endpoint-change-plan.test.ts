@@ -3,7 +3,7 @@ import { planEndpointChanges, type EndpointChangeContext } from "../../../agent/
 import type { EndpointRecord } from "../../../controlplane/gossip/index.js";
 
 const record = (owner: string, id: string, ip: string, mac: string, vtep: string, network = "blue", tombstone = false): EndpointRecord => ({
-  network, endpointId: id, owner, version: 1, tombstone, ip, mac, vtep, name: id, labels: {}, deletedAtMs: tombstone ? 1 : 0,
+  network, endpointId: id, owner, version: 1, tombstone, ip, mac, vtep, name: id, aliases: [], labels: {}, deletedAtMs: tombstone ? 1 : 0,
 });
 
 const context = (current: EndpointRecord[] = []): EndpointChangeContext => ({
