@@ -6,8 +6,10 @@ import type { NetworkRecord } from "../../controlplane/registry/index.js";
 import type { EndpointRecord } from "../../controlplane/gossip/index.js";
 import { hostIfNameFor, vtepMacFor } from "../../dataplane/index.js";
 import { isIPv4, isMac, isMulticastMac, prefixLength } from "../../proto/values/index.js";
-import type { DesiredNetwork, DesiredOverlay } from "../../dataplane/index.js";
+import type { DesiredOverlay } from "../../dataplane/index.js";
 import type { LocalEndpoint } from "../state-store.js";
+import type { DesiredNetworkWithGateway } from "../issue7-shim.js";
+import { gatewayCidr } from "../networks/gateway.js";
 
 /** Encapsulation cost of VXLAN over IPv4: outer IP 20 + UDP 8 + VXLAN 8 + inner Ethernet 14. */
 export const VXLAN_OVERHEAD = 50;
@@ -19,6 +21,8 @@ export interface OverlayInput {
   localEndpoints: readonly LocalEndpoint[];
   /** Live gossip entries of every owner; this node's own are skipped. */
   entries: readonly EndpointRecord[];
+  /** This node's slice of a network: its first address becomes the bridge's (the gateway). */
+  slice?: (network: string) => string | undefined;
 }
 
 export interface SkippedEntry {
@@ -36,7 +40,7 @@ export interface OverlayPart {
 }
 
 export function buildOverlayPart(input: OverlayInput): OverlayPart {
-  const byNetwork = new Map<string, DesiredNetwork>();
+  const byNetwork = new Map<string, DesiredNetworkWithGateway>();
   const programmedVnis = new Map<string, number>();
   for (const endpoint of input.localEndpoints) {
     const network = input.networks.get(endpoint.network);
@@ -51,6 +55,8 @@ export function buildOverlayPart(input: OverlayInput): OverlayPart {
         localEndpoints: [],
         remoteEndpoints: [],
       };
+      const slice = input.slice?.(network.name);
+      if (slice !== undefined) desired.gateway = gatewayCidr(slice, network.subnet);
       byNetwork.set(network.name, desired);
       programmedVnis.set(network.name, network.vni);
     }

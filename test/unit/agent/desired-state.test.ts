@@ -6,7 +6,7 @@ import { hostIfNameFor, vtepMacFor } from "../../../dataplane/index.js";
 import type { LocalEndpoint } from "../../../agent/state-store.js";
 
 const network = (name: string, vni: number, subnet: string, mtu?: number): NetworkRecord => ({
-  name, vni, subnet, hostPrefixLen: 24, mode: "overlay", attachable: true, labels: {}, createdAt: "2026-01-01T00:00:00Z", ...(mtu ? { mtu } : {}),
+  name, vni, subnet, hostPrefixLen: 24, internal: false, mode: "overlay", attachable: true, labels: {}, createdAt: "2026-01-01T00:00:00Z", ...(mtu ? { mtu } : {}),
 });
 const local = (short: string, net: string, ip: string): LocalEndpoint => ({
   id: fullId(short), name: `c-${short}`, network: net, netns: `ns-${short}`, ifName: "eth0", ip, mac: "02:42:0a:28:01:02", createdAt: "2026-01-01T00:00:00Z",
