@@ -16,7 +16,7 @@ import {
   listLabNetns,
   pidsWithCommandLine,
 } from "../../agent/lab/index.js";
-import { uniqueLabPrefix, withLab, type TestLab } from "../helpers/lab.js";
+import { firstNetworkPings, uniqueLabPrefix, withLab, type TestLab } from "../helpers/lab.js";
 
 const made: string[] = [];
 afterAll(async () => {
@@ -41,8 +41,8 @@ async function expectGone(prefix: string): Promise<void> {
 
 describe("lab names", () => {
   it("matches exactly the namespaces of its own prefix", () => {
-    for (const ns of ["weft-ul", "weft-h1", "weft-h12", "weft-h3-c2"]) expect(isLabNetns("weft", ns)).toBe(true);
-    for (const ns of ["weftab12-h1", "weftab12-ul", "weft-h", "weft-hx", "weft-h1-c", "weft-h1-c1x", "weft-ulx", "weft", "other-h1"]) {
+    for (const ns of ["weft-ul", "weft-world", "weft-h1", "weft-h12", "weft-h3-c2", "weft-h2-i1"]) expect(isLabNetns("weft", ns)).toBe(true);
+    for (const ns of ["weftab12-h1", "weftab12-ul", "weftab12-world", "weft-h", "weft-hx", "weft-h1-c", "weft-h1-c1x", "weft-h1-x1", "weft-ulx", "weft-worldx", "weft", "other-h1"]) {
       expect(isLabNetns("weft", ns)).toBe(false);
     }
   });
@@ -55,6 +55,7 @@ describe("lab building blocks", () => {
     await expect(labUp({ hosts: 2, containers: -1, prefix })).rejects.toThrow(/^containers: /);
     await expect(labUp({ hosts: 2, containers: 1, prefix, network: { name: "n", subnet: "10.40.0.0/33" } })).rejects.toThrow(/^network\.subnet: /);
     await expect(labUp({ hosts: 2, containers: 1, prefix: "Bad-Prefix" })).rejects.toBeInstanceOf(LabError);
+    await expect(labUp({ hosts: 2, containers: 1, prefix, underlayMtu: 1000 })).rejects.toThrow(/^underlayMtu: /);
     await expectGone(prefix);
   });
 
@@ -120,7 +121,10 @@ describe("lab up with agents", () => {
     made.push(lab.prefix);
     const { prefix, state, checks } = lab;
 
-    expect(checks).toHaveLength(6 * 4);
+    expect(firstNetworkPings(checks)).toHaveLength(6 * 4);
+    // Second network (one container on h1 and h2): 2 pings; egress 8; names 6*5 + 2 + 8 outside; isolation 2*6*2.
+    const byKind = (kind: string): number => checks.filter((c) => (c.kind ?? "ping") === kind).length;
+    expect([byKind("ping"), byKind("egress"), byKind("name"), byKind("isolation")]).toEqual([26, 8, 40, 24]);
     expect(checks.filter((c) => !c.ok)).toEqual([]);
     expect(formatLabTable(state, checks)).toContain(`${prefix}-h2-c1`);
 
@@ -155,7 +159,7 @@ describe("lab up with agents", () => {
     made.push(lab.prefix);
     const { prefix, state, checks } = lab;
     expect(state.clusterKeyFile).toBe(`${labDir(prefix)}/cluster.key`);
-    expect(checks).toHaveLength(2);
+    expect(firstNetworkPings(checks)).toHaveLength(2);
     expect(checks.filter((c) => !c.ok)).toEqual([]);
 
     rmSync(`${labDir(prefix)}/state.json`); // as if the CLI had crashed
