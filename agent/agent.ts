@@ -14,11 +14,10 @@ import type { NetworkSpec } from "../controlplane/network-spec.js";
 import type { NetworkRecord, Registry, RegistryEvent, SubnetLease } from "../controlplane/registry/index.js";
 import { GossipNode, type BatchSignatureVerifier, type GossipConfig, type GossipTransport } from "../controlplane/gossip/index.js";
 import { hostIfNameFor, Reconciler, vtepMacFor, type Kernel } from "../dataplane/index.js";
-import { buildEgressPart, buildFirewallPart, buildOverlayPart, DEFAULT_EGRESS_SUBNET, EGRESS_BRIDGE } from "./desired-state/index.js";
-import { overlayMtu } from "./desired-state/overlay-part.js";
+import { buildHostDesiredState, DEFAULT_EGRESS_SUBNET } from "./desired-state/index.js";
 import { reassignEgressLegs } from "./endpoints/egress-allocation.js";
 import type { LocalViewContext } from "./endpoints/endpoint-view.js";
-import type { DesiredStateIssue7, DnsRecordSource, DnsServerLike } from "./issue7-shim.js";
+import type { DnsRecordSource, DnsServerLike } from "./issue7-shim.js";
 import { dnsRecordSource, dnsZones } from "./names/dns-records.js";
 import { EndpointLifecycle, type AttachRequest } from "./endpoints/endpoint-lifecycle.js";
 import { listEndpointViews, type EndpointView } from "./endpoints/endpoint-view.js";
@@ -39,8 +38,8 @@ export type { EndpointView } from "./endpoints/endpoint-view.js";
 
 export interface AgentOptions {
   node: string;
-  /** iface: the underlay interface (egress is masqueraded out of it); without it no firewall part is built. */
-  underlay: { ip: string; mtu: number; iface?: string };
+  /** iface: the underlay interface (egress is masqueraded out of it). */
+  underlay: { ip: string; mtu: number; iface: string };
   /** This host's egress subnet (canonical CIDR; DEFAULT_EGRESS_SUBNET by default). */
   egressSubnet?: string;
   /** Builds the DNS server (D3's DnsServer.create in weftd); without it the agent serves no names. */
@@ -343,27 +342,19 @@ export class Agent {
   }
 
   private buildDesired(): FullRunInput {
-    const networks = this.networks.networks();
-    const slice = (network: string): string | undefined => this.slice(network);
-    const part = buildOverlayPart({
+    const built = buildHostDesiredState({
       node: this.options.node,
       underlay: this.options.underlay,
-      networks,
+      egressSubnet: this.egressSubnet,
+      networks: this.networks.networks(),
       localEndpoints: this.state.endpoints,
       entries: this.gossip.entries(),
-      slice,
+      slice: (network) => this.slice(network),
     });
-    this.metrics.recordSkipped("build", part.skipped.length);
-    for (const s of part.skipped.slice(0, 5)) this.options.log("debug", `desired state: skipped ${printable(s.entry)}: ${s.reason}`);
-    this.programmedNetworks = [...part.programmedVnis.keys()];
-    const { iface, ...underlay } = this.options.underlay;
-    const egress = buildEgressPart({ subnet: this.egressSubnet, mtu: overlayMtu(underlay.mtu, undefined), networks, localEndpoints: this.state.endpoints });
-    const desired: DesiredStateIssue7 = { underlay: { ...underlay, iface: iface ?? "" }, overlay: part.overlay, egress };
-    if (iface !== undefined) {
-      const programmed = this.programmedNetworks.flatMap((name) => networks.get(name) ?? []);
-      desired.firewall = buildFirewallPart({ underlayIface: iface, egress: { bridge: EGRESS_BRIDGE, subnet: this.egressSubnet }, networks: programmed, slice });
-    }
-    return { desired, programmedVnis: part.programmedVnis, remoteEndpoints: part.remoteEndpoints };
+    this.metrics.recordSkipped("build", built.skipped.length);
+    for (const s of built.skipped.slice(0, 5)) this.options.log("debug", `desired state: skipped ${printable(s.entry)}: ${s.reason}`);
+    this.programmedNetworks = [...built.programmedVnis.keys()];
+    return { desired: built.desired, programmedVnis: built.programmedVnis, remoteEndpoints: built.remoteEndpoints };
   }
 
   private onReport(report: ReconcileReport, kind: RunKind, remoteProgrammed: number): void {

@@ -3,3 +3,4 @@
 export { buildOverlayPart, overlayMtu, remoteEntryProblem, VXLAN_OVERHEAD, type OverlayInput, type OverlayPart, type SkippedEntry } from "./overlay-part.js";
 export { buildEgressPart, EGRESS_BRIDGE, DEFAULT_EGRESS_SUBNET, type EgressInput } from "./egress-part.js";
 export { buildFirewallPart, DNS_PORT, type FirewallInput } from "./firewall-part.js";
+export { buildHostDesiredState, type HostDesired, type HostDesiredInput } from "./host-desired-state.js";

@@ -1,7 +1,7 @@
 // The lab on the real kernel: its building blocks (underlay, etcd, host namespaces), a full
 // `lab up` with agents, status, and a `lab down` that leaves nothing behind, even after a crash.
 import { execFileSync } from "node:child_process";
-import { existsSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, rmSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   LabError,
@@ -37,6 +37,7 @@ async function expectGone(prefix: string): Promise<void> {
   expect(await listLabNetns(prefix)).toEqual([]);
   expect(await pidsWithCommandLine(`${labDir(prefix)}/`)).toEqual([]);
   expect(existsSync(labDir(prefix))).toBe(false);
+  expect(existsSync("/etc/netns") ? readdirSync("/etc/netns").filter((ns) => isLabNetns(prefix, ns)) : []).toEqual([]);
 }
 
 describe("lab names", () => {

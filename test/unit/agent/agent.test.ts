@@ -54,7 +54,7 @@ async function startNode(
   const gossipAddr = `10.251.0.${index}:7946`;
   const agent = new Agent({
     node: name,
-    underlay: { ip: `10.251.0.${index}`, mtu: 1500 },
+    underlay: { ip: `10.251.0.${index}`, mtu: 1500, iface: "ul0" },
     gossipAddr,
     registry,
     kernel,
@@ -286,7 +286,7 @@ describe("Agent endpoints and networks", () => {
     const metrics = new prom.Registry();
     const agent = new Agent({
       node: "h1",
-      underlay: { ip: "10.251.0.1", mtu: 1500 },
+      underlay: { ip: "10.251.0.1", mtu: 1500, iface: "ul0" },
       gossipAddr: "10.251.0.1:7946",
       registry: new MemoryRegistry({ store }),
       kernel,
