@@ -47,6 +47,7 @@ export async function createWorld(prefix: string, mtu: number): Promise<LabWorld
     command: "dnsmasq",
     args: [
       "--keep-in-foreground",
+      "--conf-file=/dev/null",
       "--no-resolv",
       "--no-hosts",
       "--bind-interfaces",

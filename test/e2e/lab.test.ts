@@ -33,6 +33,24 @@ function inNetns(netns: string, ...command: string[]): string {
   return execFileSync("ip", ["netns", "exec", netns, ...command], { encoding: "utf8", timeout: 10_000 });
 }
 
+function inNetnsMaybe(netns: string, ...command: string[]): string {
+  try {
+    return inNetns(netns, ...command).trim();
+  } catch {
+    return "";
+  }
+}
+
+async function pollUntilText(probe: () => string, want: string, timeoutMs = 5000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let got = probe();
+  while (got !== want && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    got = probe();
+  }
+  return got;
+}
+
 async function expectGone(prefix: string): Promise<void> {
   expect(await listLabNetns(prefix)).toEqual([]);
   expect(await pidsWithCommandLine(`${labDir(prefix)}/`)).toEqual([]);
@@ -64,7 +82,10 @@ describe("lab building blocks", () => {
     const prefix = prefixForTest();
     const state = await buildLabUnderlay({ hosts: 3, containers: 0, prefix });
     expect(state.hosts.map((h) => h.netns)).toEqual([`${prefix}-h1`, `${prefix}-h2`, `${prefix}-h3`]);
-    expect((await listLabNetns(prefix)).sort()).toEqual([`${prefix}-h1`, `${prefix}-h2`, `${prefix}-h3`, `${prefix}-ul`]);
+    expect((await listLabNetns(prefix)).sort()).toEqual([`${prefix}-h1`, `${prefix}-h2`, `${prefix}-h3`, `${prefix}-ul`, `${prefix}-world`]);
+    // The world answers over the underlay: HTTP with the client's address, DNS for example.test.
+    expect(await pollUntilText(() => inNetnsMaybe(`${prefix}-h2`, "curl", "-s", "-m", "2", "http://10.251.0.253/"), "10.251.0.2")).toBe("10.251.0.2");
+    expect(await pollUntilText(() => inNetnsMaybe(`${prefix}-h1`, "getent", "ahostsv4", "example.test").split(/\s+/)[0] ?? "", "10.251.0.253")).toBe("10.251.0.253");
 
     inNetns(`${prefix}-h1`, "ping", "-n", "-c", "1", "-W", "2", "10.251.0.3");
     inNetns(`${prefix}-h2`, "etcdctl", `--endpoints=${state.etcd.endpoint}`, "put", "weft-lab-test", "ok");
@@ -87,8 +108,8 @@ describe("lab building blocks", () => {
 
     await labDown({ prefix });
     await expectGone(prefix);
-    expect((await listLabNetns(longer)).sort()).toEqual([`${longer}-h1`, `${longer}-ul`]);
-    expect((await pidsWithCommandLine(`${labDir(longer)}/`)).length).toBe(1); // its etcd
+    expect((await listLabNetns(longer)).sort()).toEqual([`${longer}-h1`, `${longer}-ul`, `${longer}-world`]);
+    expect((await pidsWithCommandLine(`${labDir(longer)}/`)).length).toBe(3); // its etcd, the world's HTTP and DNS servers
 
     await labDown({ prefix: longer });
     await expectGone(longer);
@@ -105,7 +126,7 @@ describe("lab building blocks", () => {
     const prefix = prefixForTest();
     await buildLabUnderlay({ hosts: 1, containers: 0, prefix });
     await expect(buildLabUnderlay({ hosts: 1, containers: 0, prefix })).rejects.toThrow(/^prefix: a lab named .* already exists/);
-    expect((await listLabNetns(prefix)).sort()).toEqual([`${prefix}-h1`, `${prefix}-ul`]);
+    expect((await listLabNetns(prefix)).sort()).toEqual([`${prefix}-h1`, `${prefix}-ul`, `${prefix}-world`]);
     await labDown({ prefix });
     await expectGone(prefix);
   });
