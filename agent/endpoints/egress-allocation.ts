@@ -23,7 +23,7 @@ export function allocateEgressLeg(subnet: string, endpoints: readonly LocalEndpo
   }
   const taken = new Set([ifName, ...sameNetns.map((e) => e.ifName)]);
   let legIfName = DEFAULT_EGRESS_IF_NAME;
-  for (let n = 1; taken.has(legIfName); n++) legIfName = `eth${n}`;
+  for (let n = 2; taken.has(legIfName); n++) legIfName = `eth${n}`;
   return { ifName: legIfName, ip, mac: macForAddress(ip) };
 }
 
