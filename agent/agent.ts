@@ -357,14 +357,15 @@ export class Agent {
     return { desired: built.desired, programmedVnis: built.programmedVnis, remoteEndpoints: built.remoteEndpoints };
   }
 
-  private onReport(report: ReconcileReport, kind: RunKind, remoteProgrammed: number): void {
+  private async onReport(report: ReconcileReport, kind: RunKind, remoteProgrammed: number): Promise<void> {
     this.metrics.recordReconcile(report, kind);
     this.metrics.setEndpoints(this.state.endpoints.length, remoteProgrammed);
     this.metrics.recordSkipped("reconcile", report.skipped.length);
     for (const error of report.errors) this.options.log("warn", `reconcile: ${printable(error.object)}: ${printable(error.message)}`);
     if (kind !== "full") return;
-    // Each network's DNS listens on this host's gateway address there, which the run just programmed.
-    void this.dns?.setZones(dnsZones(this.programmedNetworks, (network) => this.slice(network))).catch((err: unknown) => this.options.log("warn", `dns: ${errorText(err)}`));
+    // Each network's DNS listens on this host's gateway address there, which the run just programmed;
+    // awaited, so an attach returns with its network's resolver listening.
+    await this.dns?.setZones(dnsZones(this.programmedNetworks, (network) => this.slice(network))).catch((err: unknown) => this.options.log("warn", `dns: ${errorText(err)}`));
     this.metrics.setOrphanVeths(report.orphanVeths.length);
     for (const veth of report.orphanVeths) {
       if (this.reportedOrphans.has(veth)) continue;
