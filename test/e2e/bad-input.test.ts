@@ -195,8 +195,8 @@ describe("bad input through the CLI and a real agent", () => {
     const veths = hostVeths();
     const subnets = etcdKeys("subnets/");
     const ns = newNamespace(59);
-    expectRefused(await weft("endpoint", "attach", "--network", "weft-lab", "--netns", ns, "--alias", "not a name"), "aliases", /name/);
-    expectRefused(await weft("endpoint", "attach", "--network", "weft-lab", "--netns", ns, "--alias", "x".repeat(64)), "aliases", /name/);
+    expectRefused(await weft("endpoint", "attach", "--network", "weft-lab", "--netns", ns, "--alias", "not a name"), "aliases", /must be 1-63 characters/);
+    expectRefused(await weft("endpoint", "attach", "--network", "weft-lab", "--netns", ns, "--alias", "x".repeat(64)), "aliases", /must be 1-63 characters/);
     expect(hostVeths()).toEqual(veths);
     expect(etcdKeys("subnets/")).toEqual(subnets);
     const endpoints = JSON.parse((await weft("--json", "endpoint", "ls")).stdout) as { endpoints: Array<{ netns: string }> };
