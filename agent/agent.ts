@@ -17,7 +17,7 @@ import { hostIfNameFor, Reconciler, vtepMacFor, type Kernel } from "../dataplane
 import { buildHostDesiredState, DEFAULT_EGRESS_SUBNET } from "./desired-state/index.js";
 import { reassignEgressLegs } from "./endpoints/egress-allocation.js";
 import type { LocalViewContext } from "./endpoints/endpoint-view.js";
-import type { DnsRecordSource, DnsServerLike } from "./issue7-shim.js";
+import type { DnsRecordSource, DnsServerLike, FirewallLike } from "./issue7-shim.js";
 import { dnsRecordSource, dnsZones } from "./names/dns-records.js";
 import { EndpointLifecycle, type AttachRequest } from "./endpoints/endpoint-lifecycle.js";
 import { listEndpointViews, type EndpointView } from "./endpoints/endpoint-view.js";
@@ -42,6 +42,8 @@ export interface AgentOptions {
   underlay: { ip: string; mtu: number; iface: string };
   /** This host's egress subnet (canonical CIDR; DEFAULT_EGRESS_SUBNET by default). */
   egressSubnet?: string;
+  /** Writes weft's nftables table (D2's NftablesFirewall in weftd); without it the firewall part is not written. */
+  firewall?: FirewallLike;
   /** Builds the DNS server (D3's DnsServer.create in weftd); without it the agent serves no names. */
   dns?: (records: DnsRecordSource) => DnsServerLike;
   gossipAddr: string;
@@ -87,7 +89,8 @@ export class Agent {
 
   constructor(private readonly options: AgentOptions) {
     const { node, registry, log } = options;
-    this.reconciler = new Reconciler(options.kernel, { log: (line) => log("debug", line) });
+    // The firewall option as a spread: the Reconciler takes it once D2 lands (issue 7).
+    this.reconciler = new Reconciler(options.kernel, { log: (line) => log("debug", line), ...(options.firewall ? { firewall: options.firewall } : {}) });
     this.metrics = new AgentMetrics(options.metrics, node, AGENT_VERSION);
     this.networks = new NetworkView({
       current: () => registry.snapshot().networks,

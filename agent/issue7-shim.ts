@@ -4,6 +4,7 @@
 //   DesiredEgress, DesiredEgressLeg, DesiredFirewall, DesiredUnderlay.iface, DesiredNetwork.gateway
 //                                   -> dataplane/desired-state.ts (dataplane/index.ts)
 //   egressHostIfNameFor             -> dataplane/link-names.ts
+//   FirewallLike, createFirewall    -> dataplane/nftables/ (Firewall, new NftablesFirewall(options))
 //   DnsServer, DnsEndpoint, DnsRecordSource, DnsZone, parseResolvConf -> agent/dns/
 //   EndpointAnnouncement.aliases, EndpointRecord.aliases -> controlplane/gossip/endpoint-record.ts
 import type * as prom from "prom-client";
@@ -93,6 +94,17 @@ export function parseResolvConf(text: string): { nameservers: string[]; search: 
     if ((words[0] === "search" || words[0] === "domain") && words.length > 1) search.splice(0, search.length, ...words.slice(1));
   }
   return { nameservers, search };
+}
+
+/** What the Reconciler needs from D2's firewall (dataplane/nftables/nftables-firewall.ts Firewall). */
+export interface FirewallLike {
+  apply(rendered: string): Promise<boolean>;
+  observeTable(): Promise<boolean>;
+}
+
+/** Stand-in for D2's `new NftablesFirewall({ onWrite })`: none, so the firewall part is not written. */
+export function createFirewall(_options: { onWrite: (durationMs: number) => void }): FirewallLike | undefined {
+  return undefined;
 }
 
 /** The aliases a gossip entry carries (D3 adds the field to EndpointRecord). */

@@ -10,7 +10,7 @@ import { createGrpcTransport, workerSignatureVerifier } from "../controlplane/go
 import { createLinuxKernel, inspectUnderlay, lowerArpRetransmit } from "../dataplane/index.js";
 import { ip } from "../dataplane/iproute2.js";
 import { egressRouteConflict, parseIpRouteJson } from "./egress-subnet.js";
-import { createDnsServer, parseResolvConf } from "./issue7-shim.js";
+import { createDnsServer, createFirewall, parseResolvConf } from "./issue7-shim.js";
 import { etcdClientOptions } from "./etcd-client-options.js";
 import { Agent, AGENT_VERSION } from "./agent.js";
 import { errorText } from "../proto/values/index.js";
@@ -83,6 +83,12 @@ async function run(config: AgentConfig, log: Logger): Promise<number> {
 
   const metrics = new prom.Registry();
   prom.collectDefaultMetrics({ register: metrics, prefix: "weft_" });
+  const firewallWrites = new prom.Histogram({
+    name: "weft_firewall_apply_duration_seconds",
+    help: "Time to write weft's nftables table (isolation, egress masquerade) in one nft transaction; its count is the number of writes",
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    registers: [metrics],
+  });
   const registry = createEtcdRegistry({
     client: etcdClientOptions({ endpoints: config.etcdEndpoints, ...config.etcdTls }),
     prefix: config.etcdPrefix,
@@ -98,6 +104,7 @@ async function run(config: AgentConfig, log: Logger): Promise<number> {
     node: config.nodeName,
     underlay: { ip: underlay.ip, mtu: underlay.mtu, iface: underlay.iface },
     egressSubnet: config.egressSubnet,
+    firewall: createFirewall({ onWrite: (ms) => firewallWrites.observe(ms / 1000) }),
     dns: (records) => createDnsServer({ records, upstreams, metrics, log }),
     gossipAddr,
     registry,
