@@ -17,7 +17,7 @@ import { hostIfNameFor, Reconciler, vtepMacFor, type Kernel } from "../dataplane
 import { buildHostDesiredState, DEFAULT_EGRESS_SUBNET } from "./desired-state/index.js";
 import { reassignEgressLegs } from "./endpoints/egress-allocation.js";
 import type { LocalViewContext } from "./endpoints/endpoint-view.js";
-import type { DnsRecordSource, DnsServerLike, FirewallLike } from "./issue7-shim.js";
+import { egressHostIfNameFor, type DnsRecordSource, type DnsServerLike, type FirewallLike } from "./issue7-shim.js";
 import { dnsRecordSource, dnsZones } from "./names/dns-records.js";
 import { EndpointLifecycle, type AttachRequest } from "./endpoints/endpoint-lifecycle.js";
 import { listEndpointViews, type EndpointView } from "./endpoints/endpoint-view.js";
@@ -133,7 +133,10 @@ export class Agent {
     const loaded = await this.options.stateStore.loadWithSource(node);
     this.state = loaded.state;
     if (loaded.source === "none") log("info", "no state: weft veths found in the kernel are reported, not removed (this agent did not make them)");
-    for (const endpoint of this.state.endpoints) this.ownedVeths.add(hostIfNameFor(endpoint.id));
+    for (const endpoint of this.state.endpoints) {
+      this.ownedVeths.add(hostIfNameFor(endpoint.id));
+      if (endpoint.egress) this.ownedVeths.add(egressHostIfNameFor(endpoint.id));
+    }
     // Legs whose address is outside the egress subnet (it changed since) get a new one.
     const moved = reassignEgressLegs(this.egressSubnet, this.state.endpoints);
     if (moved > 0) log("info", `${moved} egress leg(s) moved into the egress subnet ${this.egressSubnet}`);

@@ -14,6 +14,7 @@ import { errorText, macForAddress, parseInterfaceName, parseName, parseNetnsRefe
 import type { NetworkNamespaceId as NetnsId, ReconcileReport } from "../../dataplane/index.js";
 import type { AgentState, LocalEndpoint } from "../state-store.js";
 import { allocateEgressLeg } from "./egress-allocation.js";
+import { egressHostIfNameFor } from "../issue7-shim.js";
 import { localView, remoteView, type EndpointView, type LocalViewContext } from "./endpoint-view.js";
 
 export interface AttachRequest {
@@ -171,6 +172,8 @@ export class EndpointLifecycle {
     const previousSlice = state.subnets[network.name];
     state.subnets[network.name] = lease.cidr;
     options.madeVeth(hostIfNameFor(endpoint.id));
+    // Its egress leg's veth too: without it, detach would leave that veth behind as an orphan.
+    if (egress) options.madeVeth(egressHostIfNameFor(endpoint.id));
     const report = await options.reconcile().catch((err: unknown) => ({ errors: [{ object: "reconcile", endpointId: endpoint.id, message: errorText(err) }] }));
     const failure = report.errors.find((e) => e.endpointId === endpoint.id);
     if (failure) {
