@@ -14,12 +14,18 @@ import type { NetworkSpec } from "../controlplane/network-spec.js";
 import type { NetworkRecord, Registry, RegistryEvent, SubnetLease } from "../controlplane/registry/index.js";
 import { GossipNode, type BatchSignatureVerifier, type GossipConfig, type GossipTransport } from "../controlplane/gossip/index.js";
 import { hostIfNameFor, Reconciler, vtepMacFor, type Kernel } from "../dataplane/index.js";
-import { buildOverlayPart } from "./desired-state/index.js";
+import { buildHostDesiredState, DEFAULT_EGRESS_SUBNET } from "./desired-state/index.js";
+import { reassignEgressLegs } from "./endpoints/egress-allocation.js";
+import type { LocalViewContext } from "./endpoints/endpoint-view.js";
+import { egressHostIfNameFor, type Firewall } from "../dataplane/index.js";
+import type { DnsRecordSource, DnsServer } from "./dns/index.js";
+import { dnsRecordSource, dnsZones } from "./names/dns-records.js";
 import { EndpointLifecycle, type AttachRequest } from "./endpoints/endpoint-lifecycle.js";
 import { listEndpointViews, type EndpointView } from "./endpoints/endpoint-view.js";
 import { KernelSyncLoop, type FullRunInput, type RunKind } from "./kernel-sync/kernel-sync-loop.js";
 import { PruneGate } from "./kernel-sync/prune-gate.js";
 import { inspectNetworkNamespace, type NetworkNamespaceId, type ReconcileReport } from "../dataplane/index.js";
+import { prefixLength } from "../proto/values/index.js";
 import { AgentMetrics } from "./metrics.js";
 import { NetworkView } from "./networks/network-view.js";
 import type { NodeKeyPair } from "./node-identity.js";
@@ -27,13 +33,23 @@ import { PeerDirectory, type PeerView } from "./peers/peer-directory.js";
 import type { AgentState, StateStore } from "./state-store.js";
 import { agentStatus, type AgentStatus } from "./status/agent-status.js";
 
+/** What the agent needs of its DNS server: zones to follow the bridges, and a way to stop. */
+type NameServer = Pick<DnsServer, "setZones" | "close">;
+
 export const AGENT_VERSION = "0.1.0";
 export type { AgentStatus } from "./status/agent-status.js";
 export type { EndpointView } from "./endpoints/endpoint-view.js";
 
 export interface AgentOptions {
   node: string;
-  underlay: { ip: string; mtu: number };
+  /** iface: the underlay interface (egress is masqueraded out of it). */
+  underlay: { ip: string; mtu: number; iface: string };
+  /** This host's egress subnet (canonical CIDR; DEFAULT_EGRESS_SUBNET by default). */
+  egressSubnet?: string;
+  /** Writes weft's nftables table (D2's NftablesFirewall in weftd); without it the firewall part is not written. */
+  firewall?: Firewall;
+  /** Builds the DNS server (D3's DnsServer.create in weftd); without it the agent serves no names. */
+  dns?: (records: DnsRecordSource) => NameServer;
   gossipAddr: string;
   registry: Registry;
   kernel: Kernel;
@@ -71,10 +87,14 @@ export class Agent {
   // Veths this agent may remove: those of endpoints in its state at start or attached in this run.
   private readonly ownedVeths = new Set<string>();
   private readonly reportedOrphans = new Set<string>();
+  private dns: NameServer | undefined;
+  // The networks the last full build programmed: the DNS zones follow them after each full run.
+  private programmedNetworks: string[] = [];
 
   constructor(private readonly options: AgentOptions) {
     const { node, registry, log } = options;
-    this.reconciler = new Reconciler(options.kernel, { log: (line) => log("debug", line) });
+    // The firewall option as a spread: the Reconciler takes it once D2 lands (issue 7).
+    this.reconciler = new Reconciler(options.kernel, { log: (line) => log("debug", line), ...(options.firewall ? { firewall: options.firewall } : {}) });
     this.metrics = new AgentMetrics(options.metrics, node, AGENT_VERSION);
     this.networks = new NetworkView({
       current: () => registry.snapshot().networks,
@@ -94,6 +114,8 @@ export class Agent {
     this.endpoints = new EndpointLifecycle({
       node,
       vtep: options.underlay.ip,
+      egressSubnet: this.egressSubnet,
+      viewContext: () => this.viewContext(),
       registry,
       gossip: () => this.gossip,
       state: () => this.state,
@@ -115,8 +137,15 @@ export class Agent {
     const loaded = await this.options.stateStore.loadWithSource(node);
     this.state = loaded.state;
     if (loaded.source === "none") log("info", "no state: weft veths found in the kernel are reported, not removed (this agent did not make them)");
-    for (const endpoint of this.state.endpoints) this.ownedVeths.add(hostIfNameFor(endpoint.id));
+    for (const endpoint of this.state.endpoints) {
+      this.ownedVeths.add(hostIfNameFor(endpoint.id));
+      if (endpoint.egress) this.ownedVeths.add(egressHostIfNameFor(endpoint.id));
+    }
+    // Legs whose address is outside the egress subnet (it changed since) get a new one.
+    const moved = reassignEgressLegs(this.egressSubnet, this.state.endpoints);
+    if (moved > 0) log("info", `${moved} egress leg(s) moved into the egress subnet ${this.egressSubnet}`);
     this.gossip = this.createGossip(this.state.gossipVersion);
+    this.dns = this.options.dns?.(dnsRecordSource({ node, localEndpoints: () => this.state.endpoints, entries: () => this.gossip.entries() }));
     this.kernelSync = this.createKernelSync();
     await this.startRegistry();
     await registry.registerNode({
@@ -168,6 +197,7 @@ export class Agent {
     for (const unsubscribe of this.unsubscribers) unsubscribe();
     this.state.gossipVersion = this.gossip.version();
     await this.options.stateStore.save(this.state).catch(() => undefined);
+    await this.dns?.close().catch((err: unknown) => this.options.log("warn", `dns: closing: ${errorText(err)}`));
     await this.gossip.stop();
     await this.options.registry.close();
     this.options.kernel.close();
@@ -216,8 +246,12 @@ export class Agent {
     return this.endpoints.detach(reference);
   }
 
+  inspectEndpoint(reference: string): EndpointView {
+    return this.endpoints.inspect(reference);
+  }
+
   listEndpoints(network?: string): EndpointView[] {
-    return listEndpointViews({ node: this.options.node, vtep: this.options.underlay.ip, local: this.state.endpoints, entries: this.gossip.entries(), ...(network !== undefined ? { network } : {}) });
+    return listEndpointViews({ context: this.viewContext(), local: this.state.endpoints, entries: this.gossip.entries(), ...(network !== undefined ? { network } : {}) });
   }
 
   // ---- peers and status ----
@@ -297,29 +331,51 @@ export class Agent {
     });
   }
 
-  private buildDesired(): FullRunInput {
-    const part = buildOverlayPart({
-      node: this.options.node,
-      underlay: this.options.underlay,
-      networks: this.networks.networks(),
-      localEndpoints: this.state.endpoints,
-      entries: this.gossip.entries(),
-    });
-    this.metrics.recordSkipped("build", part.skipped.length);
-    for (const s of part.skipped.slice(0, 5)) this.options.log("debug", `desired state: skipped ${printable(s.entry)}: ${s.reason}`);
+  private get egressSubnet(): string {
+    return this.options.egressSubnet ?? DEFAULT_EGRESS_SUBNET;
+  }
+
+  /** This host's slice of a network while it has local endpoints there (its gateway is the slice's first address). */
+  private slice(network: string): string | undefined {
+    return this.state.endpoints.some((e) => e.network === network) ? this.state.subnets[network] : undefined;
+  }
+
+  private viewContext(): LocalViewContext {
     return {
-      desired: { underlay: { ...this.options.underlay }, overlay: part.overlay },
-      programmedVnis: part.programmedVnis,
-      remoteEndpoints: part.remoteEndpoints,
+      node: this.options.node,
+      vtep: this.options.underlay.ip,
+      underlayMtu: this.options.underlay.mtu,
+      egressPrefix: prefixLength(this.egressSubnet),
+      network: (name) => this.networks.get(name),
+      slice: (network) => this.slice(network),
     };
   }
 
-  private onReport(report: ReconcileReport, kind: RunKind, remoteProgrammed: number): void {
+  private buildDesired(): FullRunInput {
+    const built = buildHostDesiredState({
+      node: this.options.node,
+      underlay: this.options.underlay,
+      egressSubnet: this.egressSubnet,
+      networks: this.networks.networks(),
+      localEndpoints: this.state.endpoints,
+      entries: this.gossip.entries(),
+      slice: (network) => this.slice(network),
+    });
+    this.metrics.recordSkipped("build", built.skipped.length);
+    for (const s of built.skipped.slice(0, 5)) this.options.log("debug", `desired state: skipped ${printable(s.entry)}: ${s.reason}`);
+    this.programmedNetworks = [...built.programmedVnis.keys()];
+    return { desired: built.desired, programmedVnis: built.programmedVnis, remoteEndpoints: built.remoteEndpoints };
+  }
+
+  private async onReport(report: ReconcileReport, kind: RunKind, remoteProgrammed: number): Promise<void> {
     this.metrics.recordReconcile(report, kind);
     this.metrics.setEndpoints(this.state.endpoints.length, remoteProgrammed);
     this.metrics.recordSkipped("reconcile", report.skipped.length);
     for (const error of report.errors) this.options.log("warn", `reconcile: ${printable(error.object)}: ${printable(error.message)}`);
     if (kind !== "full") return;
+    // Each network's DNS listens on this host's gateway address there, which the run just programmed;
+    // awaited, so an attach returns with its network's resolver listening.
+    await this.dns?.setZones(dnsZones(this.programmedNetworks, (network) => this.slice(network))).catch((err: unknown) => this.options.log("warn", `dns: ${errorText(err)}`));
     this.metrics.setOrphanVeths(report.orphanVeths.length);
     for (const veth of report.orphanVeths) {
       if (this.reportedOrphans.has(veth)) continue;

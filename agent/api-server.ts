@@ -8,6 +8,8 @@ import { dirname } from "node:path";
 import { errorText, printable } from "../proto/values/index.js";
 import type { NetworkRecord } from "../controlplane/registry/index.js";
 import {
+  EndpointDnsSchema,
+  EndpointInterfaceSchema,
   EndpointSchema,
   NetworkSchema,
   PeerSchema,
@@ -19,6 +21,7 @@ import {
 import { addUnaryService, StatusError } from "../proto/grpc-binding.js";
 import type { Agent, EndpointView } from "./agent.js";
 import { toStatusError } from "./api-status.js";
+import { gatewayIp } from "./networks/gateway.js";
 
 export async function startApiServer(
   socketPath: string,
@@ -45,6 +48,8 @@ export async function startApiServer(
             subnet: req.subnet,
             vni: req.vni === 0 ? undefined : req.vni,
             hostPrefixLen: req.hostPrefixLen === 0 ? undefined : req.hostPrefixLen,
+            mtu: req.mtu === 0 ? undefined : req.mtu,
+            internal: req.internal,
             labels: req.labels,
           });
           return create(WeftService.method.createNetwork.output, { network: toNetwork(record) });
@@ -56,7 +61,7 @@ export async function startApiServer(
           const { network, slices, endpoints } = agent.inspectNetwork(req.name);
           return create(WeftService.method.inspectNetwork.output, {
             network: toNetwork(network),
-            slices: slices.map((s) => create(SubnetSliceSchema, { cidr: s.cidr, node: s.node })),
+            slices: slices.map((s) => create(SubnetSliceSchema, { cidr: s.cidr, node: s.node, gateway: gatewayIp(s.cidr) })),
             endpoints: endpoints.map(toEndpoint),
           });
         }),
@@ -67,7 +72,7 @@ export async function startApiServer(
         }),
       attachEndpoint: (req) =>
         handle(async () => {
-          const endpoint = await agent.attachEndpoint({ network: req.network, netns: req.netns, name: req.name, ifName: req.ifName });
+          const endpoint = await agent.attachEndpoint({ network: req.network, netns: req.netns, name: req.name, ifName: req.ifName, aliases: req.aliases });
           return create(WeftService.method.attachEndpoint.output, { endpoint: toEndpoint(endpoint) });
         }),
       detachEndpoint: (req) =>
@@ -75,6 +80,7 @@ export async function startApiServer(
           const endpoint = await agent.detachEndpoint(req.endpoint);
           return create(WeftService.method.detachEndpoint.output, { endpoint: toEndpoint(endpoint) });
         }),
+      inspectEndpoint: (req) => handle(() => create(WeftService.method.inspectEndpoint.output, { endpoint: toEndpoint(agent.inspectEndpoint(req.endpoint)) })),
       listEndpoints: (req) =>
         handle(() => create(WeftService.method.listEndpoints.output, { endpoints: agent.listEndpoints(req.network).map(toEndpoint) })),
       listPeers: () =>
@@ -130,11 +136,17 @@ function toNetwork(record: NetworkRecord): Network {
     hostPrefixLen: record.hostPrefixLen,
     mtu: record.mtu ?? 0,
     labels: record.labels,
+    internal: record.internal,
   });
 }
 
 function toEndpoint(view: EndpointView): Endpoint {
-  return create(EndpointSchema, { ...view });
+  const { dns, interfaces, ...rest } = view;
+  return create(EndpointSchema, {
+    ...rest,
+    interfaces: interfaces.map((i) => create(EndpointInterfaceSchema, i)),
+    ...(dns ? { dns: create(EndpointDnsSchema, dns) } : {}),
+  });
 }
 
 /** Removes a socket file left by an agent that died, refusing to steal one that still answers. */

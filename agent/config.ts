@@ -3,7 +3,9 @@
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
 import { parse as parseYaml } from "yaml";
-import { NAME_RULE, WeftError, isIPv4, isInterfaceName, isName } from "../proto/values/index.js";
+import { NAME_RULE, WeftError, isIPv4, isInterfaceName, isName, parseIPv4Cidr } from "../proto/values/index.js";
+import { DEFAULT_EGRESS_SUBNET } from "./desired-state/egress-part.js";
+import { MAX_EGRESS_PREFIX, MIN_EGRESS_PREFIX } from "./egress-subnet.js";
 
 export interface AgentConfig {
   nodeName: string;
@@ -22,6 +24,10 @@ export interface AgentConfig {
   nodeTtlSeconds: number;
   /** Lowers the underlay interface's ARP retransmit time to this (ms); 0 leaves it alone. */
   underlayArpRetransmitMs: number;
+  /** This host's egress bridge subnet (canonical CIDR). */
+  egressSubnet: string;
+  /** The resolv.conf whose nameservers weft's DNS forwards other names to. */
+  dnsResolvConf: string;
 }
 
 /** A setting weftd cannot use: names the flag (also as the WeftError's field). */
@@ -66,6 +72,13 @@ const OPTIONS: readonly Option[] = [
     key: "underlayArpRetransmitMs",
     help: "lower the underlay interface's ARP retransmit time to this, so peers back from a partition are reached quickly; 0 leaves it alone (default 200)",
   },
+  {
+    flag: "egress-subnet",
+    env: "WEFT_EGRESS_SUBNET",
+    key: "egressSubnet",
+    help: "subnet of this host's egress bridge weft_gwbridge, refused when it overlaps a route the host has (default 172.18.0.0/16)",
+  },
+  { flag: "dns-resolv-conf", env: "WEFT_DNS_RESOLV_CONF", key: "dnsResolvConf", help: "resolv.conf naming the resolvers other names are forwarded to (default /etc/resolv.conf)" },
 ];
 
 export function usage(): string {
@@ -166,6 +179,19 @@ export function parseAgentConfig(
     throw new ConfigError("underlay-arp-retransmit-ms", `"${arpRaw}" must be 0 (leave it alone) or a whole number of milliseconds from 10 to 10000`);
   }
 
+  const egressSubnet = get("egress-subnet") ?? DEFAULT_EGRESS_SUBNET;
+  let egressPrefix: number;
+  try {
+    egressPrefix = parseIPv4Cidr(egressSubnet, "egress-subnet").prefix;
+  } catch (err) {
+    throw new ConfigError("egress-subnet", err instanceof WeftError ? err.message.replace(/^egress-subnet: /, "") : String(err));
+  }
+  if (egressPrefix < MIN_EGRESS_PREFIX || egressPrefix > MAX_EGRESS_PREFIX) {
+    throw new ConfigError("egress-subnet", `"${egressSubnet}" prefix length must be from /${MIN_EGRESS_PREFIX} to /${MAX_EGRESS_PREFIX}`);
+  }
+  const dnsResolvConf = get("dns-resolv-conf") ?? "/etc/resolv.conf";
+  if (!dnsResolvConf.startsWith("/")) throw new ConfigError("dns-resolv-conf", `"${dnsResolvConf}" must be an absolute path`);
+
   const config: AgentConfig = {
     nodeName,
     etcdEndpoints,
@@ -178,6 +204,8 @@ export function parseAgentConfig(
     logLevel: logLevel as AgentConfig["logLevel"],
     nodeTtlSeconds,
     underlayArpRetransmitMs,
+    egressSubnet,
+    dnsResolvConf,
   };
   if (usesTls) config.etcdTls = definedOnly(tls);
   const clusterKeyFile = get("cluster-key-file");

@@ -10,6 +10,10 @@ export const HOST_PACKAGES: Readonly<Record<string, string>> = {
   nft: "nftables",
   nsenter: "util-linux",
   ping: "iputils-ping",
+  // The lab's world: its DNS server, and the lab's egress and name checks.
+  dnsmasq: "dnsmasq-base",
+  curl: "curl",
+  getent: "libc-bin",
 };
 
 export function hasCommand(command: string): boolean {

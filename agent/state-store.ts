@@ -18,6 +18,17 @@ export interface LocalEndpoint {
   createdAt: string;
   /** Device and inode of the namespace at attach; absent for endpoints attached before weft recorded it. */
   netnsId?: { dev: number; ino: number };
+  /** More DNS names of the endpoint in its network; absent in states written before aliases. */
+  aliases?: string[];
+  /** Its leg on the egress bridge (address from this host's egress subnet); absent on internal networks. */
+  egress?: EgressLeg;
+}
+
+export interface EgressLeg {
+  /** Interface name inside the namespace, eth1 by default. */
+  ifName: string;
+  ip: string;
+  mac: string;
 }
 
 export interface AgentState {
@@ -142,6 +153,15 @@ function parseAgentState(value: unknown, path: string): AgentState {
     }
     if (!isIPv4(r["ip"])) fail(`endpoints[${i}].ip`, "must be an IPv4 address");
     if (!isMac(r["mac"])) fail(`endpoints[${i}].mac`, "must be a MAC address");
+    const aliases = r["aliases"];
+    if (aliases !== undefined && (!Array.isArray(aliases) || aliases.some((a) => typeof a !== "string"))) fail(`endpoints[${i}].aliases`, "must be a list of names");
+    const egress = r["egress"] as Record<string, unknown> | undefined;
+    if (egress !== undefined) {
+      if (typeof egress !== "object" || egress === null) fail(`endpoints[${i}].egress`, "must be { ifName, ip, mac }");
+      if (typeof egress["ifName"] !== "string") fail(`endpoints[${i}].egress.ifName`, "must be a string");
+      if (!isIPv4(egress["ip"])) fail(`endpoints[${i}].egress.ip`, "must be an IPv4 address");
+      if (!isMac(egress["mac"])) fail(`endpoints[${i}].egress.mac`, "must be a MAC address");
+    }
     const id = r["netnsId"];
     if (id !== undefined) {
       const n = id as Record<string, unknown>;

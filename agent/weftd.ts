@@ -8,6 +8,10 @@ import * as prom from "prom-client";
 import { createEtcdRegistry } from "../controlplane/registry/index.js";
 import { createGrpcTransport, workerSignatureVerifier } from "../controlplane/gossip/index.js";
 import { createLinuxKernel, inspectUnderlay, lowerArpRetransmit } from "../dataplane/index.js";
+import { ip } from "../dataplane/iproute2.js";
+import { egressRouteConflict, parseIpRouteJson } from "./egress-subnet.js";
+import { NftablesFirewall } from "../dataplane/index.js";
+import { DnsServer, parseResolvConf } from "./dns/index.js";
 import { etcdClientOptions } from "./etcd-client-options.js";
 import { Agent, AGENT_VERSION } from "./agent.js";
 import { errorText } from "../proto/values/index.js";
@@ -49,6 +53,18 @@ async function main(): Promise<number> {
 
 async function run(config: AgentConfig, log: Logger): Promise<number> {
   if (process.getuid?.() !== 0) log("warn", "not running as root: programming the kernel needs CAP_NET_ADMIN");
+  // Refused before anything on the host changes.
+  const routes = parseIpRouteJson((await ip("-j", "-4", "route", "show", "table", "main")).stdout);
+  const conflict = egressRouteConflict(config.egressSubnet, routes);
+  if (conflict) {
+    throw new ConfigError("egress-subnet", `${config.egressSubnet} overlaps the host's route ${conflict.dst}${conflict.dev ? ` dev ${conflict.dev}` : ""}: choose a free subnet with --egress-subnet`);
+  }
+  const upstreams = parseResolvConf(
+    await readFile(config.dnsResolvConf, "utf8").catch((err: unknown) => {
+      throw new ConfigError("dns-resolv-conf", `cannot read ${config.dnsResolvConf}: ${errorText(err)}`);
+    }),
+  ).nameservers;
+  if (upstreams.length === 0) log("warn", `${config.dnsResolvConf} names no nameserver: weft's DNS answers only weft's names`);
   const underlay = await inspectUnderlay({ iface: config.underlay.iface, ip: config.underlay.ip });
   if (config.underlayArpRetransmitMs > 0) {
     const arp = await lowerArpRetransmit(underlay.iface, config.underlayArpRetransmitMs).catch((err: unknown) => {
@@ -68,6 +84,12 @@ async function run(config: AgentConfig, log: Logger): Promise<number> {
 
   const metrics = new prom.Registry();
   prom.collectDefaultMetrics({ register: metrics, prefix: "weft_" });
+  const firewallWrites = new prom.Histogram({
+    name: "weft_firewall_apply_duration_seconds",
+    help: "Time to write weft's nftables table (isolation, egress masquerade) in one nft transaction; its count is the number of writes",
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    registers: [metrics],
+  });
   const registry = createEtcdRegistry({
     client: etcdClientOptions({ endpoints: config.etcdEndpoints, ...config.etcdTls }),
     prefix: config.etcdPrefix,
@@ -81,7 +103,10 @@ async function run(config: AgentConfig, log: Logger): Promise<number> {
   const signatureVerifier = workerSignatureVerifier({ onWorkerError: (err) => log("warn", `signature worker failed (verifying on the event loop instead): ${errorText(err)}`) });
   const agent = new Agent({
     node: config.nodeName,
-    underlay: { ip: underlay.ip, mtu: underlay.mtu },
+    underlay: { ip: underlay.ip, mtu: underlay.mtu, iface: underlay.iface },
+    egressSubnet: config.egressSubnet,
+    firewall: new NftablesFirewall({ onWrite: (ms) => firewallWrites.observe(ms / 1000) }),
+    dns: (records) => DnsServer.create({ records, upstreams, metrics, log }),
     gossipAddr,
     registry,
     kernel: createLinuxKernel(),

@@ -7,10 +7,12 @@ export interface NetworkSpec {
   vni?: number;
   hostPrefixLen?: number;
   mtu?: number;
+  /** No way out: no egress leg, no forwarding off the network (Docker's --internal). */
+  internal?: boolean;
   labels?: Record<string, string>;
 }
 
-export type ValidNetworkSpec = Required<Omit<NetworkSpec, "vni" | "mtu">> & { vni?: number; mtu?: number };
+export type ValidNetworkSpec = Required<Omit<NetworkSpec, "vni" | "mtu" | "internal">> & { vni?: number; mtu?: number; internal?: true };
 
 export const MAX_VNI = 16777215;
 export const MIN_SUBNET_PREFIX = 8;
@@ -41,7 +43,9 @@ export function validateNetworkSpec(input: NetworkSpec): ValidNetworkSpec {
     throw invalid("subnet", `${JSON.stringify(input.subnet)} prefix length must be from /${MIN_SUBNET_PREFIX} to /${MAX_SUBNET_PREFIX}`);
   }
 
+  if (input.internal !== undefined && typeof input.internal !== "boolean") throw invalid("internal", `must be true or false, got ${JSON.stringify(input.internal)}`);
   const out: ValidNetworkSpec = { name, subnet: input.subnet, hostPrefixLen: 0, labels: {} };
+  if (input.internal === true) out.internal = true;
   if (input.vni !== undefined) out.vni = validateVni(input.vni);
 
   if (input.hostPrefixLen === undefined) {

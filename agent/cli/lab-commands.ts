@@ -24,8 +24,9 @@ export function addLabCommands(program: Command): void {
     .option("--containers <n>", "containers per host", count("containers", 0, 50), 2)
     .option("--prefix <prefix>", "name prefix of everything the lab makes", "weft")
     .option("--cluster-key", "seal gossip with a generated cluster key")
-    .action(async (opts: { hosts: number; containers: number; prefix: string; clusterKey?: boolean }, cmd: Command) => {
-      const { state, checks } = await labUp({ hosts: opts.hosts, containers: opts.containers, prefix: opts.prefix, clusterKey: opts.clusterKey, log: say });
+    .option("--underlay-mtu <n>", "MTU of the underlay bridge and links", count("underlay-mtu", 1280, 9000), 1500)
+    .action(async (opts: { hosts: number; containers: number; prefix: string; clusterKey?: boolean; underlayMtu: number }, cmd: Command) => {
+      const { state, checks } = await labUp({ hosts: opts.hosts, containers: opts.containers, prefix: opts.prefix, clusterKey: opts.clusterKey, underlayMtu: opts.underlayMtu, log: say });
       const json = (cmd.optsWithGlobals() as { json?: boolean }).json;
       if (json) process.stdout.write(JSON.stringify({ ...labStatusJson(state), checks }, null, 2) + "\n");
       else process.stdout.write(formatLabTable(state, checks));
@@ -45,7 +46,7 @@ export function addLabCommands(program: Command): void {
     });
   lab
     .command("check")
-    .description("ping every container from every container on other hosts; exits non-zero on any failure")
+    .description("pings across hosts, egress to the world, names through weft's DNS, isolation of the second network; exits non-zero on any failure")
     .option("--prefix <prefix>", "name prefix of the lab", "weft")
     .action(async (opts: { prefix: string }, cmd: Command) => {
       const state = await labStatus({ prefix: opts.prefix });

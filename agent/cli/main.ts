@@ -2,7 +2,7 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 import { toJson, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
-import { WeftService } from "../../proto/gen/weft/v1/api_pb.js";
+import { WeftService, type Endpoint } from "../../proto/gen/weft/v1/api_pb.js";
 import { createUnaryClient, type UnaryClient } from "../../proto/grpc-binding.js";
 import { printable } from "../../proto/values/index.js";
 import { renderTable } from "./table.js";
@@ -78,12 +78,14 @@ export function buildProgram(env: Readonly<Record<string, string | undefined>>):
     .requiredOption("--subnet <cidr>", "the network's IPv4 subnet, e.g. 10.40.0.0/16")
     .option("--vni <n>", "VXLAN network identifier (default: lowest free)", intArg("vni", 1, 16777215))
     .option("--host-prefix-len <n>", "prefix length of each host's slice (default 24)", intArg("host-prefix-len", 1, 32))
+    .option("--mtu <n>", "MTU of the network's interfaces (default: the underlay MTU minus 50)", intArg("mtu", 576, 9000))
+    .option("--internal", "no way out: no egress leg, no forwarding off the network")
     .option("--label <key=value>", "a label (repeatable)", labelArg)
     .description("create a network in the cluster")
-    .action(async (name: string, opts: { subnet: string; vni?: number; hostPrefixLen?: number; label?: Record<string, string> }, cmd: Command) =>
+    .action(async (name: string, opts: { subnet: string; vni?: number; hostPrefixLen?: number; mtu?: number; internal?: boolean; label?: Record<string, string> }, cmd: Command) =>
       withApi(cmd, async (api) => {
-        const res = await api.createNetwork({ name, subnet: opts.subnet, vni: opts.vni ?? 0, hostPrefixLen: opts.hostPrefixLen ?? 0, labels: opts.label ?? {} });
-        print(cmd, WeftService.method.createNetwork.output, res, () => `${printable(res.network!.name)}: vni ${res.network!.vni}, subnet ${res.network!.subnet}, host slices /${res.network!.hostPrefixLen}\n`);
+        const res = await api.createNetwork({ name, subnet: opts.subnet, vni: opts.vni ?? 0, hostPrefixLen: opts.hostPrefixLen ?? 0, mtu: opts.mtu ?? 0, internal: opts.internal === true, labels: opts.label ?? {} });
+        print(cmd, WeftService.method.createNetwork.output, res, () => `${printable(res.network!.name)}: vni ${res.network!.vni}, subnet ${res.network!.subnet}, host slices /${res.network!.hostPrefixLen}${res.network!.internal ? ", internal" : ""}\n`);
       }),
     );
   network
@@ -93,7 +95,7 @@ export function buildProgram(env: Readonly<Record<string, string | undefined>>):
       withApi(cmd, async (api) => {
         const res = await api.listNetworks({});
         print(cmd, WeftService.method.listNetworks.output, res, () =>
-          renderTable(["NAME", "VNI", "SUBNET", "HOST SLICE"], res.networks.map((n) => [n.name, n.vni, n.subnet, `/${n.hostPrefixLen}`])),
+          renderTable(["NAME", "VNI", "SUBNET", "HOST SLICE", "MTU", "INTERNAL"], res.networks.map((n) => [n.name, n.vni, n.subnet, `/${n.hostPrefixLen}`, n.mtu === 0 ? "auto" : n.mtu, n.internal ? "yes" : "no"])),
         );
       }),
     );
@@ -107,8 +109,8 @@ export function buildProgram(env: Readonly<Record<string, string | undefined>>):
         print(cmd, WeftService.method.inspectNetwork.output, res, () => {
           const n = res.network!;
           return (
-            `network ${printable(n.name)}: vni ${n.vni}, subnet ${n.subnet}, host slices /${n.hostPrefixLen}\n\n` +
-            renderTable(["SLICE", "NODE"], res.slices.map((s) => [s.cidr, s.node])) +
+            `network ${printable(n.name)}: vni ${n.vni}, subnet ${n.subnet}, host slices /${n.hostPrefixLen}, mtu ${n.mtu === 0 ? "auto" : n.mtu}${n.internal ? ", internal" : ""}\n\n` +
+            renderTable(["SLICE", "NODE", "GATEWAY"], res.slices.map((s) => [s.cidr, s.node, s.gateway])) +
             "\n" +
             renderTable(["ENDPOINT", "NAME", "NODE", "IP", "MAC"], res.endpoints.map((e) => [e.id.slice(0, 12), e.name, e.node, e.ip, e.mac]))
           );
@@ -133,12 +135,22 @@ export function buildProgram(env: Readonly<Record<string, string | undefined>>):
     .requiredOption("--netns <name-or-path>", "a name under /run/netns, or a path such as /proc/PID/ns/net")
     .option("--name <name>", "endpoint name (default: the namespace's name)")
     .option("--if-name <name>", "interface name inside the namespace", "eth0")
-    .description("give a network namespace an interface on a network; prints its IP and MAC")
-    .action(async (opts: { network: string; netns: string; name?: string; ifName: string }, cmd: Command) =>
+    .option("--alias <name>", "another DNS name of the endpoint in its network (repeatable)", (value: string, previous: string[] = []) => [...previous, value])
+    .description("give a network namespace an interface on a network (and a way out, unless the network is internal); prints its addresses")
+    .action(async (opts: { network: string; netns: string; name?: string; ifName: string; alias?: string[] }, cmd: Command) =>
       withApi(cmd, async (api) => {
-        const res = await api.attachEndpoint({ network: opts.network, netns: opts.netns, name: opts.name ?? "", ifName: opts.ifName });
-        const e = res.endpoint!;
-        print(cmd, WeftService.method.attachEndpoint.output, res, () => renderTable(["ENDPOINT", "NAME", "NETWORK", "IP", "MAC"], [[e.id.slice(0, 12), e.name, e.network, e.ip, e.mac]]));
+        const res = await api.attachEndpoint({ network: opts.network, netns: opts.netns, name: opts.name ?? "", ifName: opts.ifName, aliases: opts.alias ?? [] });
+        print(cmd, WeftService.method.attachEndpoint.output, res, () => endpointDetails(res.endpoint!));
+      }),
+    );
+  endpoint
+    .command("inspect")
+    .argument("<name-or-id>")
+    .description("show an endpoint: its interfaces, gateway, MTU, resolver and aliases")
+    .action(async (ref: string, _opts: unknown, cmd: Command) =>
+      withApi(cmd, async (api) => {
+        const res = await api.inspectEndpoint({ endpoint: ref });
+        print(cmd, WeftService.method.inspectEndpoint.output, res, () => endpointDetails(res.endpoint!));
       }),
     );
   endpoint
@@ -210,6 +222,24 @@ export function buildProgram(env: Readonly<Record<string, string | undefined>>):
 
   addLabCommands(program);
   return program;
+}
+
+function endpointDetails(e: Endpoint): string {
+  const rows: Array<[string, string | number]> = [
+    ["id", e.id],
+    ["name", e.name],
+    ["network", e.network],
+    ["node", e.local ? `${e.node} (local)` : e.node],
+    ["ip", e.ip],
+    ["mac", e.mac],
+  ];
+  if (e.aliases.length > 0) rows.push(["aliases", e.aliases.join(", ")]);
+  if (e.gateway) rows.push(["gateway", e.gateway]);
+  if (e.mtu) rows.push(["mtu", e.mtu]);
+  for (const i of e.interfaces) rows.push([`interface ${i.name}`, `${i.ip} ${i.mac}`]);
+  if (e.dns) rows.push(["dns", `nameserver ${e.dns.nameservers.join(" ")}, search ${e.dns.search.join(" ")}`]);
+  if (e.netns) rows.push(["netns", e.netns]);
+  return renderTable(["FIELD", "VALUE"], rows);
 }
 
 export async function runCli(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Promise<number> {

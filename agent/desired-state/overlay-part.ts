@@ -8,6 +8,7 @@ import { hostIfNameFor, vtepMacFor } from "../../dataplane/index.js";
 import { isIPv4, isMac, isMulticastMac, prefixLength } from "../../proto/values/index.js";
 import type { DesiredNetwork, DesiredOverlay } from "../../dataplane/index.js";
 import type { LocalEndpoint } from "../state-store.js";
+import { gatewayCidr } from "../networks/gateway.js";
 
 /** Encapsulation cost of VXLAN over IPv4: outer IP 20 + UDP 8 + VXLAN 8 + inner Ethernet 14. */
 export const VXLAN_OVERHEAD = 50;
@@ -19,6 +20,8 @@ export interface OverlayInput {
   localEndpoints: readonly LocalEndpoint[];
   /** Live gossip entries of every owner; this node's own are skipped. */
   entries: readonly EndpointRecord[];
+  /** This node's slice of a network: its first address becomes the bridge's (the gateway). */
+  slice?: (network: string) => string | undefined;
 }
 
 export interface SkippedEntry {
@@ -51,6 +54,8 @@ export function buildOverlayPart(input: OverlayInput): OverlayPart {
         localEndpoints: [],
         remoteEndpoints: [],
       };
+      const slice = input.slice?.(network.name);
+      if (slice !== undefined) desired.gateway = gatewayCidr(slice, network.subnet);
       byNetwork.set(network.name, desired);
       programmedVnis.set(network.name, network.vni);
     }

@@ -13,18 +13,41 @@ import { hostIfNameFor } from "../../dataplane/index.js";
 import { errorText, macForAddress, parseInterfaceName, parseName, parseNetnsReference, printable, WeftError } from "../../proto/values/index.js";
 import type { NetworkNamespaceId as NetnsId, ReconcileReport } from "../../dataplane/index.js";
 import type { AgentState, LocalEndpoint } from "../state-store.js";
-import { localView, type EndpointView } from "./endpoint-view.js";
+import { allocateEgressLeg } from "./egress-allocation.js";
+import { egressHostIfNameFor } from "../../dataplane/index.js";
+import { localView, remoteView, type EndpointView, type LocalViewContext } from "./endpoint-view.js";
 
 export interface AttachRequest {
   network: string;
   netns: string;
   name?: string;
   ifName?: string;
+  /** More DNS names in the network; several endpoints may share one. */
+  aliases?: readonly string[];
+}
+
+export const MAX_ALIASES = 16;
+
+/** Each alias a name by the one name rule, at most MAX_ALIASES, duplicates and the endpoint's own name dropped. */
+export function parseAliases(aliases: readonly unknown[] | undefined, name: string): string[] {
+  if (aliases === undefined) return [];
+  if (!Array.isArray(aliases)) throw new WeftError("invalid-argument", "aliases: must be a list of names", { field: "aliases" });
+  const out: string[] = [];
+  for (const alias of aliases) {
+    const valid = parseName(alias, "aliases");
+    if (valid !== name && !out.includes(valid)) out.push(valid);
+  }
+  if (out.length > MAX_ALIASES) throw new WeftError("invalid-argument", `aliases: at most ${MAX_ALIASES}, not ${out.length}`, { field: "aliases" });
+  return out;
 }
 
 export interface EndpointLifecycleOptions {
   node: string;
   vtep: string;
+  /** This host's egress subnet (canonical CIDR): legs for endpoints of non-internal networks. */
+  egressSubnet: string;
+  /** What the API's view of a local endpoint needs. */
+  viewContext: () => LocalViewContext;
   registry: Registry;
   gossip: () => GossipNode;
   state: () => AgentState;
@@ -54,6 +77,19 @@ export class EndpointLifecycle {
 
   detach(reference: string): Promise<EndpointView> {
     return this.serialized(() => this.detachNow(reference));
+  }
+
+  /** A local endpoint by id, unique id prefix or name; else a live gossip entry of another node. */
+  inspect(reference: string): EndpointView {
+    if (!reference) throw new WeftError("invalid-argument", "endpoint: is required (id, id prefix or name)", { field: "endpoint" });
+    const local = this.options.state().endpoints.filter((e) => matchesReference(e.id, e.name, reference));
+    const remote = local.length > 0 ? [] : this.options.gossip().entries().filter((e) => !e.tombstone && e.owner !== this.options.node && matchesReference(e.endpointId, e.name, reference));
+    if (local.length + remote.length > 1) {
+      throw new WeftError("invalid-argument", `endpoint: "${printable(reference)}" matches ${local.length + remote.length} endpoints; use the id`, { field: "endpoint" });
+    }
+    if (local[0]) return localView(local[0], this.options.viewContext());
+    if (remote[0]) return remoteView(remote[0]);
+    throw new WeftError("not-found", `endpoint: no endpoint "${printable(reference)}"`, { field: "endpoint" });
   }
 
   /**
@@ -87,6 +123,7 @@ export class EndpointLifecycle {
     const netns = reference.kind === "named" ? reference.name : reference.path;
     const ifName = parseInterfaceName(request.ifName || "eth0", "if_name");
     const name = parseName(request.name || basename(netns), "name");
+    const aliases = parseAliases(request.aliases, name);
     if (this.nameTaken(network.name, name)) {
       throw new WeftError("already-exists", `name: an endpoint named "${name}" already exists in network "${network.name}"`, { field: "name" });
     }
@@ -110,6 +147,13 @@ export class EndpointLifecycle {
       await releaseIfUnused();
       throw err;
     }
+    let egress;
+    try {
+      egress = network.internal ? undefined : allocateEgressLeg(options.egressSubnet, state.endpoints, netns, ifName);
+    } catch (err) {
+      await releaseIfUnused();
+      throw err;
+    }
     const endpoint: LocalEndpoint = {
       id: randomBytes(16).toString("hex"),
       name,
@@ -120,24 +164,32 @@ export class EndpointLifecycle {
       mac: macForAddress(ip),
       createdAt: new Date().toISOString(),
       netnsId,
+      ...(aliases.length > 0 ? { aliases } : {}),
+      ...(egress ? { egress } : {}),
     };
     state.endpoints.push(endpoint);
+    // Before the reconcile: the desired state takes this host's gateway on the network from it.
+    const previousSlice = state.subnets[network.name];
+    state.subnets[network.name] = lease.cidr;
     options.madeVeth(hostIfNameFor(endpoint.id));
+    // Its egress leg's veth too: without it, detach would leave that veth behind as an orphan.
+    if (egress) options.madeVeth(egressHostIfNameFor(endpoint.id));
     const report = await options.reconcile().catch((err: unknown) => ({ errors: [{ object: "reconcile", endpointId: endpoint.id, message: errorText(err) }] }));
     const failure = report.errors.find((e) => e.endpointId === endpoint.id);
     if (failure) {
       state.endpoints = state.endpoints.filter((e) => e.id !== endpoint.id);
+      if (previousSlice === undefined) delete state.subnets[network.name];
+      else state.subnets[network.name] = previousSlice;
       await options.reconcile().catch(() => undefined);
       await releaseIfUnused();
       throw new WeftError("failed-precondition", `netns: could not attach to "${netns}": ${failure.message}`, { field: "netns" });
     }
-    state.subnets[network.name] = lease.cidr;
     this.publish(endpoint);
     await options.persist();
     // Return once the peers pushed to have it in their kernels (bounded), so the container can talk at once.
     await options.gossip().confirm(endpoint.network, endpoint.id);
-    options.log("info", `endpoint ${endpoint.name} (${endpoint.id.slice(0, 12)}) attached to ${network.name}: ${ip} ${endpoint.mac} in ${netns}`);
-    return localView(endpoint, options.node, options.vtep);
+    options.log("info", `endpoint ${endpoint.name} (${endpoint.id.slice(0, 12)}) attached to ${network.name}: ${ip} ${endpoint.mac}${egress ? `, egress ${egress.ip}` : ""} in ${netns}`);
+    return localView(endpoint, options.viewContext());
   }
 
   private async detachNow(reference: string): Promise<EndpointView> {
@@ -156,7 +208,7 @@ export class EndpointLifecycle {
     }
     await this.remove([endpoint]);
     this.options.log("info", `endpoint ${endpoint.name} (${endpoint.id.slice(0, 12)}) detached from ${endpoint.network}`);
-    return localView(endpoint, this.options.node, this.options.vtep);
+    return localView(endpoint, this.options.viewContext());
   }
 
   /** Withdraws local endpoints, reconciles, and releases the slices no local endpoint uses any more. */
@@ -200,7 +252,9 @@ export class EndpointLifecycle {
   }
 
   private publish(endpoint: LocalEndpoint): void {
-    this.options.gossip().publish({ network: endpoint.network, endpointId: endpoint.id, ip: endpoint.ip, mac: endpoint.mac, vtep: this.options.vtep, name: endpoint.name });
+    // aliases: D3's EndpointAnnouncement field (issue 7), passed through before it lands.
+    const announcement = { network: endpoint.network, endpointId: endpoint.id, ip: endpoint.ip, mac: endpoint.mac, vtep: this.options.vtep, name: endpoint.name, aliases: endpoint.aliases ?? [] };
+    this.options.gossip().publish(announcement);
   }
 
   /** Re-announces every local endpoint (at start: the new versions win over what peers hold). */

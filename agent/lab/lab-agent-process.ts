@@ -44,6 +44,8 @@ export function weftdArgs(host: LabHost, clusterKeyFile?: string): string[] {
     "--metrics-listen", host.metricsAddr,
     "--api-socket", host.apiSocket,
     "--state-dir", host.stateDir,
+    // The world's resolver (lab-world.ts): weft's DNS forwards outside names there.
+    "--dns-resolv-conf", `/etc/netns/${host.netns}/resolv.conf`,
   ];
   if (clusterKeyFile !== undefined) args.push("--cluster-key-file", clusterKeyFile);
   return args;

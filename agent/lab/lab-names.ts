@@ -9,6 +9,11 @@ export const LAB_ROOT_DIR = "/run/weft/lab";
 export const UNDERLAY_SUBNET = "10.251.0.0/24";
 export const UNDERLAY_GATEWAY_IP = "10.251.0.254";
 export const UNDERLAY_BRIDGE = "br0";
+export const DEFAULT_UNDERLAY_MTU = 1500;
+/** The world: the outside on the underlay, with an HTTP server and a DNS server for WORLD_ZONE. */
+export const WORLD_IP = "10.251.0.253";
+export const WORLD_PORT_NAME = "world";
+export const WORLD_ZONE = "example.test";
 export const HOST_UNDERLAY_IF = "ul0";
 export const MAX_LAB_HOSTS = 250;
 
@@ -33,6 +38,10 @@ export function underlayNetns(prefix: string): string {
   return `${prefix}-ul`;
 }
 
+export function worldNetns(prefix: string): string {
+  return `${prefix}-world`;
+}
+
 export function hostName(index: number): string {
   return `h${index}`;
 }
@@ -43,6 +52,11 @@ export function hostNetns(prefix: string, index: number): string {
 
 export function containerNetns(prefix: string, hostIndex: number, containerIndex: number): string {
   return `${prefix}-h${hostIndex}-c${containerIndex}`;
+}
+
+/** A container of the lab's second network (isolation checks) on host `hostIndex`. */
+export function isolatedNetns(prefix: string, hostIndex: number): string {
+  return `${prefix}-h${hostIndex}-i1`;
 }
 
 export function hostUnderlayIp(index: number): string {
@@ -64,11 +78,11 @@ export function labStateFile(prefix: string): string {
 }
 
 /**
- * True for the namespaces a lab with this prefix makes: exactly `<prefix>-ul`, `<prefix>-h<n>` and
- * `<prefix>-h<n>-c<m>`. Prefix `weft` does not match `weftab12-h1`.
+ * True for the namespaces a lab with this prefix makes: exactly `<prefix>-ul`, `<prefix>-world`,
+ * `<prefix>-h<n>`, `<prefix>-h<n>-c<m>` and `<prefix>-h<n>-i<m>`. Prefix `weft` does not match `weftab12-h1`.
  */
 export function isLabNetns(prefix: string, netns: string): boolean {
   if (!netns.startsWith(`${prefix}-`)) return false;
   const rest = netns.slice(prefix.length + 1);
-  return rest === "ul" || /^h[0-9]+(-c[0-9]+)?$/.test(rest);
+  return rest === "ul" || rest === "world" || /^h[0-9]+(-[ci][0-9]+)?$/.test(rest);
 }

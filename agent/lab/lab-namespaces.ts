@@ -5,6 +5,7 @@
 import { readdir } from "node:fs/promises";
 import { runCommand } from "./command-runner.js";
 import {
+  DEFAULT_UNDERLAY_MTU,
   HOST_UNDERLAY_IF,
   UNDERLAY_BRIDGE,
   UNDERLAY_GATEWAY_IP,
@@ -54,24 +55,26 @@ export async function netnsPids(name: string): Promise<number[]> {
   }
 }
 
-export async function createUnderlay(prefix: string): Promise<void> {
+export async function createUnderlay(prefix: string, mtu = DEFAULT_UNDERLAY_MTU): Promise<void> {
   const ns = underlayNetns(prefix);
   await addNetns(ns);
-  await runCommand("ip", ["-n", ns, "link", "add", UNDERLAY_BRIDGE, "type", "bridge"]);
+  await runCommand("ip", ["-n", ns, "link", "add", UNDERLAY_BRIDGE, "mtu", String(mtu), "type", "bridge"]);
   await runCommand("ip", ["-n", ns, "addr", "add", `${UNDERLAY_GATEWAY_IP}/24`, "dev", UNDERLAY_BRIDGE]);
   await runCommand("ip", ["-n", ns, "link", "set", UNDERLAY_BRIDGE, "up"]);
 }
 
 /** Creates `<prefix>-h<index>` and wires its ul0 to the underlay bridge. */
-export async function createHostNamespace(prefix: string, index: number): Promise<void> {
+export async function createHostNamespace(prefix: string, index: number, mtu = DEFAULT_UNDERLAY_MTU): Promise<void> {
   const ul = underlayNetns(prefix);
   const ns = hostNetns(prefix, index);
   const port = hostName(index);
   await addNetns(ns);
-  await runCommand("ip", ["-n", ul, "link", "add", port, "type", "veth", "peer", "name", HOST_UNDERLAY_IF, "netns", ns]);
+  await runCommand("ip", ["-n", ul, "link", "add", port, "mtu", String(mtu), "type", "veth", "peer", "name", HOST_UNDERLAY_IF, "mtu", String(mtu), "netns", ns]);
   await runCommand("ip", ["-n", ul, "link", "set", port, "master", UNDERLAY_BRIDGE, "up"]);
   await runCommand("ip", ["-n", ns, "addr", "add", `${hostUnderlayIp(index)}/24`, "dev", HOST_UNDERLAY_IF]);
   await runCommand("ip", ["-n", ns, "link", "set", HOST_UNDERLAY_IF, "up"]);
+  // A host forwards its containers' egress (a real host running weft does too).
+  await runCommand("ip", ["netns", "exec", ns, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1"]);
 }
 
 /** One ping from inside `netns`; resolves to undefined on a reply, else to ping's complaint. */

@@ -18,6 +18,8 @@ export interface LabOptions {
   log?: (line: string) => void;
   /** Seal gossip with a generated cluster key. */
   clusterKey?: boolean;
+  /** MTU of the underlay (bridge and every veth on it); default 1500. */
+  underlayMtu?: number;
 }
 
 export interface ResolvedLabOptions {
@@ -27,7 +29,13 @@ export interface ResolvedLabOptions {
   network: Required<LabNetworkOptions>;
   log: (line: string) => void;
   clusterKey: boolean;
+  underlayMtu: number;
 }
+
+/** The lab's second network: one container on each of the first two hosts, isolated from the first. */
+export const ISOLATED_LAB_NETWORK: Required<LabNetworkOptions> = { name: "weft-iso", subnet: "10.41.0.0/16", vni: 43 };
+export const MIN_LAB_UNDERLAY_MTU = 1280;
+export const MAX_LAB_UNDERLAY_MTU = 9000;
 
 export const DEFAULT_LAB_NETWORK: Required<LabNetworkOptions> = { name: "weft-lab", subnet: "10.40.0.0/16", vni: 42 };
 export const MAX_LAB_CONTAINERS_PER_HOST = 50;
@@ -48,7 +56,11 @@ export function resolveLabOptions(options: LabOptions): ResolvedLabOptions {
     throw new LabError("network.subnet", `must be an IPv4 CIDR with a prefix of at most /24, got ${JSON.stringify(network.subnet)}`);
   }
   integerIn("network.vni", network.vni, 1, 16_777_215);
-  return { hosts, containers, prefix, network, log: options.log ?? (() => {}), clusterKey: options.clusterKey ?? false };
+  const underlayMtu = integerIn("underlayMtu", options.underlayMtu ?? 1500, MIN_LAB_UNDERLAY_MTU, MAX_LAB_UNDERLAY_MTU);
+  if (network.name === ISOLATED_LAB_NETWORK.name || network.vni === ISOLATED_LAB_NETWORK.vni) {
+    throw new LabError("network", `name ${ISOLATED_LAB_NETWORK.name} and VNI ${ISOLATED_LAB_NETWORK.vni} belong to the lab's second network`);
+  }
+  return { hosts, containers, prefix, network, log: options.log ?? (() => {}), clusterKey: options.clusterKey ?? false, underlayMtu };
 }
 
 function integerIn(field: string, value: unknown, min: number, max: number): number {

@@ -37,12 +37,19 @@ export interface LabState {
   etcd: { netns: string; endpoint: string; pid: number; dataDir: string };
   hosts: LabHost[];
   containers: LabContainer[];
-  underlay: { netns: string; subnet: string };
+  underlay: { netns: string; subnet: string; mtu?: number };
   network?: { name: string; subnet: string; vni: number };
   clusterKeyFile?: string;
+  /** The outside: namespace, address, server PIDs. */
+  world?: { netns: string; ip: string; httpPid: number; dnsPid: number };
+  /** The second network, proving isolation, and its containers (one per host on up to two hosts). */
+  isolatedNetwork?: { name: string; subnet: string; vni: number };
+  isolated?: LabContainer[];
 }
 
 export interface CheckResult {
+  /** ping (default): across hosts; egress, name, isolation: see lab-world-checks.ts. */
+  kind?: "ping" | "egress" | "name" | "isolation";
   /** Container name. */
   from: string;
   to: string;

@@ -53,18 +53,19 @@ export function formatLabTable(state: LabState, checks: readonly CheckResult[]):
       ? "no containers"
       : renderTable(
           ["CONTAINER", "HOST", "NETWORK", "IP", "MAC"],
-          state.containers.map((c) => [c.name, c.host, c.network, c.ip, c.mac]),
+          [...state.containers, ...(state.isolated ?? [])].map((c) => [c.name, c.host, c.network, c.ip, c.mac]),
         ),
   );
   if (checks.length > 0) {
     const failed = checks.filter((c) => !c.ok);
     sections.push(
       renderTable(
-        ["FROM", "TO", "RESULT", "DETAIL"],
-        checks.map((c) => [c.from, c.to, c.ok ? "ok" : "FAIL", c.detail ?? ""]),
+        ["CHECK", "FROM", "TO", "RESULT", "DETAIL"],
+        checks.map((c) => [c.kind ?? "ping", c.from, c.to, c.ok ? "ok" : "FAIL", c.detail ?? ""]),
       ),
     );
     sections.push(`checks: ${checks.length - failed.length}/${checks.length} passed${failed.length > 0 ? `, ${failed.length} failed` : ""}`);
+    if (state.world) sections.push(`world ${state.world.netns} at ${state.world.ip}: HTTP answers with the client address; DNS for example.test`);
   }
   return sections.join("\n\n") + "\n";
 }

@@ -4,29 +4,35 @@ import { create } from "@bufbuild/protobuf";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
-import { createUnaryClient } from "../../proto/grpc-binding.js";
+import { createUnaryClient, type UnaryClient } from "../../proto/grpc-binding.js";
 import { AttachEndpointRequestSchema, CreateNetworkRequestSchema, ListEndpointsRequestSchema, WeftService } from "../../proto/gen/weft/v1/api_pb.js";
 import { installMissing } from "../host-dependencies.js";
 import { commandLineOf, isAlive, pidsWithCommandLine, stopProcess } from "./detached-process.js";
 import { LabError } from "./lab-error.js";
 import { labHostPlan, startLabAgent, stopLabAgent, waitAgentReady } from "./lab-agent-process.js";
 import { runPingChecks } from "./lab-checks.js";
+import { runEgressChecks, runIsolationChecks, runNameChecks } from "./lab-world-checks.js";
+import { createWorld, removeNetnsConfigs, writeNetnsResolvConf } from "./lab-world.js";
 import { startLabEtcd } from "./lab-etcd.js";
 import { addNetns, createHostNamespace, createUnderlay, deleteNetns, listLabNetns, netnsPids } from "./lab-namespaces.js";
 import {
   DEFAULT_LAB_PREFIX,
   UNDERLAY_SUBNET,
+  WORLD_IP,
+  WORLD_ZONE,
   containerNetns,
   hostIndexOf,
+  isolatedNetns,
+  worldNetns,
   isLabNetns,
   labDir,
   underlayNetns,
   validateLabPrefix,
 } from "./lab-names.js";
-import { resolveLabOptions, type LabOptions, type ResolvedLabOptions } from "./lab-options.js";
+import { ISOLATED_LAB_NETWORK, resolveLabOptions, type LabOptions, type ResolvedLabOptions } from "./lab-options.js";
 import { readLabState, writeLabState, type CheckResult, type LabContainer, type LabHost, type LabState } from "./lab-state.js";
 
-const HOST_COMMANDS = ["etcd", "etcdctl", "ip", "bridge", "nft", "ping"] as const;
+const HOST_COMMANDS = ["etcd", "etcdctl", "ip", "bridge", "nft", "ping", "dnsmasq", "curl", "getent"] as const;
 
 export interface LabPrefixOptions {
   prefix?: string;
@@ -66,8 +72,20 @@ export async function labUp(options: LabOptions): Promise<{ state: LabState; che
     state.containers = perHost.flat();
     await writeLabState(state);
 
-    log(`checking ${state.containers.length} containers across hosts`);
-    const checks = await runPingChecks(state.containers);
+    if (resolved.containers > 0) {
+      const iso = ISOLATED_LAB_NETWORK;
+      log(`creating network ${iso.name} (${iso.subnet}, VNI ${iso.vni}) with a container on each of ${Math.min(2, state.hosts.length)} hosts, to prove isolation`);
+      await withHostApi(state.hosts[0]!, (api) => api.createNetwork(create(CreateNetworkRequestSchema, iso), { deadlineMs: 15_000 }));
+      state.isolatedNetwork = iso;
+      state.isolated = [];
+      for (const [i, host] of state.hosts.slice(0, 2).entries()) {
+        state.isolated.push(await attachContainer(host, isolatedNetns(state.prefix, i + 1), iso.name));
+        await writeLabState(state);
+      }
+    }
+
+    log(`checking ${state.containers.length} containers: pings across hosts, egress, names, isolation`);
+    const checks = await runAllChecks(state, state.containers, state.isolated ?? []);
     return { state: annotate(state), checks };
   } catch (err) {
     log(`lab up failed, removing what was built: ${err instanceof Error ? err.message : String(err)}`);
@@ -100,17 +118,23 @@ export async function buildLabUnderlay(options: LabOptions): Promise<LabState> {
     containers: [],
     underlay: { netns: underlayNetns(prefix), subnet: UNDERLAY_SUBNET },
   };
+  state.underlay.mtu = resolved.underlayMtu;
   try {
     await writeLabState(state);
-    log(`creating underlay ${state.underlay.netns} (${UNDERLAY_SUBNET})`);
-    await createUnderlay(prefix);
+    log(`creating underlay ${state.underlay.netns} (${UNDERLAY_SUBNET}, MTU ${resolved.underlayMtu})`);
+    await createUnderlay(prefix, resolved.underlayMtu);
     log("starting etcd on the underlay");
     state.etcd = await startLabEtcd(prefix);
     await writeLabState(state);
+    log(`creating the world ${worldNetns(prefix)} (${WORLD_IP}): HTTP server, DNS for ${WORLD_ZONE} (dnsmasq)`);
+    state.world = await createWorld(prefix, resolved.underlayMtu);
+    await writeLabState(state);
     log(`creating ${resolved.hosts} host namespaces`);
     for (let i = 1; i <= resolved.hosts; i++) {
-      await createHostNamespace(prefix, i);
-      state.hosts.push(labHostPlan(prefix, i));
+      await createHostNamespace(prefix, i, resolved.underlayMtu);
+      const host = labHostPlan(prefix, i);
+      await writeNetnsResolvConf(host.netns, WORLD_IP);
+      state.hosts.push(host);
     }
     await writeLabState(state);
     return state;
@@ -121,31 +145,41 @@ export async function buildLabUnderlay(options: LabOptions): Promise<LabState> {
 }
 
 async function attachContainers(prefix: string, host: LabHost, hostIndex: number, options: ResolvedLabOptions): Promise<LabContainer[]> {
-  const client = createUnaryClient(WeftService, `unix:${host.apiSocket}`);
   const containers: LabContainer[] = [];
+  for (let j = 1; j <= options.containers; j++) {
+    containers.push(await attachContainer(host, containerNetns(prefix, hostIndex, j), options.network.name));
+  }
+  return containers;
+}
+
+/** A new namespace attached to `network`, its resolv.conf naming the resolver the attach result gives. */
+async function attachContainer(host: LabHost, netns: string, network: string): Promise<LabContainer> {
+  await addNetns(netns);
+  const { endpoint } = await withHostApi(host, (api) =>
+    api.attachEndpoint(create(AttachEndpointRequestSchema, { network, netns, name: netns }), { deadlineMs: 15_000 }),
+  );
+  if (!endpoint) throw new LabError(`container ${netns}`, "AttachEndpoint returned no endpoint");
+  const nameserver = endpoint.dns?.nameservers[0];
+  if (nameserver) await writeNetnsResolvConf(netns, nameserver, endpoint.dns?.search ?? []);
+  return { name: netns, host: host.name, netns, network, ip: endpoint.ip.split("/")[0]!, mac: endpoint.mac, endpointId: endpoint.id };
+}
+
+async function withHostApi<T>(host: LabHost, work: (api: UnaryClient<(typeof WeftService)["method"]>) => Promise<T>): Promise<T> {
+  const client = createUnaryClient(WeftService, `unix:${host.apiSocket}`);
   try {
-    for (let j = 1; j <= options.containers; j++) {
-      const netns = containerNetns(prefix, hostIndex, j);
-      await addNetns(netns);
-      const { endpoint } = await client.attachEndpoint(
-        create(AttachEndpointRequestSchema, { network: options.network.name, netns, name: netns }),
-        { deadlineMs: 15_000 },
-      );
-      if (!endpoint) throw new LabError(`container ${netns}`, "AttachEndpoint returned no endpoint");
-      containers.push({
-        name: netns,
-        host: host.name,
-        netns,
-        network: options.network.name,
-        ip: endpoint.ip.split("/")[0]!,
-        mac: endpoint.mac,
-        endpointId: endpoint.id,
-      });
-    }
-    return containers;
+    return await work(client);
   } finally {
     client.close();
   }
+}
+
+/** Pings across hosts, egress, names, and isolation from the second network's containers. */
+async function runAllChecks(state: LabState, containers: readonly LabContainer[], isolated: readonly LabContainer[]): Promise<CheckResult[]> {
+  const pings = [...(await runPingChecks(containers)), ...(await runPingChecks(isolated))].map((c): CheckResult => ({ kind: "ping", ...c }));
+  const all = [...containers, ...isolated];
+  const egress = state.world ? await runEgressChecks(all, state.hosts) : [];
+  const names = state.world ? await runNameChecks(all) : [];
+  return [...pings, ...egress, ...names, ...(await runIsolationChecks(isolated, containers))];
 }
 
 /**
@@ -169,6 +203,8 @@ export async function labDown(options: LabPrefixOptions = {}): Promise<void> {
     ...new Set([
       ...(await listLabNetns(prefix)),
       ...(state?.containers.map((c) => c.netns) ?? []),
+      ...(state?.isolated?.map((c) => c.netns) ?? []),
+      ...(state?.world ? [state.world.netns] : []),
       ...(state?.hosts.map((h) => h.netns) ?? []),
     ]),
   ].filter((ns) => isLabNetns(prefix, ns));
@@ -178,8 +214,9 @@ export async function labDown(options: LabPrefixOptions = {}): Promise<void> {
   }
   if (namespaces.length > 0) log(`deleting ${namespaces.length} namespaces`);
   // Containers first, the underlay last: the order in which they were built, reversed.
-  const order = (ns: string): number => (ns.endsWith("-ul") ? 2 : /-c[0-9]+$/.test(ns) ? 0 : 1);
+  const order = (ns: string): number => (ns.endsWith("-ul") ? 2 : /-[ci][0-9]+$/.test(ns) ? 0 : 1);
   for (const ns of [...namespaces].sort((a, b) => order(a) - order(b))) await deleteNetns(ns);
+  await removeNetnsConfigs(prefix);
   await rm(dir, { recursive: true, force: true });
 
   const left = await listLabNetns(prefix);
@@ -192,17 +229,19 @@ export async function labStatus(options: LabPrefixOptions = {}): Promise<LabStat
   return state && annotate(state);
 }
 
-/** Pings across hosts between the lab's containers that are still attached. */
+/** Pings across hosts, egress, names and isolation, between the lab's containers that are still attached. */
 export async function labCheck(options: LabPrefixOptions = {}): Promise<CheckResult[]> {
   const state = await requireLab(options.prefix);
-  return runPingChecks(await attachedContainers(state));
+  const attached = await attachedContainers(state, [...state.containers, ...(state.isolated ?? [])]);
+  const isolatedNames = new Set((state.isolated ?? []).map((c) => c.name));
+  return runAllChecks(state, attached.filter((c) => !isolatedNames.has(c.name)), attached.filter((c) => isolatedNames.has(c.name)));
 }
 
 /**
  * The lab's containers minus those detached since `lab up` (by `weft endpoint detach`, say). A host
  * whose agent does not answer keeps its containers: their failing checks are the news.
  */
-async function attachedContainers(state: LabState): Promise<LabContainer[]> {
+async function attachedContainers(state: LabState, containers: readonly LabContainer[]): Promise<LabContainer[]> {
   const detached = new Set<string>();
   await Promise.all(
     state.hosts.map(async (host) => {
@@ -211,7 +250,7 @@ async function attachedContainers(state: LabState): Promise<LabContainer[]> {
       try {
         const { endpoints } = await client.listEndpoints(create(ListEndpointsRequestSchema, {}), { deadlineMs: 3000 });
         const local = new Set(endpoints.filter((e) => e.local).map((e) => e.id));
-        for (const c of state.containers) if (c.host === host.name && !local.has(c.endpointId)) detached.add(c.name);
+        for (const c of containers) if (c.host === host.name && !local.has(c.endpointId)) detached.add(c.name);
       } catch {
         // Not answering: keep its containers.
       } finally {
@@ -219,7 +258,7 @@ async function attachedContainers(state: LabState): Promise<LabContainer[]> {
       }
     }),
   );
-  return state.containers.filter((c) => !detached.has(c.name));
+  return containers.filter((c) => !detached.has(c.name));
 }
 
 /** Stops (SIGTERM), kills (SIGKILL) or starts again (same flags, same state dir) one host's weftd. */

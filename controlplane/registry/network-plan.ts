@@ -43,6 +43,7 @@ export function planNetwork(spec: NetworkSpec, existing: Iterable<NetworkRecord>
     vni: valid.vni ?? lowestFreeVni(others),
     subnet: valid.subnet,
     hostPrefixLen: valid.hostPrefixLen,
+    internal: valid.internal ?? false,
     mode: "overlay",
     attachable: true,
     labels: valid.labels,

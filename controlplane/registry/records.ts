@@ -21,6 +21,8 @@ export interface NetworkRecord {
   subnet: string;
   hostPrefixLen: number;
   mtu?: number;
+  /** No egress and no forwarding off the network; absent in records written before it existed (false). */
+  internal: boolean;
   mode: "overlay";
   attachable: boolean;
   labels: Record<string, string>;
@@ -130,11 +132,16 @@ export function parseNetworkRecord(key: string, value: unknown): NetworkRecord {
     vni,
     subnet,
     hostPrefixLen,
+    internal: false,
     mode: "overlay",
     attachable: true,
     labels: {},
     createdAt: "",
   };
+  if (obj.internal !== undefined) {
+    if (typeof obj.internal !== "boolean") fail(key, "internal", "must be a boolean");
+    record.internal = obj.internal;
+  }
   if (obj.mtu !== undefined) {
     const mtu = obj.mtu;
     if (typeof mtu !== "number" || !Number.isInteger(mtu) || mtu < MIN_MTU || mtu > MAX_MTU) {

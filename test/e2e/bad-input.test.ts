@@ -190,4 +190,39 @@ describe("bad input through the CLI and a real agent", () => {
     expectRefused(await weft("network", "rm", "nothing-here"), "name", /no network/);
     expectRefused(await weft("endpoint", "detach", "no-such-endpoint"), "endpoint", /no endpoint/);
   });
+
+  it("refuses bad aliases naming the field, and leaves no endpoint, veth or slice", async () => {
+    const veths = hostVeths();
+    const subnets = etcdKeys("subnets/");
+    const ns = newNamespace(59);
+    expectRefused(await weft("endpoint", "attach", "--network", "weft-lab", "--netns", ns, "--alias", "not a name"), "aliases", /must be 1-63 characters/);
+    expectRefused(await weft("endpoint", "attach", "--network", "weft-lab", "--netns", ns, "--alias", "x".repeat(64)), "aliases", /must be 1-63 characters/);
+    expect(hostVeths()).toEqual(veths);
+    expect(etcdKeys("subnets/")).toEqual(subnets);
+    const endpoints = JSON.parse((await weft("--json", "endpoint", "ls")).stdout) as { endpoints: Array<{ netns: string }> };
+    expect(endpoints.endpoints.some((e) => e.netns === ns)).toBe(false);
+  });
+
+  it("refuses to start weftd with an egress subnet overlapping a host route, naming the flag, changing nothing", async () => {
+    const host = lab.state.hosts[0]!;
+    const links = (): string[] =>
+      (JSON.parse(execFileSync("ip", ["-n", host.netns, "-j", "link", "show"], { encoding: "utf8" })) as Array<{ ifname: string }>).map((l) => l.ifname).sort();
+    const before = links();
+    const stateDir = `/run/weft/lab/${lab.prefix}/overlap-state`;
+    const weftd = new URL("../../agent/bin/weftd.js", import.meta.url).pathname;
+    const result = await run("ip", [
+      "netns", "exec", host.netns, process.execPath, weftd,
+      "--node-name", "overlap", "--etcd-endpoints", lab.state.etcd.endpoint, "--underlay-ip", host.underlayIp,
+      "--gossip-listen", `${host.underlayIp}:7999`, "--metrics-listen", "off", "--api-socket", `/run/weft/lab/${lab.prefix}/overlap.sock`,
+      "--state-dir", stateDir, "--egress-subnet", "10.251.0.0/16",
+    ]).then(
+      () => ({ code: 0, text: "" }),
+      (err: { code: number; stdout: string; stderr: string }) => ({ code: err.code, text: `${err.stdout}${err.stderr}` }),
+    );
+    expect(result.code).not.toBe(0);
+    expect(result.text).toMatch(/--egress-subnet: 10\.251\.0\.0\/16 overlaps the host's route 10\.251\.0\.0\/24/);
+    expect(links()).toEqual(before);
+    expect(etcdKeys("nodes/overlap")).toEqual([]);
+    expect(execFileSync("sh", ["-c", `test -e ${stateDir} && echo exists || echo absent`], { encoding: "utf8" }).trim()).toBe("absent");
+  });
 });

@@ -3,8 +3,8 @@
 import { execFile, execFileSync } from "node:child_process";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
-import { labDown } from "../../agent/lab/index.js";
-import { uniqueLabPrefix } from "../helpers/lab.js";
+import { labDown, type CheckResult } from "../../agent/lab/index.js";
+import { firstNetworkPings, uniqueLabPrefix } from "../helpers/lab.js";
 
 const run = promisify(execFile);
 const CLI = new URL("../../agent/bin/weft.js", import.meta.url).pathname;
@@ -24,10 +24,11 @@ function labNamespaces(): string[] {
 describe("weft lab through the CLI", () => {
   it("comes up with every cross-host pair reachable, reports status, and goes away", async () => {
     const up = await run("node", [CLI, "--json", "lab", "up", "--hosts", "2", "--containers", "1", "--prefix", prefix], { timeout: 120_000 });
-    const result = JSON.parse(up.stdout) as { hosts: unknown[]; containers: Array<{ ip: string }>; checks: Array<{ ok: boolean }> };
+    const result = JSON.parse(up.stdout) as { hosts: unknown[]; containers: Array<{ ip: string }>; checks: CheckResult[] };
     expect(result.hosts).toHaveLength(2);
     expect(result.containers).toHaveLength(2);
-    expect(result.checks).toHaveLength(2);
+    expect(firstNetworkPings(result.checks)).toHaveLength(2);
+    expect(new Set(result.checks.map((c) => c.kind))).toEqual(new Set(["ping", "egress", "name", "isolation"]));
     expect(result.checks.every((c) => c.ok)).toBe(true);
 
     const status = JSON.parse((await run("node", [CLI, "--json", "lab", "status", "--prefix", prefix])).stdout) as {

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { UnaryClient } from "../../proto/grpc-binding.js";
 import { DetachEndpointRequestSchema, InspectNetworkRequestSchema, WeftService } from "../../proto/gen/weft/v1/api_pb.js";
 import { labAgent, labCheck, runPingChecks, type LabContainer, type LabHost } from "../../agent/lab/index.js";
-import { LAB_VXLAN_DEVICE, pollUntil, vxlanFdbMacs, withLab, withLabApi, type TestLab } from "../helpers/lab.js";
+import { firstNetworkPings, LAB_VXLAN_DEVICE, pollUntil, vxlanFdbMacs, withLab, withLabApi, type TestLab } from "../helpers/lab.js";
 
 let lab: TestLab;
 
@@ -61,7 +61,7 @@ function failed(checks: Awaited<ReturnType<typeof runPingChecks>>): string[] {
 describe("cluster of 3 hosts x 2 containers", () => {
   it("every container reaches every container on the other hosts", async () => {
     expect(lab.state.containers).toHaveLength(6);
-    expect(lab.checks).toHaveLength(24);
+    expect(firstNetworkPings(lab.checks)).toHaveLength(24);
     expect(failed(lab.checks)).toEqual([]);
     // Each host knows the 4 remote endpoints in the kernel.
     for (const h of ["h1", "h2", "h3"]) {
@@ -129,7 +129,7 @@ describe("cluster of 3 hosts x 2 containers", () => {
     // The others are still reachable, and `lab check` leaves the detached container out.
     const checks = await labCheck({ prefix: lab.prefix });
     expect(checks.some((c) => c.from === victim.name || c.to === victim.name)).toBe(false);
-    expect(checks).toHaveLength(16);
+    expect(firstNetworkPings(checks)).toHaveLength(16);
     expect(failed(checks)).toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
 // The lab on the real kernel: its building blocks (underlay, etcd, host namespaces), a full
 // `lab up` with agents, status, and a `lab down` that leaves nothing behind, even after a crash.
 import { execFileSync } from "node:child_process";
-import { existsSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, rmSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   LabError,
@@ -16,7 +16,7 @@ import {
   listLabNetns,
   pidsWithCommandLine,
 } from "../../agent/lab/index.js";
-import { uniqueLabPrefix, withLab, type TestLab } from "../helpers/lab.js";
+import { firstNetworkPings, uniqueLabPrefix, withLab, type TestLab } from "../helpers/lab.js";
 
 const made: string[] = [];
 afterAll(async () => {
@@ -33,16 +33,35 @@ function inNetns(netns: string, ...command: string[]): string {
   return execFileSync("ip", ["netns", "exec", netns, ...command], { encoding: "utf8", timeout: 10_000 });
 }
 
+function inNetnsMaybe(netns: string, ...command: string[]): string {
+  try {
+    return inNetns(netns, ...command).trim();
+  } catch {
+    return "";
+  }
+}
+
+async function pollUntilText(probe: () => string, want: string, timeoutMs = 5000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let got = probe();
+  while (got !== want && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    got = probe();
+  }
+  return got;
+}
+
 async function expectGone(prefix: string): Promise<void> {
   expect(await listLabNetns(prefix)).toEqual([]);
   expect(await pidsWithCommandLine(`${labDir(prefix)}/`)).toEqual([]);
   expect(existsSync(labDir(prefix))).toBe(false);
+  expect(existsSync("/etc/netns") ? readdirSync("/etc/netns").filter((ns) => isLabNetns(prefix, ns)) : []).toEqual([]);
 }
 
 describe("lab names", () => {
   it("matches exactly the namespaces of its own prefix", () => {
-    for (const ns of ["weft-ul", "weft-h1", "weft-h12", "weft-h3-c2"]) expect(isLabNetns("weft", ns)).toBe(true);
-    for (const ns of ["weftab12-h1", "weftab12-ul", "weft-h", "weft-hx", "weft-h1-c", "weft-h1-c1x", "weft-ulx", "weft", "other-h1"]) {
+    for (const ns of ["weft-ul", "weft-world", "weft-h1", "weft-h12", "weft-h3-c2", "weft-h2-i1"]) expect(isLabNetns("weft", ns)).toBe(true);
+    for (const ns of ["weftab12-h1", "weftab12-ul", "weftab12-world", "weft-h", "weft-hx", "weft-h1-c", "weft-h1-c1x", "weft-h1-x1", "weft-ulx", "weft-worldx", "weft", "other-h1"]) {
       expect(isLabNetns("weft", ns)).toBe(false);
     }
   });
@@ -55,6 +74,7 @@ describe("lab building blocks", () => {
     await expect(labUp({ hosts: 2, containers: -1, prefix })).rejects.toThrow(/^containers: /);
     await expect(labUp({ hosts: 2, containers: 1, prefix, network: { name: "n", subnet: "10.40.0.0/33" } })).rejects.toThrow(/^network\.subnet: /);
     await expect(labUp({ hosts: 2, containers: 1, prefix: "Bad-Prefix" })).rejects.toBeInstanceOf(LabError);
+    await expect(labUp({ hosts: 2, containers: 1, prefix, underlayMtu: 1000 })).rejects.toThrow(/^underlayMtu: /);
     await expectGone(prefix);
   });
 
@@ -62,7 +82,10 @@ describe("lab building blocks", () => {
     const prefix = prefixForTest();
     const state = await buildLabUnderlay({ hosts: 3, containers: 0, prefix });
     expect(state.hosts.map((h) => h.netns)).toEqual([`${prefix}-h1`, `${prefix}-h2`, `${prefix}-h3`]);
-    expect((await listLabNetns(prefix)).sort()).toEqual([`${prefix}-h1`, `${prefix}-h2`, `${prefix}-h3`, `${prefix}-ul`]);
+    expect((await listLabNetns(prefix)).sort()).toEqual([`${prefix}-h1`, `${prefix}-h2`, `${prefix}-h3`, `${prefix}-ul`, `${prefix}-world`]);
+    // The world answers over the underlay: HTTP with the client's address, DNS for example.test.
+    expect(await pollUntilText(() => inNetnsMaybe(`${prefix}-h2`, "curl", "-s", "-m", "2", "http://10.251.0.253/"), "10.251.0.2")).toBe("10.251.0.2");
+    expect(await pollUntilText(() => inNetnsMaybe(`${prefix}-h1`, "getent", "ahostsv4", "example.test").split(/\s+/)[0] ?? "", "10.251.0.253")).toBe("10.251.0.253");
 
     inNetns(`${prefix}-h1`, "ping", "-n", "-c", "1", "-W", "2", "10.251.0.3");
     inNetns(`${prefix}-h2`, "etcdctl", `--endpoints=${state.etcd.endpoint}`, "put", "weft-lab-test", "ok");
@@ -85,8 +108,8 @@ describe("lab building blocks", () => {
 
     await labDown({ prefix });
     await expectGone(prefix);
-    expect((await listLabNetns(longer)).sort()).toEqual([`${longer}-h1`, `${longer}-ul`]);
-    expect((await pidsWithCommandLine(`${labDir(longer)}/`)).length).toBe(1); // its etcd
+    expect((await listLabNetns(longer)).sort()).toEqual([`${longer}-h1`, `${longer}-ul`, `${longer}-world`]);
+    expect((await pidsWithCommandLine(`${labDir(longer)}/`)).length).toBe(3); // its etcd, the world's HTTP and DNS servers
 
     await labDown({ prefix: longer });
     await expectGone(longer);
@@ -103,7 +126,7 @@ describe("lab building blocks", () => {
     const prefix = prefixForTest();
     await buildLabUnderlay({ hosts: 1, containers: 0, prefix });
     await expect(buildLabUnderlay({ hosts: 1, containers: 0, prefix })).rejects.toThrow(/^prefix: a lab named .* already exists/);
-    expect((await listLabNetns(prefix)).sort()).toEqual([`${prefix}-h1`, `${prefix}-ul`]);
+    expect((await listLabNetns(prefix)).sort()).toEqual([`${prefix}-h1`, `${prefix}-ul`, `${prefix}-world`]);
     await labDown({ prefix });
     await expectGone(prefix);
   });
@@ -120,7 +143,10 @@ describe("lab up with agents", () => {
     made.push(lab.prefix);
     const { prefix, state, checks } = lab;
 
-    expect(checks).toHaveLength(6 * 4);
+    expect(firstNetworkPings(checks)).toHaveLength(6 * 4);
+    // Second network (one container on h1 and h2): 2 pings; egress 8; names 6*5 + 2 + 8 outside; isolation 2*6*2.
+    const byKind = (kind: string): number => checks.filter((c) => (c.kind ?? "ping") === kind).length;
+    expect([byKind("ping"), byKind("egress"), byKind("name"), byKind("isolation")]).toEqual([26, 8, 40, 24]);
     expect(checks.filter((c) => !c.ok)).toEqual([]);
     expect(formatLabTable(state, checks)).toContain(`${prefix}-h2-c1`);
 
@@ -155,7 +181,7 @@ describe("lab up with agents", () => {
     made.push(lab.prefix);
     const { prefix, state, checks } = lab;
     expect(state.clusterKeyFile).toBe(`${labDir(prefix)}/cluster.key`);
-    expect(checks).toHaveLength(2);
+    expect(firstNetworkPings(checks)).toHaveLength(2);
     expect(checks.filter((c) => !c.ok)).toEqual([]);
 
     rmSync(`${labDir(prefix)}/state.json`); // as if the CLI had crashed

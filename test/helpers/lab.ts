@@ -98,3 +98,80 @@ export function pingSeries(netns: string, ip: string, options: { intervalMs: num
   });
   return { done, stop: () => child.kill("SIGINT") };
 }
+
+export interface NetnsRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command inside a namespace (`ip netns exec`, so /etc/netns/<ns>/resolv.conf applies). */
+export function inNetns(netns: string, command: readonly string[], timeoutMs = 10_000): Promise<NetnsRun> {
+  return new Promise((resolve) => {
+    const child = spawn("ip", ["netns", "exec", netns, ...command], { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.once("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
+  });
+}
+
+// Tiny servers and probes run with this very Node inside namespaces: TCP and UDP echo, and a client
+// that prints "ok" when it got its bytes back (or, for "sink", sent them all and was told the count).
+const SERVER = `
+const [proto, port] = process.argv.slice(1);
+if (proto === "tcp") require("node:net").createServer((s) => { let n = 0; s.on("data", (d) => { n += d.length; }); s.on("end", () => s.end(String(n))); s.on("error", () => {}); }).listen(Number(port), "0.0.0.0");
+else { const u = require("node:dgram").createSocket("udp4"); u.on("message", (m, r) => u.send(m, r.port, r.address)); u.bind(Number(port), "0.0.0.0"); }
+`;
+const CLIENT = `
+const [proto, ip, port, bytes, ms] = process.argv.slice(1);
+const done = (text) => { process.stdout.write(text + "\\n"); process.exit(0); };
+setTimeout(() => done("timeout"), Number(ms));
+if (proto === "tcp") {
+  const s = require("node:net").connect(Number(port), ip, () => s.end(Buffer.alloc(Number(bytes), 120)));
+  let reply = ""; s.on("data", (d) => (reply += d)); s.on("end", () => done(reply === bytes ? "ok" : "short " + reply)); s.on("error", (e) => done("error " + e.code));
+} else {
+  const u = require("node:dgram").createSocket("udp4");
+  u.on("message", () => done("ok")); u.send(Buffer.from("ping"), Number(port), ip);
+}
+`;
+
+/** Starts a TCP (byte-counting) or UDP (echo) server in a namespace; stop() kills it. */
+export async function startServer(netns: string, proto: "tcp" | "udp", port: number): Promise<{ stop(): void }> {
+  const child = spawn("ip", ["netns", "exec", netns, process.execPath, "-e", SERVER, proto, String(port)], { stdio: "ignore" });
+  const ready = await pollUntil(
+    async () => (await inNetns(netns, ["ss", "-H", proto === "tcp" ? "-ltn" : "-lun", `sport = :${port}`])).stdout.trim() !== "",
+    (up) => up,
+    10_000,
+  );
+  if (!ready) {
+    child.kill("SIGKILL");
+    throw new Error(`${proto} server on port ${port} in ${netns} did not start`);
+  }
+  return { stop: () => child.kill("SIGKILL") };
+}
+
+/** "ok" when the server answered (TCP: counted all `bytes`), else what went wrong. */
+export async function probe(netns: string, proto: "tcp" | "udp", ip: string, port: number, options: { bytes?: number; timeoutMs?: number } = {}): Promise<string> {
+  const timeoutMs = options.timeoutMs ?? 1500;
+  const run = await inNetns(netns, [process.execPath, "-e", CLIENT, proto, ip, String(port), String(options.bytes ?? 1), String(timeoutMs)], timeoutMs + 10_000);
+  return run.stdout.trim() || `exit ${run.code}: ${run.stderr.trim()}`;
+}
+
+/** Addresses `getent ahostsv4 name` prints inside a namespace (empty when the name does not resolve). */
+export async function resolveIn(netns: string, name: string): Promise<string[]> {
+  const run = await inNetns(netns, ["getent", "ahostsv4", name]);
+  if (run.code !== 0) return [];
+  return [...new Set(run.stdout.split("\n").map((l) => l.split(/\s+/)[0] ?? "").filter(Boolean))].sort();
+}
+
+/** The cross-host ping checks between the first network's containers (not egress, names, isolation, or the second network). */
+export function firstNetworkPings(checks: readonly CheckResult[]): CheckResult[] {
+  const second = /-i[0-9]+$/;
+  return checks.filter((c) => (c.kind ?? "ping") === "ping" && !second.test(c.from) && !second.test(c.to));
+}

@@ -14,6 +14,7 @@ import { MemoryNetwork } from "../../../controlplane/gossip/memory-network.js";
 import { MemoryRegistry, MemoryRegistryStore } from "../../../controlplane/registry/memory-registry.js";
 import { hostIfNameFor, vxlanName } from "../../../dataplane/index.js";
 import { FakeKernel } from "../../../dataplane/fake-kernel.js";
+import type { DnsRecordSource } from "../../../agent/dns/index.js";
 
 interface TestNode {
   agent: Agent;
@@ -53,7 +54,7 @@ async function startNode(
   const gossipAddr = `10.251.0.${index}:7946`;
   const agent = new Agent({
     node: name,
-    underlay: { ip: `10.251.0.${index}`, mtu: 1500 },
+    underlay: { ip: `10.251.0.${index}`, mtu: 1500, iface: "ul0" },
     gossipAddr,
     registry,
     kernel,
@@ -285,7 +286,7 @@ describe("Agent endpoints and networks", () => {
     const metrics = new prom.Registry();
     const agent = new Agent({
       node: "h1",
-      underlay: { ip: "10.251.0.1", mtu: 1500 },
+      underlay: { ip: "10.251.0.1", mtu: 1500, iface: "ul0" },
       gossipAddr: "10.251.0.1:7946",
       registry: new MemoryRegistry({ store }),
       kernel,
@@ -320,5 +321,43 @@ describe("Agent endpoints and networks", () => {
     // Once no local endpoint uses it, it stays for the grace period, then goes.
     await h1.agent.detachEndpoint(a.id);
     await expect.poll(() => h1.kernel.links.has(vxlanName(42)), { timeout: 3000 }).toBe(false);
+  });
+
+  it("gives endpoints an egress leg except on internal networks, reports gateway and resolver, and serves their names", async () => {
+    const store = new MemoryRegistryStore();
+    const net = new MemoryNetwork();
+    const zones: Array<Array<{ network: string; listen: string }>> = [];
+    let records: DnsRecordSource | undefined;
+    const dns = (source: DnsRecordSource) => {
+      records = source;
+      return { setZones: async (z: readonly { network: string; listen: string }[]) => void zones.push([...z]), close: async () => undefined };
+    };
+    const h1 = await startNode("h1", 1, store, net, undefined, { dns, egressSubnet: "172.30.0.0/16" });
+    const h2 = await startNode("h2", 2, store, net);
+    await h1.agent.createNetwork({ name: "blue", subnet: "10.40.0.0/16", vni: 42 });
+    await h1.agent.createNetwork({ name: "vault", subnet: "10.50.0.0/16", vni: 7, internal: true });
+    expect(h1.agent.listNetworks().map((n) => [n.name, n.internal])).toEqual([["blue", false], ["vault", true]]);
+
+    const a = await h1.agent.attachEndpoint({ network: "blue", netns: "c1", aliases: ["web", "api"] });
+    const slice = h1.agent.inspectNetwork("blue").slices.find((s) => s.node === "h1")!.cidr;
+    const gateway = slice.replace(/\.0\/24$/, ".1");
+    expect(a).toMatchObject({ gateway, mtu: 1450, aliases: ["web", "api"], dns: { nameservers: [gateway], search: ["blue"] } });
+    expect(a.interfaces.map((i) => [i.name, i.ip])).toEqual([["eth0", `${a.ip}/16`], ["eth1", "172.30.0.2/16"]]);
+    expect(h1.agent.inspectEndpoint("c1")).toEqual(a);
+
+    const v = await h1.agent.attachEndpoint({ network: "vault", netns: "c2" });
+    expect(v.interfaces.map((i) => i.name)).toEqual(["eth0"]);
+    await expectError(h1.agent.attachEndpoint({ network: "blue", netns: "c3", aliases: ["no such name!"] }), "invalid-argument", "aliases");
+    expect(h1.agent.listEndpoints().map((e) => e.name).sort()).toEqual(["c1", "c2"]);
+
+    const b = await h2.agent.attachEndpoint({ network: "blue", netns: "c3" });
+    await h1.agent.reconcile();
+    expect(zones.at(-1)).toEqual([{ network: "blue", listen: gateway }, { network: "vault", listen: v.gateway }]);
+    await expect.poll(() => [...records!.endpoints("blue")].map((e) => e.name).sort()).toEqual(["c1", "c3"]);
+    expect([...records!.endpoints("blue")].find((e) => e.name === "c1")).toEqual({ name: "c1", aliases: ["web", "api"], ip: a.ip });
+    expect(h1.agent.inspectEndpoint(b.id.slice(0, 12))).toMatchObject({ name: "c3", local: false, node: "h2" });
+
+    await h2.agent.detachEndpoint(b.id);
+    await expect.poll(() => [...records!.endpoints("blue")].map((e) => e.name)).toEqual(["c1"]);
   });
 });

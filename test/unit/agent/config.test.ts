@@ -22,6 +22,19 @@ function failure(argv: string[], env: Record<string, string> = {}, files: Record
 }
 
 describe("weftd configuration", () => {
+  it("takes the egress subnet and the resolv.conf for DNS forwarding, naming the flag when bad", () => {
+    const config = run([], { WEFT_UNDERLAY_IP: "10.0.0.9" });
+    expect(config.egressSubnet).toBe("172.18.0.0/16");
+    expect(config.dnsResolvConf).toBe("/etc/resolv.conf");
+    expect(run(["--egress-subnet", "172.30.0.0/20", "--dns-resolv-conf", "/run/r.conf"], { WEFT_UNDERLAY_IP: "10.0.0.9" })).toMatchObject({ egressSubnet: "172.30.0.0/20", dnsResolvConf: "/run/r.conf" });
+    for (const bad of ["172.18.0.1/16", "172.18.0.0/30", "10.0.0.0/4", "nonsense"]) {
+      const err = failure(["--egress-subnet", bad], { WEFT_UNDERLAY_IP: "10.0.0.9" });
+      expect(err.flag).toBe("egress-subnet");
+      expect(err.message.startsWith("--egress-subnet: ")).toBe(true);
+    }
+    expect(failure(["--dns-resolv-conf", "resolv.conf"], { WEFT_UNDERLAY_IP: "10.0.0.9" }).flag).toBe("dns-resolv-conf");
+  });
+
   it("takes flags over environment over file over defaults", () => {
     const files = { "/etc/weft.yaml": "nodeName: from-file\netcdEndpoints: [http://10.0.0.1:2379, http://10.0.0.2:2379]\nunderlayIp: 10.0.0.9\n" };
     const config = run(["--config", "/etc/weft.yaml", "--node-name", "from-flag"], { WEFT_NODE_NAME: "from-env", WEFT_STATE_DIR: "/srv/weft" }, files);

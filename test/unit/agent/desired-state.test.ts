@@ -4,15 +4,17 @@ import type { NetworkRecord } from "../../../controlplane/registry/index.js";
 import type { EndpointRecord } from "../../../controlplane/gossip/index.js";
 import { hostIfNameFor, vtepMacFor } from "../../../dataplane/index.js";
 import type { LocalEndpoint } from "../../../agent/state-store.js";
+// EndpointRecord.aliases (issue 7, the DNS helper) as a spread: compiles before and after it lands.
+const NO_ALIASES = { aliases: [] as readonly string[] };
 
 const network = (name: string, vni: number, subnet: string, mtu?: number): NetworkRecord => ({
-  name, vni, subnet, hostPrefixLen: 24, mode: "overlay", attachable: true, labels: {}, createdAt: "2026-01-01T00:00:00Z", ...(mtu ? { mtu } : {}),
+  name, vni, subnet, hostPrefixLen: 24, internal: false, mode: "overlay", attachable: true, labels: {}, createdAt: "2026-01-01T00:00:00Z", ...(mtu ? { mtu } : {}),
 });
 const local = (short: string, net: string, ip: string): LocalEndpoint => ({
   id: fullId(short), name: `c-${short}`, network: net, netns: `ns-${short}`, ifName: "eth0", ip, mac: "02:42:0a:28:01:02", createdAt: "2026-01-01T00:00:00Z",
 });
 const entry = (owner: string, net: string, id: string, ip: string, vtep: string, tombstone = false): EndpointRecord => ({
-  network: net, endpointId: id, owner, version: 1, tombstone, ip, mac: `02:42:00:00:00:${id.padStart(2, "0")}`, vtep, name: id, aliases: [], labels: {}, deletedAtMs: 0,
+  network: net, endpointId: id, owner, version: 1, tombstone, ip, mac: `02:42:00:00:00:${id.padStart(2, "0")}`, vtep, name: id, ...NO_ALIASES, labels: {}, deletedAtMs: 0,
 });
 
 // Endpoint ids are 32 hex digits (randomBytes(16)); tests name them by a short tag.

@@ -1,9 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { planEndpointChanges, type EndpointChangeContext } from "../../../agent/kernel-sync/endpoint-change-plan.js";
 import type { EndpointRecord } from "../../../controlplane/gossip/index.js";
+// EndpointRecord.aliases (issue 7, the DNS helper) as a spread: compiles before and after it lands.
+const NO_ALIASES = { aliases: [] as readonly string[] };
 
 const record = (owner: string, id: string, ip: string, mac: string, vtep: string, network = "blue", tombstone = false): EndpointRecord => ({
-  network, endpointId: id, owner, version: 1, tombstone, ip, mac, vtep, name: id, aliases: [], labels: {}, deletedAtMs: tombstone ? 1 : 0,
+  network, endpointId: id, owner, version: 1, tombstone, ip, mac, vtep, name: id, ...NO_ALIASES, labels: {}, deletedAtMs: tombstone ? 1 : 0,
 });
 
 const context = (current: EndpointRecord[] = []): EndpointChangeContext => ({

@@ -26,6 +26,8 @@ describe("EndpointLifecycle.withdrawBroken", () => {
     const lifecycle = new EndpointLifecycle({
       node: "h1",
       vtep: "10.251.0.1",
+      egressSubnet: "172.18.0.0/16",
+      viewContext: () => ({ node: "h1", vtep: "10.251.0.1", underlayMtu: 1500, egressPrefix: 16, network: () => undefined, slice: () => undefined }),
       registry: new MemoryRegistry({ store: new MemoryRegistryStore() }),
       gossip: () => ({ withdraw: (_network: string, id: string) => withdrawn.push(id), entries: () => [] }) as unknown as GossipNode,
       state: () => state,

@@ -5,7 +5,7 @@ import { NetworkView } from "../../../agent/networks/network-view.js";
 import type { NetworkRecord } from "../../../controlplane/registry/index.js";
 
 const record = (name: string, vni: number): NetworkRecord => ({
-  name, vni, subnet: `10.${vni}.0.0/16`, hostPrefixLen: 24, mode: "overlay", attachable: true, labels: {}, createdAt: "2026-01-01T00:00:00Z",
+  name, vni, subnet: `10.${vni}.0.0/16`, hostPrefixLen: 24, internal: false, mode: "overlay", attachable: true, labels: {}, createdAt: "2026-01-01T00:00:00Z",
 });
 
 function setup(): { view: NetworkView; etcd: Map<string, NetworkRecord>; users: Map<string, number>; clock: { now: number }; lines: string[] } {

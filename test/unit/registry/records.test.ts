@@ -16,6 +16,7 @@ const network = {
   vni: 42,
   subnet: "10.40.0.0/16",
   hostPrefixLen: 24,
+  internal: false,
   mode: "overlay",
   attachable: true,
   labels: {},
@@ -70,6 +71,12 @@ describe("parseNetworkRecord", () => {
   it("accepts a valid record", () => {
     expect(parseNetworkRecord("/weft/v1/networks/blue", network)).toEqual(network);
     expect(parseNetworkRecord("/weft/v1/networks/blue", { ...network, mtu: 1450 }).mtu).toBe(1450);
+    expect(parseNetworkRecord("/weft/v1/networks/blue", { ...network, internal: true }).internal).toBe(true);
+  });
+
+  it("reads a record written before networks could be internal as not internal", () => {
+    const { internal: _, ...old } = network;
+    expect(parseNetworkRecord("/weft/v1/networks/blue", old).internal).toBe(false);
   });
 
   it.each([
@@ -82,6 +89,7 @@ describe("parseNetworkRecord", () => {
     [{ ...network, mtu: 100 }, "mtu"],
     [{ ...network, mode: "bridge" }, "mode"],
     [{ ...network, attachable: "yes" }, "attachable"],
+    [{ ...network, internal: "yes" }, "internal"],
     [{ ...network, labels: { a: 1 } }, "labels"],
     [{ ...network, createdAt: "yesterday" }, "createdAt"],
   ])("rejects %j naming the field", (value, field) => {

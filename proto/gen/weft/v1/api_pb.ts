@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file weft/v1/api.proto.
  */
 export const file_weft_v1_api: GenFile = /*@__PURE__*/
-  fileDesc("ChF3ZWZ0L3YxL2FwaS5wcm90bxIHd2VmdC52MSK3AQoHTmV0d29yaxIMCgRuYW1lGAEgASgJEgsKA3ZuaRgCIAEoDRIOCgZzdWJuZXQYAyABKAkSFwoPaG9zdF9wcmVmaXhfbGVuGAQgASgNEgsKA210dRgFIAEoDRIsCgZsYWJlbHMYBiADKAsyHC53ZWZ0LnYxLk5ldHdvcmsuTGFiZWxzRW50cnkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASIpCgtTdWJuZXRTbGljZRIMCgRjaWRyGAEgASgJEgwKBG5vZGUYAiABKAkiiAEKCEVuZHBvaW50EgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSDwoHbmV0d29yaxgDIAEoCRIMCgRub2RlGAQgASgJEgoKAmlwGAUgASgJEgsKA21hYxgGIAEoCRIMCgR2dGVwGAcgASgJEg0KBWxvY2FsGAggASgIEg0KBW5ldG5zGAkgASgJInoKBFBlZXISDAoEbmFtZRgBIAEoCRITCgtnb3NzaXBfYWRkchgCIAEoCRITCgt1bmRlcmxheV9pcBgDIAEoCRINCgVzdGF0ZRgEIAEoCRIRCgllbmRwb2ludHMYBSABKA0SGAoQbGFzdF9zZWVuX2Fnb19tcxgGIAEoAyLEAQoUQ3JlYXRlTmV0d29ya1JlcXVlc3QSDAoEbmFtZRgBIAEoCRIOCgZzdWJuZXQYAiABKAkSCwoDdm5pGAMgASgNEhcKD2hvc3RfcHJlZml4X2xlbhgEIAEoDRI5CgZsYWJlbHMYBSADKAsyKS53ZWZ0LnYxLkNyZWF0ZU5ldHdvcmtSZXF1ZXN0LkxhYmVsc0VudHJ5Gi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiOgoVQ3JlYXRlTmV0d29ya1Jlc3BvbnNlEiEKB25ldHdvcmsYASABKAsyEC53ZWZ0LnYxLk5ldHdvcmsiFQoTTGlzdE5ldHdvcmtzUmVxdWVzdCI6ChRMaXN0TmV0d29ya3NSZXNwb25zZRIiCghuZXR3b3JrcxgBIAMoCzIQLndlZnQudjEuTmV0d29yayIlChVJbnNwZWN0TmV0d29ya1JlcXVlc3QSDAoEbmFtZRgBIAEoCSKHAQoWSW5zcGVjdE5ldHdvcmtSZXNwb25zZRIhCgduZXR3b3JrGAEgASgLMhAud2VmdC52MS5OZXR3b3JrEiQKBnNsaWNlcxgCIAMoCzIULndlZnQudjEuU3VibmV0U2xpY2USJAoJZW5kcG9pbnRzGAMgAygLMhEud2VmdC52MS5FbmRwb2ludCIkChRSZW1vdmVOZXR3b3JrUmVxdWVzdBIMCgRuYW1lGAEgASgJIhcKFVJlbW92ZU5ldHdvcmtSZXNwb25zZSJWChVBdHRhY2hFbmRwb2ludFJlcXVlc3QSDwoHbmV0d29yaxgBIAEoCRINCgVuZXRucxgCIAEoCRIMCgRuYW1lGAMgASgJEg8KB2lmX25hbWUYBCABKAkiPQoWQXR0YWNoRW5kcG9pbnRSZXNwb25zZRIjCghlbmRwb2ludBgBIAEoCzIRLndlZnQudjEuRW5kcG9pbnQiKQoVRGV0YWNoRW5kcG9pbnRSZXF1ZXN0EhAKCGVuZHBvaW50GAEgASgJIj0KFkRldGFjaEVuZHBvaW50UmVzcG9uc2USIwoIZW5kcG9pbnQYASABKAsyES53ZWZ0LnYxLkVuZHBvaW50IicKFExpc3RFbmRwb2ludHNSZXF1ZXN0Eg8KB25ldHdvcmsYASABKAkiPQoVTGlzdEVuZHBvaW50c1Jlc3BvbnNlEiQKCWVuZHBvaW50cxgBIAMoCzIRLndlZnQudjEuRW5kcG9pbnQiEgoQTGlzdFBlZXJzUmVxdWVzdCIxChFMaXN0UGVlcnNSZXNwb25zZRIcCgVwZWVycxgBIAMoCzINLndlZnQudjEuUGVlciISChBHZXRTdGF0dXNSZXF1ZXN0IpECChFHZXRTdGF0dXNSZXNwb25zZRIMCgRub2RlGAEgASgJEg8KB3ZlcnNpb24YAiABKAkSEwoLdW5kZXJsYXlfaXAYAyABKAkSEwoLZ29zc2lwX2FkZHIYBCABKAkSFgoOZXRjZF9jb25uZWN0ZWQYBSABKAgSEAoIbmV0d29ya3MYBiABKA0SFwoPbG9jYWxfZW5kcG9pbnRzGAcgASgNEhgKEHJlbW90ZV9lbmRwb2ludHMYCCABKA0SEwoLcGVlcnNfYWxpdmUYCSABKA0SEwoLcGVlcnNfdG90YWwYCiABKA0SGQoRbGFzdF9yZWNvbmNpbGVfbXMYCyABKAQSEQoJdXB0aW1lX21zGAwgASgEMssFCgtXZWZ0U2VydmljZRJOCg1DcmVhdGVOZXR3b3JrEh0ud2VmdC52MS5DcmVhdGVOZXR3b3JrUmVxdWVzdBoeLndlZnQudjEuQ3JlYXRlTmV0d29ya1Jlc3BvbnNlEksKDExpc3ROZXR3b3JrcxIcLndlZnQudjEuTGlzdE5ldHdvcmtzUmVxdWVzdBodLndlZnQudjEuTGlzdE5ldHdvcmtzUmVzcG9uc2USUQoOSW5zcGVjdE5ldHdvcmsSHi53ZWZ0LnYxLkluc3BlY3ROZXR3b3JrUmVxdWVzdBofLndlZnQudjEuSW5zcGVjdE5ldHdvcmtSZXNwb25zZRJOCg1SZW1vdmVOZXR3b3JrEh0ud2VmdC52MS5SZW1vdmVOZXR3b3JrUmVxdWVzdBoeLndlZnQudjEuUmVtb3ZlTmV0d29ya1Jlc3BvbnNlElEKDkF0dGFjaEVuZHBvaW50Eh4ud2VmdC52MS5BdHRhY2hFbmRwb2ludFJlcXVlc3QaHy53ZWZ0LnYxLkF0dGFjaEVuZHBvaW50UmVzcG9uc2USUQoORGV0YWNoRW5kcG9pbnQSHi53ZWZ0LnYxLkRldGFjaEVuZHBvaW50UmVxdWVzdBofLndlZnQudjEuRGV0YWNoRW5kcG9pbnRSZXNwb25zZRJOCg1MaXN0RW5kcG9pbnRzEh0ud2VmdC52MS5MaXN0RW5kcG9pbnRzUmVxdWVzdBoeLndlZnQudjEuTGlzdEVuZHBvaW50c1Jlc3BvbnNlEkIKCUxpc3RQZWVycxIZLndlZnQudjEuTGlzdFBlZXJzUmVxdWVzdBoaLndlZnQudjEuTGlzdFBlZXJzUmVzcG9uc2USQgoJR2V0U3RhdHVzEhkud2VmdC52MS5HZXRTdGF0dXNSZXF1ZXN0Ghoud2VmdC52MS5HZXRTdGF0dXNSZXNwb25zZWIGcHJvdG8z");
+  fileDesc("ChF3ZWZ0L3YxL2FwaS5wcm90bxIHd2VmdC52MSLJAQoHTmV0d29yaxIMCgRuYW1lGAEgASgJEgsKA3ZuaRgCIAEoDRIOCgZzdWJuZXQYAyABKAkSFwoPaG9zdF9wcmVmaXhfbGVuGAQgASgNEgsKA210dRgFIAEoDRIsCgZsYWJlbHMYBiADKAsyHC53ZWZ0LnYxLk5ldHdvcmsuTGFiZWxzRW50cnkSEAoIaW50ZXJuYWwYByABKAgaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASI6CgtTdWJuZXRTbGljZRIMCgRjaWRyGAEgASgJEgwKBG5vZGUYAiABKAkSDwoHZ2F0ZXdheRgDIAEoCSI6ChFFbmRwb2ludEludGVyZmFjZRIMCgRuYW1lGAEgASgJEgsKA21hYxgCIAEoCRIKCgJpcBgDIAEoCSIyCgtFbmRwb2ludERucxITCgtuYW1lc2VydmVycxgBIAMoCRIOCgZzZWFyY2gYAiADKAkiigIKCEVuZHBvaW50EgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSDwoHbmV0d29yaxgDIAEoCRIMCgRub2RlGAQgASgJEgoKAmlwGAUgASgJEgsKA21hYxgGIAEoCRIMCgR2dGVwGAcgASgJEg0KBWxvY2FsGAggASgIEg0KBW5ldG5zGAkgASgJEg8KB2FsaWFzZXMYCiADKAkSDwoHZ2F0ZXdheRgLIAEoCRILCgNtdHUYDCABKA0SLgoKaW50ZXJmYWNlcxgNIAMoCzIaLndlZnQudjEuRW5kcG9pbnRJbnRlcmZhY2USIQoDZG5zGA4gASgLMhQud2VmdC52MS5FbmRwb2ludERucyJ6CgRQZWVyEgwKBG5hbWUYASABKAkSEwoLZ29zc2lwX2FkZHIYAiABKAkSEwoLdW5kZXJsYXlfaXAYAyABKAkSDQoFc3RhdGUYBCABKAkSEQoJZW5kcG9pbnRzGAUgASgNEhgKEGxhc3Rfc2Vlbl9hZ29fbXMYBiABKAMi4wEKFENyZWF0ZU5ldHdvcmtSZXF1ZXN0EgwKBG5hbWUYASABKAkSDgoGc3VibmV0GAIgASgJEgsKA3ZuaRgDIAEoDRIXCg9ob3N0X3ByZWZpeF9sZW4YBCABKA0SOQoGbGFiZWxzGAUgAygLMikud2VmdC52MS5DcmVhdGVOZXR3b3JrUmVxdWVzdC5MYWJlbHNFbnRyeRILCgNtdHUYBiABKA0SEAoIaW50ZXJuYWwYByABKAgaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASI6ChVDcmVhdGVOZXR3b3JrUmVzcG9uc2USIQoHbmV0d29yaxgBIAEoCzIQLndlZnQudjEuTmV0d29yayIVChNMaXN0TmV0d29ya3NSZXF1ZXN0IjoKFExpc3ROZXR3b3Jrc1Jlc3BvbnNlEiIKCG5ldHdvcmtzGAEgAygLMhAud2VmdC52MS5OZXR3b3JrIiUKFUluc3BlY3ROZXR3b3JrUmVxdWVzdBIMCgRuYW1lGAEgASgJIocBChZJbnNwZWN0TmV0d29ya1Jlc3BvbnNlEiEKB25ldHdvcmsYASABKAsyEC53ZWZ0LnYxLk5ldHdvcmsSJAoGc2xpY2VzGAIgAygLMhQud2VmdC52MS5TdWJuZXRTbGljZRIkCgllbmRwb2ludHMYAyADKAsyES53ZWZ0LnYxLkVuZHBvaW50IiQKFFJlbW92ZU5ldHdvcmtSZXF1ZXN0EgwKBG5hbWUYASABKAkiFwoVUmVtb3ZlTmV0d29ya1Jlc3BvbnNlImcKFUF0dGFjaEVuZHBvaW50UmVxdWVzdBIPCgduZXR3b3JrGAEgASgJEg0KBW5ldG5zGAIgASgJEgwKBG5hbWUYAyABKAkSDwoHaWZfbmFtZRgEIAEoCRIPCgdhbGlhc2VzGAUgAygJIj0KFkF0dGFjaEVuZHBvaW50UmVzcG9uc2USIwoIZW5kcG9pbnQYASABKAsyES53ZWZ0LnYxLkVuZHBvaW50IikKFURldGFjaEVuZHBvaW50UmVxdWVzdBIQCghlbmRwb2ludBgBIAEoCSI9ChZEZXRhY2hFbmRwb2ludFJlc3BvbnNlEiMKCGVuZHBvaW50GAEgASgLMhEud2VmdC52MS5FbmRwb2ludCInChRMaXN0RW5kcG9pbnRzUmVxdWVzdBIPCgduZXR3b3JrGAEgASgJIj0KFUxpc3RFbmRwb2ludHNSZXNwb25zZRIkCgllbmRwb2ludHMYASADKAsyES53ZWZ0LnYxLkVuZHBvaW50IioKFkluc3BlY3RFbmRwb2ludFJlcXVlc3QSEAoIZW5kcG9pbnQYASABKAkiPgoXSW5zcGVjdEVuZHBvaW50UmVzcG9uc2USIwoIZW5kcG9pbnQYASABKAsyES53ZWZ0LnYxLkVuZHBvaW50IhIKEExpc3RQZWVyc1JlcXVlc3QiMQoRTGlzdFBlZXJzUmVzcG9uc2USHAoFcGVlcnMYASADKAsyDS53ZWZ0LnYxLlBlZXIiEgoQR2V0U3RhdHVzUmVxdWVzdCKRAgoRR2V0U3RhdHVzUmVzcG9uc2USDAoEbm9kZRgBIAEoCRIPCgd2ZXJzaW9uGAIgASgJEhMKC3VuZGVybGF5X2lwGAMgASgJEhMKC2dvc3NpcF9hZGRyGAQgASgJEhYKDmV0Y2RfY29ubmVjdGVkGAUgASgIEhAKCG5ldHdvcmtzGAYgASgNEhcKD2xvY2FsX2VuZHBvaW50cxgHIAEoDRIYChByZW1vdGVfZW5kcG9pbnRzGAggASgNEhMKC3BlZXJzX2FsaXZlGAkgASgNEhMKC3BlZXJzX3RvdGFsGAogASgNEhkKEWxhc3RfcmVjb25jaWxlX21zGAsgASgEEhEKCXVwdGltZV9tcxgMIAEoBDKhBgoLV2VmdFNlcnZpY2USTgoNQ3JlYXRlTmV0d29yaxIdLndlZnQudjEuQ3JlYXRlTmV0d29ya1JlcXVlc3QaHi53ZWZ0LnYxLkNyZWF0ZU5ldHdvcmtSZXNwb25zZRJLCgxMaXN0TmV0d29ya3MSHC53ZWZ0LnYxLkxpc3ROZXR3b3Jrc1JlcXVlc3QaHS53ZWZ0LnYxLkxpc3ROZXR3b3Jrc1Jlc3BvbnNlElEKDkluc3BlY3ROZXR3b3JrEh4ud2VmdC52MS5JbnNwZWN0TmV0d29ya1JlcXVlc3QaHy53ZWZ0LnYxLkluc3BlY3ROZXR3b3JrUmVzcG9uc2USTgoNUmVtb3ZlTmV0d29yaxIdLndlZnQudjEuUmVtb3ZlTmV0d29ya1JlcXVlc3QaHi53ZWZ0LnYxLlJlbW92ZU5ldHdvcmtSZXNwb25zZRJRCg5BdHRhY2hFbmRwb2ludBIeLndlZnQudjEuQXR0YWNoRW5kcG9pbnRSZXF1ZXN0Gh8ud2VmdC52MS5BdHRhY2hFbmRwb2ludFJlc3BvbnNlElEKDkRldGFjaEVuZHBvaW50Eh4ud2VmdC52MS5EZXRhY2hFbmRwb2ludFJlcXVlc3QaHy53ZWZ0LnYxLkRldGFjaEVuZHBvaW50UmVzcG9uc2USTgoNTGlzdEVuZHBvaW50cxIdLndlZnQudjEuTGlzdEVuZHBvaW50c1JlcXVlc3QaHi53ZWZ0LnYxLkxpc3RFbmRwb2ludHNSZXNwb25zZRJUCg9JbnNwZWN0RW5kcG9pbnQSHy53ZWZ0LnYxLkluc3BlY3RFbmRwb2ludFJlcXVlc3QaIC53ZWZ0LnYxLkluc3BlY3RFbmRwb2ludFJlc3BvbnNlEkIKCUxpc3RQZWVycxIZLndlZnQudjEuTGlzdFBlZXJzUmVxdWVzdBoaLndlZnQudjEuTGlzdFBlZXJzUmVzcG9uc2USQgoJR2V0U3RhdHVzEhkud2VmdC52MS5HZXRTdGF0dXNSZXF1ZXN0Ghoud2VmdC52MS5HZXRTdGF0dXNSZXNwb25zZWIGcHJvdG8z");
 
 /**
  * @generated from message weft.v1.Network
@@ -45,6 +45,13 @@ export type Network = Message<"weft.v1.Network"> & {
    * @generated from field: map<string, string> labels = 6;
    */
   labels: { [key: string]: string };
+
+  /**
+   * No egress leg and no forwarding off the network.
+   *
+   * @generated from field: bool internal = 7;
+   */
+  internal: boolean;
 };
 
 /**
@@ -67,6 +74,13 @@ export type SubnetSlice = Message<"weft.v1.SubnetSlice"> & {
    * @generated from field: string node = 2;
    */
   node: string;
+
+  /**
+   * The node's address on the network's bridge: the slice's first address.
+   *
+   * @generated from field: string gateway = 3;
+   */
+  gateway: string;
 };
 
 /**
@@ -75,6 +89,59 @@ export type SubnetSlice = Message<"weft.v1.SubnetSlice"> & {
  */
 export const SubnetSliceSchema: GenMessage<SubnetSlice> = /*@__PURE__*/
   messageDesc(file_weft_v1_api, 1);
+
+/**
+ * An interface weft gave the namespace; ip in CIDR form.
+ *
+ * @generated from message weft.v1.EndpointInterface
+ */
+export type EndpointInterface = Message<"weft.v1.EndpointInterface"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: string mac = 2;
+   */
+  mac: string;
+
+  /**
+   * @generated from field: string ip = 3;
+   */
+  ip: string;
+};
+
+/**
+ * Describes the message weft.v1.EndpointInterface.
+ * Use `create(EndpointInterfaceSchema)` to create a new message.
+ */
+export const EndpointInterfaceSchema: GenMessage<EndpointInterface> = /*@__PURE__*/
+  messageDesc(file_weft_v1_api, 2);
+
+/**
+ * The resolver the namespace should use: weft's DNS on its gateway address.
+ *
+ * @generated from message weft.v1.EndpointDns
+ */
+export type EndpointDns = Message<"weft.v1.EndpointDns"> & {
+  /**
+   * @generated from field: repeated string nameservers = 1;
+   */
+  nameservers: string[];
+
+  /**
+   * @generated from field: repeated string search = 2;
+   */
+  search: string[];
+};
+
+/**
+ * Describes the message weft.v1.EndpointDns.
+ * Use `create(EndpointDnsSchema)` to create a new message.
+ */
+export const EndpointDnsSchema: GenMessage<EndpointDns> = /*@__PURE__*/
+  messageDesc(file_weft_v1_api, 3);
 
 /**
  * @generated from message weft.v1.Endpoint
@@ -128,6 +195,36 @@ export type Endpoint = Message<"weft.v1.Endpoint"> & {
    * @generated from field: string netns = 9;
    */
   netns: string;
+
+  /**
+   * @generated from field: repeated string aliases = 10;
+   */
+  aliases: string[];
+
+  /**
+   * The owner's address on the network's bridge (its slice's first address); local endpoints only
+   * from here on.
+   *
+   * @generated from field: string gateway = 11;
+   */
+  gateway: string;
+
+  /**
+   * @generated from field: uint32 mtu = 12;
+   */
+  mtu: number;
+
+  /**
+   * The overlay interface first, then the egress leg (absent on internal networks).
+   *
+   * @generated from field: repeated weft.v1.EndpointInterface interfaces = 13;
+   */
+  interfaces: EndpointInterface[];
+
+  /**
+   * @generated from field: weft.v1.EndpointDns dns = 14;
+   */
+  dns?: EndpointDns | undefined;
 };
 
 /**
@@ -135,7 +232,7 @@ export type Endpoint = Message<"weft.v1.Endpoint"> & {
  * Use `create(EndpointSchema)` to create a new message.
  */
 export const EndpointSchema: GenMessage<Endpoint> = /*@__PURE__*/
-  messageDesc(file_weft_v1_api, 2);
+  messageDesc(file_weft_v1_api, 4);
 
 /**
  * @generated from message weft.v1.Peer
@@ -181,7 +278,7 @@ export type Peer = Message<"weft.v1.Peer"> & {
  * Use `create(PeerSchema)` to create a new message.
  */
 export const PeerSchema: GenMessage<Peer> = /*@__PURE__*/
-  messageDesc(file_weft_v1_api, 3);
+  messageDesc(file_weft_v1_api, 5);
 
 /**
  * @generated from message weft.v1.CreateNetworkRequest
@@ -215,6 +312,18 @@ export type CreateNetworkRequest = Message<"weft.v1.CreateNetworkRequest"> & {
    * @generated from field: map<string, string> labels = 5;
    */
   labels: { [key: string]: string };
+
+  /**
+   * 0 = the underlay MTU minus 50.
+   *
+   * @generated from field: uint32 mtu = 6;
+   */
+  mtu: number;
+
+  /**
+   * @generated from field: bool internal = 7;
+   */
+  internal: boolean;
 };
 
 /**
@@ -222,7 +331,7 @@ export type CreateNetworkRequest = Message<"weft.v1.CreateNetworkRequest"> & {
  * Use `create(CreateNetworkRequestSchema)` to create a new message.
  */
 export const CreateNetworkRequestSchema: GenMessage<CreateNetworkRequest> = /*@__PURE__*/
-  messageDesc(file_weft_v1_api, 4);
+  messageDesc(file_weft_v1_api, 6);
 
 /**
  * @generated from message weft.v1.CreateNetworkResponse
@@ -239,7 +348,7 @@ export type CreateNetworkResponse = Message<"weft.v1.CreateNetworkResponse"> & {
  * Use `create(CreateNetworkResponseSchema)` to create a new message.
  */
 export const CreateNetworkResponseSchema: GenMessage<CreateNetworkResponse> = /*@__PURE__*/
-  messageDesc(file_weft_v1_api, 5);
+  messageDesc(file_weft_v1_api, 7);
 
 /**
  * @generated from message weft.v1.ListNetworksRequest
@@ -252,7 +361,7 @@ export type ListNetworksRequest = Message<"weft.v1.ListNetworksRequest"> & {
  * Use `create(ListNetworksRequestSchema)` to create a new message.
  */
 export const ListNetworksRequestSchema: GenMessage<ListNetworksRequest> = /*@__PURE__*/
-  messageDesc(file_weft_v1_api, 6);
+  messageDesc(file_weft_v1_api, 8);
 
 /**
  * @generated from message weft.v1.ListNetworksResponse
@@ -269,7 +378,7 @@ export type ListNetworksResponse = Message<"weft.v1.ListNetworksResponse"> & {
  * Use `create(ListNetworksResponseSchema)` to create a new message.
  */
 export const ListNetworksResponseSchema: GenMessage<ListNetworksResponse> = /*@__PURE__*/
-  messageDesc(file_weft_v1_api, 7);
+  messageDesc(file_weft_v1_api, 9);
 
 /**
  * @generated from message weft.v1.InspectNetworkRequest
@@ -286,7 +395,7 @@ export type InspectNetworkRequest = Message<"weft.v1.InspectNetworkRequest"> & {
  * Use `create(InspectNetworkRequestSchema)` to create a new message.
  */
 export const InspectNetworkRequestSchema: GenMessage<InspectNetworkRequest> = /*@__PURE__*/
-  messageDesc(file_weft_v1_api, 8);
+  messageDesc(file_weft_v1_api, 10);
 
 /**
  * @generated from message weft.v1.InspectNetworkResponse
@@ -313,7 +422,7 @@ export type InspectNetworkResponse = Message<"weft.v1.InspectNetworkResponse"> &
  * Use `create(InspectNetworkResponseSchema)` to create a new message.
  */
 export const InspectNetworkResponseSchema: GenMessage<InspectNetworkResponse> = /*@__PURE__*/
-  messageDesc(file_weft_v1_api, 9);
+  messageDesc(file_weft_v1_api, 11);
 
 /**
  * @generated from message weft.v1.RemoveNetworkRequest
@@ -330,7 +439,7 @@ export type RemoveNetworkRequest = Message<"weft.v1.RemoveNetworkRequest"> & {
  * Use `create(RemoveNetworkRequestSchema)` to create a new message.
  */
 export const RemoveNetworkRequestSchema: GenMessage<RemoveNetworkRequest> = /*@__PURE__*/
-  messageDesc(file_weft_v1_api, 10);
+  messageDesc(file_weft_v1_api, 12);
 
 /**
  * @generated from message weft.v1.RemoveNetworkResponse
@@ -343,7 +452,7 @@ export type RemoveNetworkResponse = Message<"weft.v1.RemoveNetworkResponse"> & {
  * Use `create(RemoveNetworkResponseSchema)` to create a new message.
  */
 export const RemoveNetworkResponseSchema: GenMessage<RemoveNetworkResponse> = /*@__PURE__*/
-  messageDesc(file_weft_v1_api, 11);
+  messageDesc(file_weft_v1_api, 13);
 
 /**
  * @generated from message weft.v1.AttachEndpointRequest
@@ -374,6 +483,13 @@ export type AttachEndpointRequest = Message<"weft.v1.AttachEndpointRequest"> & {
    * @generated from field: string if_name = 4;
    */
   ifName: string;
+
+  /**
+   * More names the endpoint answers to in its network's DNS (each a name, at most 16).
+   *
+   * @generated from field: repeated string aliases = 5;
+   */
+  aliases: string[];
 };
 
 /**
@@ -381,7 +497,7 @@ export type AttachEndpointRequest = Message<"weft.v1.AttachEndpointRequest"> & {
  * Use `create(AttachEndpointRequestSchema)` to create a new message.
  */
 export const AttachEndpointRequestSchema: GenMessage<AttachEndpointRequest> = /*@__PURE__*/
-  messageDesc(file_weft_v1_api, 12);
+  messageDesc(file_weft_v1_api, 14);
 
 /**
  * @generated from message weft.v1.AttachEndpointResponse
@@ -398,7 +514,7 @@ export type AttachEndpointResponse = Message<"weft.v1.AttachEndpointResponse"> &
  * Use `create(AttachEndpointResponseSchema)` to create a new message.
  */
 export const AttachEndpointResponseSchema: GenMessage<AttachEndpointResponse> = /*@__PURE__*/
-  messageDesc(file_weft_v1_api, 13);
+  messageDesc(file_weft_v1_api, 15);
 
 /**
  * @generated from message weft.v1.DetachEndpointRequest
@@ -417,7 +533,7 @@ export type DetachEndpointRequest = Message<"weft.v1.DetachEndpointRequest"> & {
  * Use `create(DetachEndpointRequestSchema)` to create a new message.
  */
 export const DetachEndpointRequestSchema: GenMessage<DetachEndpointRequest> = /*@__PURE__*/
-  messageDesc(file_weft_v1_api, 14);
+  messageDesc(file_weft_v1_api, 16);
 
 /**
  * @generated from message weft.v1.DetachEndpointResponse
@@ -434,7 +550,7 @@ export type DetachEndpointResponse = Message<"weft.v1.DetachEndpointResponse"> &
  * Use `create(DetachEndpointResponseSchema)` to create a new message.
  */
 export const DetachEndpointResponseSchema: GenMessage<DetachEndpointResponse> = /*@__PURE__*/
-  messageDesc(file_weft_v1_api, 15);
+  messageDesc(file_weft_v1_api, 17);
 
 /**
  * @generated from message weft.v1.ListEndpointsRequest
@@ -453,7 +569,7 @@ export type ListEndpointsRequest = Message<"weft.v1.ListEndpointsRequest"> & {
  * Use `create(ListEndpointsRequestSchema)` to create a new message.
  */
 export const ListEndpointsRequestSchema: GenMessage<ListEndpointsRequest> = /*@__PURE__*/
-  messageDesc(file_weft_v1_api, 16);
+  messageDesc(file_weft_v1_api, 18);
 
 /**
  * @generated from message weft.v1.ListEndpointsResponse
@@ -470,7 +586,43 @@ export type ListEndpointsResponse = Message<"weft.v1.ListEndpointsResponse"> & {
  * Use `create(ListEndpointsResponseSchema)` to create a new message.
  */
 export const ListEndpointsResponseSchema: GenMessage<ListEndpointsResponse> = /*@__PURE__*/
-  messageDesc(file_weft_v1_api, 17);
+  messageDesc(file_weft_v1_api, 19);
+
+/**
+ * @generated from message weft.v1.InspectEndpointRequest
+ */
+export type InspectEndpointRequest = Message<"weft.v1.InspectEndpointRequest"> & {
+  /**
+   * Endpoint id, unique id prefix, or name.
+   *
+   * @generated from field: string endpoint = 1;
+   */
+  endpoint: string;
+};
+
+/**
+ * Describes the message weft.v1.InspectEndpointRequest.
+ * Use `create(InspectEndpointRequestSchema)` to create a new message.
+ */
+export const InspectEndpointRequestSchema: GenMessage<InspectEndpointRequest> = /*@__PURE__*/
+  messageDesc(file_weft_v1_api, 20);
+
+/**
+ * @generated from message weft.v1.InspectEndpointResponse
+ */
+export type InspectEndpointResponse = Message<"weft.v1.InspectEndpointResponse"> & {
+  /**
+   * @generated from field: weft.v1.Endpoint endpoint = 1;
+   */
+  endpoint?: Endpoint | undefined;
+};
+
+/**
+ * Describes the message weft.v1.InspectEndpointResponse.
+ * Use `create(InspectEndpointResponseSchema)` to create a new message.
+ */
+export const InspectEndpointResponseSchema: GenMessage<InspectEndpointResponse> = /*@__PURE__*/
+  messageDesc(file_weft_v1_api, 21);
 
 /**
  * @generated from message weft.v1.ListPeersRequest
@@ -483,7 +635,7 @@ export type ListPeersRequest = Message<"weft.v1.ListPeersRequest"> & {
  * Use `create(ListPeersRequestSchema)` to create a new message.
  */
 export const ListPeersRequestSchema: GenMessage<ListPeersRequest> = /*@__PURE__*/
-  messageDesc(file_weft_v1_api, 18);
+  messageDesc(file_weft_v1_api, 22);
 
 /**
  * @generated from message weft.v1.ListPeersResponse
@@ -500,7 +652,7 @@ export type ListPeersResponse = Message<"weft.v1.ListPeersResponse"> & {
  * Use `create(ListPeersResponseSchema)` to create a new message.
  */
 export const ListPeersResponseSchema: GenMessage<ListPeersResponse> = /*@__PURE__*/
-  messageDesc(file_weft_v1_api, 19);
+  messageDesc(file_weft_v1_api, 23);
 
 /**
  * @generated from message weft.v1.GetStatusRequest
@@ -513,7 +665,7 @@ export type GetStatusRequest = Message<"weft.v1.GetStatusRequest"> & {
  * Use `create(GetStatusRequestSchema)` to create a new message.
  */
 export const GetStatusRequestSchema: GenMessage<GetStatusRequest> = /*@__PURE__*/
-  messageDesc(file_weft_v1_api, 20);
+  messageDesc(file_weft_v1_api, 24);
 
 /**
  * @generated from message weft.v1.GetStatusResponse
@@ -587,7 +739,7 @@ export type GetStatusResponse = Message<"weft.v1.GetStatusResponse"> & {
  * Use `create(GetStatusResponseSchema)` to create a new message.
  */
 export const GetStatusResponseSchema: GenMessage<GetStatusResponse> = /*@__PURE__*/
-  messageDesc(file_weft_v1_api, 21);
+  messageDesc(file_weft_v1_api, 25);
 
 /**
  * The agent's local API, served on a unix socket (default /run/weft/weft.sock, mode 0660).
@@ -651,6 +803,14 @@ export const WeftService: GenService<{
     methodKind: "unary";
     input: typeof ListEndpointsRequestSchema;
     output: typeof ListEndpointsResponseSchema;
+  },
+  /**
+   * @generated from rpc weft.v1.WeftService.InspectEndpoint
+   */
+  inspectEndpoint: {
+    methodKind: "unary";
+    input: typeof InspectEndpointRequestSchema;
+    output: typeof InspectEndpointResponseSchema;
   },
   /**
    * @generated from rpc weft.v1.WeftService.ListPeers
