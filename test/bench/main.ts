@@ -1,16 +1,21 @@
 // npm run bench [-- --json] [-- --attaches N] [-- --runs N] [-- --seconds N] [-- --no-scale]
-// [-- --only part,part]: measures, prints, and writes the figures into the README's performance table.
-// Parts: flood, signatures, kernel, lab (latencies and TCP throughput), scale. --only measures just
+// [-- --dns-rate N] [-- --only part,part]: measures, prints, and writes the figures into the README's
+// performance table. Parts: flood, signatures, kernel, dns (weft's DNS against dnsmasq), lab (latencies
+// and TCP throughput), names (attach to name resolvable on another host), egress (TCP through the
+// gwbridge and NAT against the underlay), scale. lab, names and egress share one 3-host lab. --only measures just
 // those and leaves the README alone (a partial table would drop rows). Benchmarks are not tests:
 // nothing here asserts a target.
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { parseArgs } from "node:util";
 import { labDown, labUp } from "../../agent/lab/index.js";
+import { measureDnsRate, type DnsRate } from "./dns-rate.js";
+import { measureEgressThroughput, type EgressThroughput } from "./egress-throughput.js";
 import { measureFloodStall, type FloodResult } from "./gossip-flood.js";
 import { measureIproute2Rate } from "./iproute2-rate.js";
 import { measureKernelRate } from "./kernel-rate.js";
 import { measureLatencies } from "./latency.js";
+import { measureNameLatencies } from "./name-latency.js";
 import { writeReadmeTable, type AgentScale, type BenchFigures } from "./readme-table.js";
 import { measureSignatureVerifyRate, type SignatureVerifyRate } from "./signature-verify-rate.js";
 import { ensureIperf3, measureThroughput, type Throughput } from "./throughput.js";
@@ -24,7 +29,7 @@ export function percentile(values: readonly number[], p: number): number {
 
 const round = (n: number, digits = 1): number => Math.round(n * 10 ** digits) / 10 ** digits;
 
-const PARTS = ["flood", "signatures", "kernel", "lab", "scale"] as const;
+const PARTS = ["flood", "signatures", "kernel", "dns", "lab", "names", "egress", "scale"] as const;
 type Part = (typeof PARTS)[number];
 
 function wholeNumber(name: string, text: string, min: number): number {
@@ -40,6 +45,7 @@ async function main(): Promise<void> {
       attaches: { type: "string", default: "60" },
       runs: { type: "string", default: "3" },
       seconds: { type: "string", default: "5" },
+      "dns-rate": { type: "string", default: "5000" },
       only: { type: "string" },
       "no-readme": { type: "boolean", default: false },
       "no-scale": { type: "boolean", default: false },
@@ -48,6 +54,7 @@ async function main(): Promise<void> {
   const attaches = wholeNumber("attaches", values.attaches, 1);
   const runs = wholeNumber("runs", values.runs, 1);
   const seconds = wholeNumber("seconds", values.seconds, 1);
+  const dnsRate = wholeNumber("dns-rate", values["dns-rate"], 1);
   const only = values.only?.split(",").map((part) => part.trim());
   for (const part of only ?? []) if (!PARTS.includes(part as Part)) throw new Error(`--only: unknown part ${part} (parts: ${PARTS.join(", ")})`);
   const wanted = (part: Part): boolean => (only ? only.includes(part) : part !== "scale" || !values["no-scale"]);
@@ -73,24 +80,44 @@ async function main(): Promise<void> {
     iproute2 = await measureIproute2Rate({ entries: 5000, runs });
   }
 
+  let dns: DnsRate | undefined;
+  if (wanted("dns")) {
+    say(`embedded DNS: ${dnsRate} queries/s for ${seconds} s and a fixed window, against dnsmasq in the same run (test/bench/dns-rate.ts)`);
+    dns = await measureDnsRate({ rate: dnsRate, seconds, say });
+  }
+
   let latency: BenchFigures["latency"] | undefined;
   let throughput: Throughput | undefined;
-  if (wanted("lab")) {
-    await ensureIperf3(say);
+  let names: BenchFigures["names"] | undefined;
+  let egress: EgressThroughput | undefined;
+  if (wanted("lab") || wanted("names") || wanted("egress")) {
+    if (wanted("lab") || wanted("egress")) await ensureIperf3(say);
     const prefix = `weftb${Math.random().toString(36).slice(2, 6)}`;
-    say(`lab ${prefix}: 3 hosts; ${attaches} attaches on h2, each checked from h1; then TCP throughput h1 -> h2, ${runs} runs of ${seconds} s per path`);
+    say(`lab ${prefix}: 3 hosts, one container each`);
     try {
       const { state, checks } = await labUp({ hosts: 3, containers: 1, prefix, log: () => undefined });
       const failed = checks.filter((c) => !c.ok);
-      if (failed.length > 0) throw new Error(`lab checks failed: ${failed.map((c) => `${c.from}->${c.to}`).join(", ")}`);
-      const samples = await measureLatencies(state, attaches);
-      latency = {
-        attachToReachableP50Ms: round(percentile(samples.attachToReachableMs, 50)),
-        attachToReachableP99Ms: round(percentile(samples.attachToReachableMs, 99)),
-        joinToRemoteFdbP50Ms: round(percentile(samples.joinToRemoteFdbMs, 50)),
-        joinToRemoteFdbP99Ms: round(percentile(samples.joinToRemoteFdbMs, 99)),
-      };
-      throughput = await measureThroughput(state, { runs, seconds });
+      if (failed.length > 0) throw new Error(`lab checks failed: ${failed.map((c) => `${c.kind ?? "ping"} ${c.from}->${c.to}`).join(", ")}`);
+      if (wanted("lab")) {
+        say(`lab: ${attaches} attaches on h2, each checked from h1; then TCP throughput h1 -> h2, ${runs} runs of ${seconds} s per path`);
+        const samples = await measureLatencies(state, attaches);
+        latency = {
+          attachToReachableP50Ms: round(percentile(samples.attachToReachableMs, 50)),
+          attachToReachableP99Ms: round(percentile(samples.attachToReachableMs, 99)),
+          joinToRemoteFdbP50Ms: round(percentile(samples.joinToRemoteFdbMs, 50)),
+          joinToRemoteFdbP99Ms: round(percentile(samples.joinToRemoteFdbMs, 99)),
+        };
+        throughput = await measureThroughput(state, { runs, seconds });
+      }
+      if (wanted("names")) {
+        say(`names: ${attaches} attaches on h2, each name resolved from a container on h1 through its resolver`);
+        const samples = await measureNameLatencies(state, attaches);
+        names = { attachToResolvableP50Ms: round(percentile(samples, 50)), attachToResolvableP99Ms: round(percentile(samples, 99)) };
+      }
+      if (wanted("egress")) {
+        say(`egress: TCP container on h1 -> world through the gwbridge and NAT, against h1 -> world over the underlay, ${runs} runs of ${seconds} s per path`);
+        egress = await measureEgressThroughput(state, { runs, seconds });
+      }
     } finally {
       await labDown({ prefix, log: () => undefined });
     }
@@ -106,6 +133,9 @@ async function main(): Promise<void> {
     ...latency,
     ...(kernel ? { kernelEntriesPerSecAdd: Math.round(kernel.addPerSec), kernelEntriesPerSecDelete: Math.round(kernel.deletePerSec) } : {}),
     ...(throughput ? { throughput } : {}),
+    ...(dns ? { dns } : {}),
+    ...(names ? { names } : {}),
+    ...(egress ? { egress } : {}),
     ...(signatures ? { signatures } : {}),
     ...(flood ? { floodMaxStallMs: flood.maxStallMs, floodP99StallMs: flood.p99StallMs, floodIdleMaxStallMs: flood.idleMaxStallMs } : {}),
     ...(scale
@@ -114,8 +144,8 @@ async function main(): Promise<void> {
   };
   process.stdout.write((values.json ? JSON.stringify(result) : JSON.stringify(result, null, 2)) + "\n");
   if (only === undefined && !values["no-readme"]) {
-    if (!latency || !kernel || !iproute2 || !throughput || !signatures || !flood) throw new Error("a part is missing: the README table needs them all");
-    await writeReadmeTable({ attaches, runs, latency, kernel, iproute2, throughput, signatures, flood, scale });
+    if (!latency || !kernel || !iproute2 || !throughput || !signatures || !flood || !dns || !names || !egress) throw new Error("a part is missing: the README table needs them all");
+    await writeReadmeTable({ attaches, runs, latency, kernel, iproute2, throughput, signatures, flood, dns, names, egress, scale });
     say("README.md performance table updated");
   }
 }

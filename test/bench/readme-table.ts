@@ -1,6 +1,8 @@
 // The README's performance table, between <!-- bench:start --> and <!-- bench:end -->, rendered from
 // one run of `npm run bench`. Nothing else in the README is touched.
 import { readFile, writeFile } from "node:fs/promises";
+import type { DnsRate } from "./dns-rate.js";
+import type { EgressThroughput } from "./egress-throughput.js";
 import type { FloodResult } from "./gossip-flood.js";
 import type { SignatureVerifyRate } from "./signature-verify-rate.js";
 import type { Throughput } from "./throughput.js";
@@ -25,6 +27,9 @@ export interface BenchFigures {
   throughput: Throughput;
   signatures: SignatureVerifyRate;
   flood: FloodResult;
+  dns: DnsRate;
+  names: { attachToResolvableP50Ms: number; attachToResolvableP99Ms: number };
+  egress: EgressThroughput;
   scale: (AgentScale & { runs: number }) | undefined;
 }
 
@@ -37,6 +42,8 @@ const count = (n: number): string => Math.round(n).toLocaleString("en-US");
 export function renderTable(f: BenchFigures, date: string): string {
   const t = f.throughput;
   const s = f.signatures;
+  const d = f.dns;
+  const e = f.egress;
   return [
     START,
     `Measured by \`npm run bench\` on ${date} (2 cores, Debian 12, real kernel, hosts as network namespaces on one machine).`,
@@ -47,6 +54,11 @@ export function renderTable(f: BenchFigures, date: string): string {
     `| attach-to-reachable p99 | ${f.latency.attachToReachableP99Ms} ms | < 50 ms | same runs |`,
     `| join-to-remote-FDB p50 | ${f.latency.joinToRemoteFdbP50Ms} ms | < 10 ms | new veth's netlink event on h2 until the FDB event for its MAC on h1 (ip/bridge monitor timestamps) |`,
     `| join-to-remote-FDB p99 | ${f.latency.joinToRemoteFdbP99Ms} ms | < 30 ms | same runs; Docker Swarm measured the same way: ~100 ms median, up to ~290 ms (200 ms gossip tick) |`,
+    `| attach-to-name-resolvable p50 | ${f.names.attachToResolvableP50Ms} ms | | ${f.attaches} attaches on h2 of the same lab; attach call's return until NAME.NETWORK resolves (A record with the new address) from a container on h1 through its own resolver (its gateway, port 53: weft's DNS on h1, fed by gossip), queried every 1 ms over UDP from inside the container |`,
+    `| attach-to-name-resolvable p99 | ${f.names.attachToResolvableP99Ms} ms | < 50 ms | same runs |`,
+    `| egress TCP throughput, container -> world / host -> world | ${e.egressToUnderlay.toFixed(3)} (${e.egressGbps} vs ${e.underlayGbps} Gbit/s) | | iperf3, one TCP stream, ${e.seconds} s after a 1 s warm-up, to the lab's world namespace on the underlay: from a container on h1 through its egress leg (${e.egressInterface}, MTU ${e.egressMtu}), the gwbridge and the masquerade, against h1's own namespace over the underlay, back to back; median of ${e.runs} per-run ratios |`,
+    `| DNS p99 at ${count(d.weft.steady.ratePerSec)} queries/s | ${d.weft.steady.p99Ms} ms (p50 ${d.weft.steady.p50Ms} ms) | < 1 ms | one agent's DnsServer on loopback, ${d.endpoints} names, A queries at a steady rate for ${(d.weft.steady.sent / d.weft.steady.ratePerSec).toFixed(0)} s from a worker thread (${count(d.weft.steady.answered)} of ${count(d.weft.steady.sent)} answered); ${d.dnsmasq.version.replace(/\s+Copyright.*$/, "")} from its hosts file, same load, same run: p99 ${d.dnsmasq.steady.p99Ms} ms (p50 ${d.dnsmasq.steady.p50Ms} ms, ${count(d.dnsmasq.steady.answered)} of ${count(d.dnsmasq.steady.sent)} answered) |`,
+    `| DNS answers/s | ${count(d.weft.maxAnswersPerSec)} (dnsmasq ${count(d.dnsmasq.maxAnswersPerSec)}, weft ${(d.weft.maxAnswersPerSec / d.dnsmasq.maxAnswersPerSec).toFixed(2)}x) | >= dnsmasq | the same servers with ${d.window} queries always outstanding, same run |`,
     `| kernel programming, add | ${count(f.kernel.addPerSec)} entries/s | >= 500,000 | 5,000 remote endpoints = 10,000 FDB + neighbour entries, batched rtnetlink, median of ${f.runs} runs; \`bridge -batch\` + \`ip -batch\` on the same kernel in the same run: ${count(f.iproute2.addPerSec)}/s (weft ${(f.kernel.addPerSec / f.iproute2.addPerSec).toFixed(1)}x as fast) |`,
     `| kernel programming, delete | ${count(f.kernel.deletePerSec)} entries/s | >= 500,000 | same; iproute2 batch: ${count(f.iproute2.deletePerSec)}/s (weft ${(f.kernel.deletePerSec / f.iproute2.deletePerSec).toFixed(1)}x as fast) |`,
     `| TCP throughput, overlay / bare VXLAN | ${t.overlayToRawVxlan.toFixed(3)} (${t.overlayGbps} vs ${t.rawVxlanGbps} Gbit/s) | >= 0.97 | iperf3, one TCP stream, ${t.seconds} s after a 1 s warm-up: container on h1 to container on h2 (veth, bridge, VXLAN) against a VXLAN device in each host namespace addressed directly (no bridge, no veth), same MTU ${t.mtu}, same underlay, measured back to back; median of ${t.runs} per-run ratios |`,

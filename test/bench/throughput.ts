@@ -27,7 +27,7 @@ export interface Throughput {
 }
 
 type Path = "overlay" | "rawVxlan" | "underlay";
-interface Endpoints {
+export interface Endpoints {
   clientNetns: string;
   serverNetns: string;
   serverIp: string;
@@ -125,7 +125,7 @@ function rawVxlanPair(state: LabState, hostA: LabHost, hostB: LabHost) {
   };
 }
 
-async function linkMtu(netns: string, ifName: string): Promise<number> {
+export async function linkMtu(netns: string, ifName: string): Promise<number> {
   const { stdout } = await run("ip", ["-n", netns, "-j", "link", "show", ifName]);
   const [link] = JSON.parse(stdout) as Array<{ mtu: number }>;
   if (!link) throw new Error(`no ${ifName} in ${netns}`);
@@ -133,7 +133,7 @@ async function linkMtu(netns: string, ifName: string): Promise<number> {
 }
 
 /** One iperf3 TCP test; returns what the receiver got, in bits/s (the first second omitted: slow start). */
-async function iperf3(endpoints: Endpoints, seconds: number): Promise<number> {
+export async function iperf3(endpoints: Endpoints, seconds: number): Promise<number> {
   const server = spawn("ip", ["netns", "exec", endpoints.serverNetns, "iperf3", "-s", "-1", "-p", String(IPERF_PORT)], {
     stdio: "ignore",
   });
@@ -161,7 +161,7 @@ async function iperf3(endpoints: Endpoints, seconds: number): Promise<number> {
   }
 }
 
-const median = (values: number[]): number => {
+export const median = (values: number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
