@@ -18,8 +18,8 @@ import { buildHostDesiredState, DEFAULT_EGRESS_SUBNET } from "./desired-state/in
 import { reassignEgressLegs } from "./endpoints/egress-allocation.js";
 import type { LocalViewContext } from "./endpoints/endpoint-view.js";
 import { egressHostIfNameFor, type Firewall } from "../dataplane/index.js";
-import type { DnsRecordSource, DnsServer } from "./dns/index.js";
-import { dnsRecordSource, dnsZones } from "./names/dns-records.js";
+import { GossipRecordSource, type DnsRecordSource, type DnsServer } from "./dns/index.js";
+import { dnsZones } from "./names/dns-records.js";
 import { EndpointLifecycle, type AttachRequest } from "./endpoints/endpoint-lifecycle.js";
 import { listEndpointViews, type EndpointView } from "./endpoints/endpoint-view.js";
 import { KernelSyncLoop, type FullRunInput, type RunKind } from "./kernel-sync/kernel-sync-loop.js";
@@ -88,6 +88,7 @@ export class Agent {
   private readonly ownedVeths = new Set<string>();
   private readonly reportedOrphans = new Set<string>();
   private dns: NameServer | undefined;
+  private dnsRecords: GossipRecordSource | undefined;
   // The networks the last full build programmed: the DNS zones follow them after each full run.
   private programmedNetworks: string[] = [];
 
@@ -145,7 +146,9 @@ export class Agent {
     const moved = reassignEgressLegs(this.egressSubnet, this.state.endpoints);
     if (moved > 0) log("info", `${moved} egress leg(s) moved into the egress subnet ${this.egressSubnet}`);
     this.gossip = this.createGossip(this.state.gossipVersion);
-    this.dns = this.options.dns?.(dnsRecordSource({ node, localEndpoints: () => this.state.endpoints, entries: () => this.gossip.entries() }));
+    // The names follow the gossip view as it changes, so a query costs a lookup, not a scan of every entry.
+    this.dnsRecords = new GossipRecordSource(this.gossip);
+    this.dns = this.options.dns?.(this.dnsRecords);
     this.kernelSync = this.createKernelSync();
     await this.startRegistry();
     await registry.registerNode({
@@ -198,6 +201,7 @@ export class Agent {
     this.state.gossipVersion = this.gossip.version();
     await this.options.stateStore.save(this.state).catch(() => undefined);
     await this.dns?.close().catch((err: unknown) => this.options.log("warn", `dns: closing: ${errorText(err)}`));
+    this.dnsRecords?.close();
     await this.gossip.stop();
     await this.options.registry.close();
     this.options.kernel.close();

@@ -6,10 +6,9 @@ import { allocateEgressLeg, egressBridgeAddress, reassignEgressLegs } from "../.
 import { parseAliases } from "../../../agent/endpoints/endpoint-lifecycle.js";
 import { localView } from "../../../agent/endpoints/endpoint-view.js";
 import { egressRouteConflict, parseIpRouteJson } from "../../../agent/egress-subnet.js";
-import { dnsRecordSource, dnsZones } from "../../../agent/names/dns-records.js";
+import { dnsZones } from "../../../agent/names/dns-records.js";
 import { gatewayCidr, gatewayIp } from "../../../agent/networks/gateway.js";
 import type { LocalEndpoint } from "../../../agent/state-store.js";
-import type { EndpointRecord } from "../../../controlplane/gossip/index.js";
 import type { NetworkRecord } from "../../../controlplane/registry/index.js";
 import { WeftError } from "../../../proto/values/index.js";
 
@@ -133,25 +132,8 @@ describe("aliases", () => {
   });
 });
 
-describe("DNS records and zones", () => {
-  const entry = (owner: string, net: string, tag: string, ip: string, extra: object = {}): EndpointRecord =>
-    ({ network: net, endpointId: id(tag), owner, version: 1, tombstone: false, ip, mac: "02:42:00:00:00:01", vtep: "10.251.0.2", name: tag, labels: {}, deletedAtMs: 0, ...extra }) as EndpointRecord;
-
-  it("answers from local endpoints and other owners' live entries of the one network", () => {
-    const source = dnsRecordSource({
-      node: "h1",
-      localEndpoints: () => [local("a", "blue", "10.40.1.2", { aliases: ["web"] })],
-      entries: () => [
-        entry("h1", "blue", "a", "10.40.1.2"),
-        entry("h2", "blue", "b", "10.40.2.2", { aliases: ["web"] }),
-        entry("h2", "blue", "gone", "10.40.2.3", { tombstone: true }),
-        entry("h2", "red", "r", "10.60.2.2"),
-      ],
-    });
-    expect([...source.endpoints("blue")]).toEqual([
-      { name: "a", aliases: ["web"], ip: "10.40.1.2" },
-      { name: "b", aliases: ["web"], ip: "10.40.2.2" },
-    ]);
+describe("DNS zones", () => {
+  it("serves each programmed network whose slice is known, on its gateway address", () => {
     expect(dnsZones(["blue", "red"], (n) => (n === "blue" ? "10.40.1.0/24" : undefined))).toEqual([{ network: "blue", listen: "10.40.1.1" }]);
   });
 });
