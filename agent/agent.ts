@@ -8,7 +8,7 @@
 // Collaborators come in as interfaces (Registry, Kernel, GossipTransport), so unit tests run the
 // agent on fakes and weftd on the real things.
 import type * as prom from "prom-client";
-import { isRetryable } from "../controlplane/retryable.js";
+import { isRetryable, retry } from "../controlplane/retryable.js";
 import { errorText, printable, WeftError } from "../proto/values/index.js";
 import type { NetworkSpec } from "../controlplane/network-spec.js";
 import type { NetworkRecord, Registry, RegistryEvent, SubnetLease } from "../controlplane/registry/index.js";
@@ -172,22 +172,14 @@ export class Agent {
     log("info", `agent ${node} started: underlay ${this.options.underlay.ip}, gossip ${this.options.gossipAddr}, ${this.state.endpoints.length} local endpoints`);
   }
 
-  /**
-   * etcd may come up after the agent (or be down for a while): keep trying, as flannel does.
-   * (A shared backoff helper is not in this tree; this stays a plain capped exponential loop.)
-   */
-  private async startRegistry(): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.options.registry.start();
-        return;
-      } catch (err) {
-        if (this.stopped || !isRetryable(err)) throw err;
-        const delay = Math.min(5000, 250 * 2 ** Math.min(attempt, 5));
-        this.options.log("warn", `etcd not reachable yet (${errorText(err)}); retrying in ${delay} ms`);
-        await new Promise((r) => setTimeout(r, delay));
-      }
-    }
+  /** etcd may come up after the agent (or be down for a while): keep trying, as flannel does. */
+  private startRegistry(): Promise<void> {
+    return retry(() => this.options.registry.start(), {
+      minDelayMs: 250,
+      maxDelayMs: 5000,
+      shouldRetry: (err) => !this.stopped && isRetryable(err),
+      onFailure: (err) => this.options.log("warn", `etcd not reachable yet (${errorText(err)}); retrying`),
+    });
   }
 
   /** Stops talking to etcd and peers; leaves the kernel as it is so containers keep their traffic. */

@@ -16,21 +16,14 @@ export interface AgentStatus {
   uptimeMs: number;
 }
 
-export interface StatusInput {
-  node: string;
-  version: string;
-  underlayIp: string;
-  gossipAddr: string;
-  etcdConnected: boolean;
-  networks: number;
-  localEndpoints: number;
+/** What the status is computed from: the agent's own figures as they are, plus what is counted. */
+export type StatusInput = Pick<AgentStatus, "node" | "version" | "underlayIp" | "gossipAddr" | "etcdConnected" | "networks" | "localEndpoints" | "lastReconcileMs"> & {
   /** Live gossip entries of every owner, own included. */
   liveEntries: ReadonlyArray<{ owner: string }>;
   peers: readonly PeerStatus[];
-  lastReconcileMs: number;
   startedAtMs: number;
   nowMs: number;
-}
+};
 
 export function agentStatus(input: StatusInput): AgentStatus {
   return {
