@@ -4,3 +4,4 @@ export * from "./network-spec.js";
 export * from "./registry/index.js";
 export * from "./ipam/index.js";
 export * from "./gossip/index.js";
+export * from "./services/index.js";

@@ -4,9 +4,11 @@
 import { isIPv4 } from "../proto/values/index.js";
 import type { DesiredEgress } from "./egress/egress-state.js";
 import type { DesiredOverlay } from "./overlay/overlay-state.js";
+import type { DesiredMesh } from "./mesh/mesh-state.js";
 
 export type { DesiredOverlay, DesiredNetwork, DesiredLocalEndpoint, DesiredRemoteEndpoint } from "./overlay/overlay-state.js";
 export type { DesiredEgress, DesiredEgressBridge, DesiredEgressLeg } from "./egress/egress-state.js";
+export type { DesiredMesh, DesiredService, MeshProtocol } from "./mesh/mesh-state.js";
 
 export interface DesiredUnderlay {
   /** Local VTEP address. */
@@ -24,6 +26,8 @@ export interface DesiredState {
   egress?: DesiredEgress;
   /** Absent: weft's nftables table is left as it is. */
   firewall?: DesiredFirewall;
+  /** Services and published ports, written into weft's nftables table with the firewall. Absent: none. */
+  mesh?: DesiredMesh;
 }
 
 /** weft's nftables table (applied by dataplane/nftables/). */

@@ -20,6 +20,7 @@ import {
   type RegistrySnapshot,
 } from "./registry.js";
 import { claimSubnet, releaseSubnet, type ClaimPolicy } from "./subnet-claims.js";
+import type { ServiceRecord, ServiceSpec } from "../services/service-record.js";
 
 export interface EtcdRegistryOptions {
   /** etcd3's client options: hosts and TLS credentials (weftd builds them with etcdClientOptions). */
@@ -160,5 +161,14 @@ export class EtcdRegistry implements Registry {
         this.log(`listener failed on ${event.kind} event: ${errorText(err)}`);
       }
     }
+  }
+
+  // Contract stubs for issue 8: controlplane/services implements them.
+  async createService(_spec: ServiceSpec): Promise<ServiceRecord> {
+    throw new WeftError("internal", "services are not implemented yet");
+  }
+
+  async removeService(_name: string): Promise<void> {
+    throw new WeftError("internal", "services are not implemented yet");
   }
 }

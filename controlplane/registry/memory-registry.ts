@@ -9,6 +9,7 @@ import { RegistryValueReader, type RegistryValueReaderOptions } from "./registry
 import { DEFAULT_RECLAIM_AFTER_MS, type Registry, type RegistryEvent, type RegistrySnapshot } from "./registry.js";
 import { SnapshotCache } from "./snapshot-cache.js";
 import { planSubnetClaim } from "./subnet-claim-plan.js";
+import type { ServiceRecord, ServiceSpec } from "../services/service-record.js";
 
 /** The shared "etcd" of a set of MemoryRegistry instances. */
 export class MemoryRegistryStore {
@@ -190,5 +191,14 @@ export class MemoryRegistry implements Registry {
         (this.options.log ?? console.error)(`listener failed on ${event.kind} event: ${String(err)}`);
       }
     }
+  }
+
+  // Contract stubs for issue 8: controlplane/services implements them.
+  async createService(_spec: ServiceSpec): Promise<ServiceRecord> {
+    throw new WeftError("internal", "services are not implemented yet");
+  }
+
+  async removeService(_name: string): Promise<void> {
+    throw new WeftError("internal", "services are not implemented yet");
   }
 }

@@ -1,6 +1,7 @@
 // The registry seam: durable cluster facts (nodes, networks, subnet leases) with a watched cache.
 // Implemented over etcd (etcd-registry.ts) and in memory for unit tests (memory-registry.ts).
 import type { NetworkSpec } from "../network-spec.js";
+import type { ServiceRecord, ServiceSpec } from "../services/service-record.js";
 import type { NetworkRecord, NodeRecord, SubnetLease } from "./records.js";
 
 export interface RegistrySnapshot {
@@ -8,12 +9,14 @@ export interface RegistrySnapshot {
   networks: ReadonlyMap<string, NetworkRecord>;
   /** network name -> its leases, ordered by cidr */
   subnets: ReadonlyMap<string, readonly SubnetLease[]>;
+  services: ReadonlyMap<string, ServiceRecord>;
 }
 
 export type RegistryEvent =
   | { kind: "node"; type: "put" | "delete"; name: string; record?: NodeRecord }
   | { kind: "network"; type: "put" | "delete"; name: string; record?: NetworkRecord }
   | { kind: "subnet"; type: "put" | "delete"; network: string; cidr: string; lease?: SubnetLease }
+  | { kind: "service"; type: "put" | "delete"; name: string; record?: ServiceRecord }
   | { kind: "connection"; connected: boolean };
 
 export interface Registry {
@@ -40,6 +43,13 @@ export interface Registry {
   claimSubnet(network: string, node: string, preferred?: string): Promise<SubnetLease>;
   /** Deletes the lease if `node` holds it; not-found if it does not exist, failed-precondition if another node holds it. */
   releaseSubnet(network: string, cidr: string, node: string): Promise<void>;
+  /** Validates; in one transaction refuses a name already used (already-exists, field "name"), a
+   * published port already taken by any service (already-exists, field "ports[i].published", naming the
+   * holder) and an unknown network (not-found, field "network"); vip mode takes a free VIP from the
+   * network's reserved service slice (resource-exhausted when none is left). */
+  createService(spec: ServiceSpec): Promise<ServiceRecord>;
+  /** Deletes the service with its port and VIP reservations; not-found if absent. */
+  removeService(name: string): Promise<void>;
 }
 
 export const DEFAULT_NODE_TTL_SECONDS = 10;

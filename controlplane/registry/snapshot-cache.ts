@@ -1,6 +1,7 @@
 // The registry's cache of what is in etcd, and the events that changes to it produce. Shared by both
 // registries so that they report changes identically.
 import type { ParsedKey } from "./keys.js";
+import type { ServiceRecord } from "../services/service-record.js";
 import type { NetworkRecord, NodeRecord, SubnetLease } from "./records.js";
 import type { RegistryValue } from "./registry-values.js";
 import type { RegistryEvent, RegistrySnapshot } from "./registry.js";
@@ -19,6 +20,7 @@ export class SnapshotCache {
   readonly networks = new Map<string, NetworkRecord>();
   /** network -> cidr -> lease */
   readonly subnets = new Map<string, Map<string, SubnetLease>>();
+  readonly services = new Map<string, ServiceRecord>();
   private frozen: RegistrySnapshot | undefined;
 
   snapshot(): RegistrySnapshot {
@@ -27,7 +29,7 @@ export class SnapshotCache {
       for (const [network, leases] of this.subnets) {
         if (leases.size > 0) subnets.set(network, [...leases.values()].sort((a, b) => a.cidr.localeCompare(b.cidr)));
       }
-      this.frozen = { nodes: new Map(this.nodes), networks: new Map(this.networks), subnets };
+      this.frozen = { nodes: new Map(this.nodes), networks: new Map(this.networks), subnets, services: new Map(this.services) };
     }
     return this.frozen;
   }

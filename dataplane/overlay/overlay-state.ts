@@ -19,6 +19,8 @@ export interface DesiredNetwork {
    * first address of this host's slice). Absent: the bridge carries no address (removed when pruning).
    */
   gateway?: string;
+  /** Service VIPs of this network, each put on weft-br<vni> as a /32 (see DesiredService.vip). */
+  serviceIps?: string[];
   localEndpoints: DesiredLocalEndpoint[];
   remoteEndpoints: DesiredRemoteEndpoint[];
 }
