@@ -1,5 +1,5 @@
-// The registry's cache against a real etcd: it converges after a compaction hid deletes from the
-// watch, and values that fail validation are logged once and skipped.
+// The registry's cache against a real etcd: it converges (services too) after a compaction hid
+// deletes from the watch, and values that fail validation are logged once and skipped.
 import { Registry as MetricsRegistry } from "prom-client";
 import { afterAll, describe, expect, it } from "vitest";
 import { INVALID_VALUES_METRIC, type NodeRecord, type Registry, type RegistryEvent } from "../../controlplane/registry/index.js";
@@ -22,6 +22,7 @@ describe("registry watch", () => {
     await admin.createNetwork({ name: "old", subnet: "10.1.0.0/16", vni: 11 });
     await admin.claimSubnet("old", "h1");
     await admin.createNetwork({ name: "kept", subnet: "10.2.0.0/16", vni: 12 });
+    await admin.createService({ name: "gone-svc", network: "kept", selector: { app: "x" } });
 
     const proxy = await startTcpProxy(etcd.endpoint);
     proxies.push(proxy);
@@ -32,21 +33,26 @@ describe("registry watch", () => {
     await watcher.start();
     expect([...watcher.snapshot().networks.keys()].sort()).toEqual(["kept", "old"]);
     expect(watcher.snapshot().subnets.get("old")).toHaveLength(1);
+    expect([...watcher.snapshot().services.keys()]).toEqual(["gone-svc"]);
 
     proxy.cut();
     await eventually("the watcher to notice it is disconnected", () => !watcher.isConnected());
     await admin.removeNetwork("old");
+    await admin.removeService("gone-svc");
+    const service = await admin.createService({ name: "new-svc", network: "kept", selector: { app: "y" } });
     const created = await admin.createNetwork({ name: "new", subnet: "10.3.0.0/16", vni: 13 });
     await etcdctl(etcd.endpoint, "compact", String(await currentRevision(etcd.endpoint)));
     proxy.restore();
 
     await eventually("the cache to converge", () => {
       const names = [...watcher.snapshot().networks.keys()].sort();
-      return names.join(",") === "kept,new" && !watcher.snapshot().subnets.has("old");
+      return names.join(",") === "kept,new" && !watcher.snapshot().subnets.has("old") && !watcher.snapshot().services.has("gone-svc");
     }, 30_000);
     expect(events).toContainEqual({ kind: "network", type: "delete", name: "old" });
     expect(events.some((e) => e.kind === "subnet" && e.type === "delete" && e.network === "old")).toBe(true);
     expect(events).toContainEqual({ kind: "network", type: "put", name: "new", record: created });
+    expect(events).toContainEqual({ kind: "service", type: "delete", name: "gone-svc" });
+    expect(events).toContainEqual({ kind: "service", type: "put", name: "new-svc", record: service });
     expect(logs.some((l) => l.includes("re-listing"))).toBe(true);
 
     // And it keeps watching afterwards.
