@@ -1,4 +1,4 @@
-// The registry seam: durable cluster facts (nodes, networks, subnet leases) with a watched cache.
+// The registry seam: durable cluster facts (nodes, networks, subnet leases, services) with a watched cache.
 // Implemented over etcd (etcd-registry.ts) and in memory for unit tests (memory-registry.ts).
 import type { NetworkSpec } from "../network-spec.js";
 import type { ServiceRecord, ServiceSpec } from "../services/service-record.js";
@@ -36,19 +36,22 @@ export interface Registry {
    * an omitted VNI becomes the lowest free one. */
   createNetwork(spec: NetworkSpec): Promise<NetworkRecord>;
   /** Deletes the network and its subnet leases together; not-found if absent; failed-precondition
-   * (field "name") while a live node (one whose node record exists) holds a slice of it. */
+   * (field "name") while a service uses it or a live node (one whose node record exists) holds a slice of it. */
   removeNetwork(name: string): Promise<void>;
   /** This node's existing lease, else `preferred` if free, else a free slice, else a reclaimed one;
-   * resource-exhausted when full. Two callers can never hold the same slice. */
+   * resource-exhausted when full. Two callers can never hold the same slice. The network's last slice
+   * is never given out: it holds the service VIPs (serviceSlice). */
   claimSubnet(network: string, node: string, preferred?: string): Promise<SubnetLease>;
   /** Deletes the lease if `node` holds it; not-found if it does not exist, failed-precondition if another node holds it. */
   releaseSubnet(network: string, cidr: string, node: string): Promise<void>;
   /** Validates; in one transaction refuses a name already used (already-exists, field "name"), a
    * published port already taken by any service (already-exists, field "ports[i].published", naming the
-   * holder) and an unknown network (not-found, field "network"); vip mode takes a free VIP from the
-   * network's reserved service slice (resource-exhausted when none is left). */
+   * holder) and an unknown network (not-found, field "network"); refuses published ports on an internal
+   * network (failed-precondition, field "ports"); vip mode takes a free VIP from the network's reserved
+   * service slice (resource-exhausted when none is left; failed-precondition, field "network", while a
+   * node holds that slice as its own, claimed before it was reserved). */
   createService(spec: ServiceSpec): Promise<ServiceRecord>;
-  /** Deletes the service with its port and VIP reservations; not-found if absent. */
+  /** Deletes the service with its port and VIP reservations (every one holding its name); not-found if absent. */
   removeService(name: string): Promise<void>;
 }
 

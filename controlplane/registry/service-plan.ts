@@ -24,14 +24,22 @@ export interface ServicePlanInput {
 /**
  * The record to store for the spec, or the error: invalid-argument for a bad spec; already-exists for
  * a taken name (field "name") or published port (field "ports[i].published", naming the holder);
- * not-found for an unknown network; failed-precondition when a node holds the service slice (vip
- * mode); resource-exhausted when the service slice has no free VIP.
+ * not-found for an unknown network; failed-precondition for published ports on an internal network
+ * (field "ports") or when a node holds the service slice (vip mode, field "network");
+ * resource-exhausted when the service slice has no free VIP.
  */
 export function planService(input: ServicePlanInput): ServiceRecord {
   const valid = validateServiceSpec(input.spec);
   if (input.nameTaken) throw new WeftError("already-exists", `name: service ${JSON.stringify(valid.name)} already exists`, { field: "name" });
   const network = input.network;
   if (!network) throw new WeftError("not-found", `network: ${JSON.stringify(valid.network)} does not exist`, { field: "network" });
+  if (network.internal && valid.ports.length > 0) {
+    throw new WeftError(
+      "failed-precondition",
+      `ports: network ${JSON.stringify(network.name)} is internal (no way in or out), so a service on it cannot publish ports`,
+      { field: "ports" },
+    );
+  }
   valid.ports.forEach((port, i) => {
     const holder = input.portHolder(port);
     if (holder === undefined) return;

@@ -97,6 +97,13 @@ describe("MemoryRegistry services", () => {
     await registry.createService({ ...web, mode: "dnsrr" });
   });
 
+  it("refuses published ports on an internal network, which has no way in", async () => {
+    const { registry } = await setUp();
+    await registry.createNetwork({ name: "vault", subnet: "10.60.0.0/16", internal: true });
+    await expect(registry.createService({ ...web, network: "vault" })).rejects.toMatchObject({ code: "failed-precondition", field: "ports" });
+    expect((await registry.createService({ ...web, network: "vault", ports: [] })).vip).toBe("10.60.255.1");
+  });
+
   it("says resource-exhausted when the service slice has no VIP left", async () => {
     const { registry } = await setUp();
     await registry.createNetwork({ name: "tiny", subnet: "10.50.0.0/28", hostPrefixLen: 30 });
