@@ -11,6 +11,7 @@ import { SnapshotCache } from "./snapshot-cache.js";
 import { planSubnetClaim } from "./subnet-claim-plan.js";
 import { planService } from "./service-plan.js";
 import type { ServiceRecord, ServiceSpec } from "../services/service-record.js";
+import { validateServiceSpec } from "../services/service-spec.js";
 import { serviceSlice } from "../services/vip-allocation.js";
 
 /** The shared "etcd" of a set of MemoryRegistry instances. */
@@ -205,18 +206,17 @@ export class MemoryRegistry implements Registry {
   }
 
   async createService(spec: ServiceSpec): Promise<ServiceRecord> {
+    const valid = validateServiceSpec(spec);
     this.ensureConnected();
     const { cache, ports, vips } = this.store;
-    const network = typeof spec?.network === "string" ? cache.networks.get(spec.network) : undefined;
-    // planService validates the spec first; these look-ups only need to survive a bad one.
-    const vipsOfNetwork = `${String(spec?.network)}/`;
-    const takenVips = new Set([...vips.keys()].filter((k) => k.startsWith(vipsOfNetwork)).map((k) => k.slice(vipsOfNetwork.length)));
+    const network = cache.networks.get(valid.network);
+    const vipsOfNetwork = `${valid.network}/`;
     const record = planService({
-      spec,
-      nameTaken: typeof spec?.name === "string" && cache.services.has(spec.name),
+      spec: valid,
+      nameTaken: cache.services.has(valid.name),
       network,
       portHolder: (port) => ports.get(`${port.protocol}/${port.published}`),
-      takenVips,
+      takenVips: new Set([...vips.keys()].filter((k) => k.startsWith(vipsOfNetwork)).map((k) => k.slice(vipsOfNetwork.length))),
       serviceSliceHolder: network && cache.subnets.get(network.name)?.get(serviceSlice(network))?.node,
       now: new Date(this.store.now()),
     });

@@ -22,7 +22,7 @@ export async function createService(etcd: EtcdRequests, spec: ServiceSpec): Prom
     // One read at one revision: the network and its leases, the name, the ports and the network's VIPs.
     const read: IRequestOp[] = [
       { request_range: { key: enc(networkKey) } },
-      { request_range: { ...prefixRange(keys.subnetsOf(valid.network)) } },
+      { request_range: prefixRange(keys.subnetsOf(valid.network)) },
       { request_range: { key: enc(serviceKey), keys_only: true } },
       { request_range: { ...prefixRange(vipsPrefix), keys_only: true } },
       ...portKeys.map((key): IRequestOp => ({ request_range: { key: enc(key) } })),
