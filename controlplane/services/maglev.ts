@@ -4,7 +4,11 @@
 // of the slots. Every node computes the same table from the same backend list (pure).
 import { invalidArgument } from "../../proto/values/index.js";
 
-/** The table size for `backends` backends: a prime about 20 times larger, so spread is within ~5%. */
+/**
+ * The table size for `backends` backends: a prime about 20 times larger, so spread is within ~5%.
+ * A change of backends that crosses a tier (51 -> 52, 204 -> 205, 819 -> 820) changes the size, and
+ * then nearly every slot moves.
+ */
 export function maglevTableSize(backends: number): number {
   if (backends <= 51) return 1021;
   if (backends <= 204) return 4093;
