@@ -73,11 +73,11 @@ export function validateNetworkSpec(input: NetworkSpec): ValidNetworkSpec {
 export function validateLabels(labels: unknown, field = "labels"): Record<string, string> {
   if (labels === undefined) return {};
   if (typeof labels !== "object" || labels === null || Array.isArray(labels)) throw invalid(field, "must be an object of string values");
-  const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(labels)) {
+  const entries = Object.entries(labels);
+  for (const [key, value] of entries) {
     if (key.length === 0 || key.length > 253) throw invalid(`${field}.${key}`, "label keys must be 1-253 characters");
     if (typeof value !== "string") throw invalid(`${field}.${key}`, `must be a string, got ${typeof value}`);
-    out[key] = value;
   }
-  return out;
+  // fromEntries defines own properties, so a key like "__proto__" is kept rather than lost.
+  return Object.fromEntries(entries) as Record<string, string>;
 }

@@ -1,9 +1,10 @@
 // What lives in etcd (JSON), and its validation on read. Anything read back from etcd may have been
 // written by another version or by hand, so every field is checked and errors name the key and field.
-import { WeftError, isMac, isMulticastMac, parseIPv4, parseIPv4Cidr, parseName } from "../../proto/values/index.js";
+import { isMac, isMulticastMac, parseIPv4, parseIPv4Cidr, parseName } from "../../proto/values/index.js";
 import { isSliceOf } from "../ipam/subnet-slice.js";
 import { validateLabels, validateVni, MAX_HOST_PREFIX, MIN_MTU, MAX_MTU } from "../network-spec.js";
 import { cidrFromKeySegment } from "./keys.js";
+import { fail, lastSegments, objectOf, rethrowAs, str, timestamp } from "./record-fields.js";
 
 export interface NodeRecord {
   name: string;
@@ -40,51 +41,6 @@ export interface SubnetLease {
 export interface SubnetLeaseValue {
   node: string;
   since: string;
-}
-
-function fail(key: string, field: string, reason: string, cause?: unknown): never {
-  const where = key ? ` (key ${key})` : "";
-  throw new WeftError("invalid-argument", `${field}: ${reason}${where}`, { field, cause });
-}
-
-function objectOf(key: string, value: unknown): Record<string, unknown> {
-  let parsed = value;
-  if (typeof value === "string" || value instanceof Uint8Array) {
-    try {
-      parsed = JSON.parse(typeof value === "string" ? value : Buffer.from(value).toString("utf8"));
-    } catch (err) {
-      fail(key, "value", "is not valid JSON", err);
-    }
-  }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) fail(key, "value", "must be a JSON object");
-  return parsed as Record<string, unknown>;
-}
-
-function str(key: string, obj: Record<string, unknown>, field: string): string {
-  const v = obj[field];
-  if (typeof v !== "string" || v.length === 0) fail(key, field, v === undefined ? "is missing" : "must be a non-empty string");
-  return v;
-}
-
-function rethrowAs(key: string, field: string, fn: () => unknown): void {
-  try {
-    fn();
-  } catch (err) {
-    const reason = err instanceof WeftError ? err.message.replace(/^[^:]*: /, "") : String(err);
-    fail(key, field, reason, err);
-  }
-}
-
-function timestamp(key: string, obj: Record<string, unknown>, field: string): string {
-  const v = str(key, obj, field);
-  if (Number.isNaN(Date.parse(v))) fail(key, field, `${JSON.stringify(v)} is not an ISO 8601 timestamp`);
-  return v;
-}
-
-function lastSegments(key: string, n: number): string[] | undefined {
-  if (!key) return undefined;
-  const parts = key.split("/");
-  return parts.length >= n ? parts.slice(parts.length - n) : undefined;
 }
 
 /** `key` may be "" when validating a record that is not from etcd. */

@@ -3,6 +3,7 @@
 // key never deletes what that key's last valid value described.
 import { Counter, type Registry as MetricsRegistry } from "prom-client";
 import { errorText, printable } from "../../proto/values/index.js";
+import { parseServiceRecord, type ServiceRecord } from "../services/service-record.js";
 import { classifyKey, type ParsedKey, type RegistryKeys } from "./keys.js";
 import {
   parseNetworkRecord,
@@ -16,19 +17,22 @@ import {
 export type RegistryValue =
   | { kind: "node"; record: NodeRecord }
   | { kind: "network"; record: NetworkRecord }
-  | { kind: "subnet"; record: SubnetLease };
+  | { kind: "subnet"; record: SubnetLease }
+  | { kind: "service"; record: ServiceRecord };
 
 export type ValueKind = ParsedKey["kind"];
 interface RecordByKind {
   node: NodeRecord;
   network: NetworkRecord;
   subnet: SubnetLease;
+  service: ServiceRecord;
 }
 
 const PARSERS: { [K in ValueKind]: (key: string, value: unknown) => RecordByKind[K] } = {
   node: parseNodeRecord,
   network: parseNetworkRecord,
   subnet: parseSubnetLease,
+  service: (key, value) => parseServiceRecord(value as string, key),
 };
 
 export const INVALID_VALUES_METRIC = "weft_registry_invalid_values_total";

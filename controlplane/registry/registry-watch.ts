@@ -53,13 +53,14 @@ export class RegistryWatch {
   /** Lists everything under the prefix into the cache (emitting the differences); returns the revision. */
   private async relist(): Promise<number> {
     const listing = await this.etcd.call(() => this.etcd.client.kv.range(prefixRange(this.etcd.keys.prefix)));
-    const next: Required<RegistryListing> & { unreadable: ParsedKey[] } = { nodes: [], networks: [], subnets: [], unreadable: [] };
+    const next: Required<RegistryListing> & { unreadable: ParsedKey[] } = { nodes: [], networks: [], subnets: [], services: [], unreadable: [] };
     for (const kv of listing.kvs) {
       const read = this.etcd.values.read(kv.key.toString("utf8"), kv.value, kv.mod_revision);
       if (read === undefined) continue;
       if (read.value === undefined) next.unreadable.push(read.key);
       else if (read.value.kind === "node") next.nodes.push(read.value.record);
       else if (read.value.kind === "network") next.networks.push(read.value.record);
+      else if (read.value.kind === "service") next.services.push(read.value.record);
       else next.subnets.push(read.value.record);
     }
     for (const event of this.cache.replaceWith(next)) {

@@ -11,6 +11,7 @@ export interface RegistryListing {
   nodes: NodeRecord[];
   networks: NetworkRecord[];
   subnets: SubnetLease[];
+  services: ServiceRecord[];
   /** Keys that exist but hold invalid values: the cache keeps what it held for them. */
   unreadable?: readonly ParsedKey[];
 }
@@ -42,6 +43,7 @@ export class SnapshotCache {
   put(value: RegistryValue): RegistryEvent | undefined {
     if (value.kind === "node") return this.putNode(value.record);
     if (value.kind === "network") return this.putNetwork(value.record);
+    if (value.kind === "service") return this.putService(value.record);
     return this.putSubnet(value.record);
   }
 
@@ -49,6 +51,7 @@ export class SnapshotCache {
   delete(key: ParsedKey): RegistryEvent | undefined {
     if (key.kind === "node") return this.deleteNode(key.name);
     if (key.kind === "network") return this.deleteNetwork(key.name);
+    if (key.kind === "service") return this.deleteService(key.name);
     return this.deleteSubnet(key.network, key.cidr);
   }
 
@@ -61,6 +64,10 @@ export class SnapshotCache {
     if (key.kind === "network") {
       const record = this.networks.get(key.name);
       return record && { kind: "network", record };
+    }
+    if (key.kind === "service") {
+      const record = this.services.get(key.name);
+      return record && { kind: "service", record };
     }
     const record = this.subnets.get(key.network)?.get(key.cidr);
     return record && { kind: "subnet", record };
@@ -110,24 +117,40 @@ export class SnapshotCache {
     return { kind: "subnet", type: "delete", network, cidr };
   }
 
+  putService(record: ServiceRecord): RegistryEvent | undefined {
+    if (sameJson(this.services.get(record.name), record)) return undefined;
+    this.services.set(record.name, record);
+    this.frozen = undefined;
+    return { kind: "service", type: "put", name: record.name, record };
+  }
+
+  deleteService(name: string): RegistryEvent | undefined {
+    if (!this.services.delete(name)) return undefined;
+    this.frozen = undefined;
+    return { kind: "service", type: "delete", name };
+  }
+
   /**
    * Replaces the whole cache with `next` (a fresh listing), returning the events that turn the old
    * view into the new one: deletes for what vanished (e.g. while a compacted watch was away), puts
    * for what is new or changed. A key holding an invalid value keeps what the cache held for it.
    */
   replaceWith(listing: RegistryListing): RegistryEvent[] {
-    const next = { nodes: [...listing.nodes], networks: [...listing.networks], subnets: [...listing.subnets] };
+    const next = { nodes: [...listing.nodes], networks: [...listing.networks], subnets: [...listing.subnets], services: [...listing.services] };
     for (const key of listing.unreadable ?? []) {
       const kept = this.get(key);
       if (kept?.kind === "node") next.nodes.push(kept.record);
       else if (kept?.kind === "network") next.networks.push(kept.record);
       else if (kept?.kind === "subnet") next.subnets.push(kept.record);
+      else if (kept?.kind === "service") next.services.push(kept.record);
     }
     const events: RegistryEvent[] = [];
     const push = (e: RegistryEvent | undefined): void => void (e && events.push(e));
     const nodeNames = new Set(next.nodes.map((n) => n.name));
     const networkNames = new Set(next.networks.map((n) => n.name));
     const subnetKeys = new Set(next.subnets.map((s) => `${s.network} ${s.cidr}`));
+    const serviceNames = new Set(next.services.map((s) => s.name));
+    for (const name of [...this.services.keys()]) if (!serviceNames.has(name)) push(this.deleteService(name));
     for (const [network, leases] of [...this.subnets]) {
       for (const cidr of [...leases.keys()]) if (!subnetKeys.has(`${network} ${cidr}`)) push(this.deleteSubnet(network, cidr));
     }
@@ -136,6 +159,7 @@ export class SnapshotCache {
     for (const n of next.nodes) push(this.putNode(n));
     for (const n of next.networks) push(this.putNetwork(n));
     for (const s of next.subnets) push(this.putSubnet(s));
+    for (const s of next.services) push(this.putService(s));
     return events;
   }
 }

@@ -1,7 +1,9 @@
 // Deciding which slice a node gets (pure; both registries run it, then try to commit the decision
-// with a compare-and-swap and run it again on conflict).
+// with a compare-and-swap and run it again on conflict). The network's last slice is never given: it
+// holds the service VIPs (vip-allocation.ts).
 import { WeftError } from "../../proto/values/index.js";
 import { chooseSubnetSlice, isSliceOf } from "../ipam/subnet-slice.js";
+import { serviceSlice } from "../services/vip-allocation.js";
 import type { NetworkRecord, SubnetLease } from "./records.js";
 
 export type SubnetClaimPlan =
@@ -32,7 +34,10 @@ export function planSubnetClaim(input: SubnetClaimInput): SubnetClaimPlan {
   const own = leases.find((l) => l.node === node && isSliceOf(network.subnet, network.hostPrefixLen, l.cidr));
   if (own) return { kind: "existing", lease: own };
 
-  const taken = new Set(leases.map((l) => l.cidr));
+  // A node that held the service slice before it was reserved keeps it (createService refuses a VIP
+  // meanwhile), but no node gets it anew.
+  const reserved = serviceSlice(network);
+  const taken = new Set([...leases.map((l) => l.cidr), reserved]);
   const preferred = input.preferred;
   if (preferred !== undefined && isSliceOf(network.subnet, network.hostPrefixLen, preferred) && !taken.has(preferred)) {
     return { kind: "claim", cidr: preferred };
@@ -42,7 +47,7 @@ export function planSubnetClaim(input: SubnetClaimInput): SubnetClaimPlan {
 
   // Full: a slice whose node has been gone (and whose lease is older) than the reclaim period.
   const reclaimable = leases
-    .filter((l) => !input.liveNodes.has(l.node))
+    .filter((l) => l.cidr !== reserved && !input.liveNodes.has(l.node))
     .filter((l) => {
       const goneSince = Math.max(input.absentSince(l.node), Date.parse(l.since) || 0);
       return input.now - goneSince >= input.reclaimAfterMs;

@@ -114,6 +114,7 @@ describe("SnapshotCache.replaceWith with unreadable keys", () => {
       nodes: [],
       networks: [],
       subnets: [],
+      services: [],
       unreadable: [
         { kind: "node", name: "h1" },
         { kind: "subnet", network: "n", cidr: "10.0.0.0/24" },

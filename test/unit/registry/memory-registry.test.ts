@@ -65,17 +65,32 @@ describe("MemoryRegistry", () => {
     let now = 1_000_000;
     const store = new MemoryRegistryStore(() => now);
     const { registry } = await started(store, 60_000);
-    await registry.createNetwork({ name: "n", subnet: "10.1.0.0/24", hostPrefixLen: 25 });
-    await registry.registerNode(node("h1"));
-    await registry.registerNode(node("h2"));
+    // Four /26 slices; the last (10.1.0.192/26) is the service slice, so three nodes fill it.
+    await registry.createNetwork({ name: "n", subnet: "10.1.0.0/24", hostPrefixLen: 26 });
+    for (const name of ["h1", "h2", "h3"]) await registry.registerNode(node(name));
     await registry.claimSubnet("n", "h1");
-    await registry.claimSubnet("n", "h2");
-    await expect(registry.claimSubnet("n", "h3")).rejects.toMatchObject({ code: "resource-exhausted" });
+    expect((await registry.claimSubnet("n", "h2")).cidr).toBe("10.1.0.64/26");
+    await registry.claimSubnet("n", "h3");
+    await expect(registry.claimSubnet("n", "h4")).rejects.toMatchObject({ code: "resource-exhausted" });
     store.expireNode("h2");
     now += 30_000;
-    await expect(registry.claimSubnet("n", "h3")).rejects.toMatchObject({ code: "resource-exhausted" });
+    await expect(registry.claimSubnet("n", "h4")).rejects.toMatchObject({ code: "resource-exhausted" });
     now += 30_000;
-    expect((await registry.claimSubnet("n", "h3")).cidr).toBe("10.1.0.128/25");
+    expect((await registry.claimSubnet("n", "h4")).cidr).toBe("10.1.0.64/26");
+  });
+
+  it("never gives a node the network's last slice, reserved for service VIPs, even when it asks for it", async () => {
+    const { registry } = await started();
+    await registry.createNetwork({ name: "n", subnet: "10.1.0.0/24", hostPrefixLen: 25 });
+    expect((await registry.claimSubnet("n", "h1", "10.1.0.128/25")).cidr).toBe("10.1.0.0/25");
+    await expect(registry.claimSubnet("n", "h2", "10.1.0.128/25")).rejects.toMatchObject({ code: "resource-exhausted", field: "subnet" });
+    // Random starts land on every slice; none is the reserved one.
+    await registry.createNetwork({ name: "m", subnet: "10.2.0.0/24", hostPrefixLen: 28 });
+    const random = new MemoryRegistry({ store: registry.store, random: () => 0.999 });
+    const cidrs = await Promise.all(Array.from({ length: 15 }, (_, i) => random.claimSubnet("m", `h${i}`)));
+    expect(new Set(cidrs.map((l) => l.cidr)).size).toBe(15);
+    expect(cidrs.map((l) => l.cidr)).not.toContain("10.2.0.240/28");
+    await expect(random.claimSubnet("m", "h15")).rejects.toMatchObject({ code: "resource-exhausted" });
   });
 
   it("removes a network with its leases", async () => {
@@ -132,7 +147,7 @@ describe("SnapshotCache.replaceWith", () => {
     cache.putNode(node("h1"));
     cache.putNode(node("h2"));
     cache.putSubnet({ network: "n", cidr: "10.0.0.0/24", node: "h1", since: "t" });
-    const events = cache.replaceWith({ nodes: [node("h1"), { ...node("h3") }], networks: [], subnets: [] });
+    const events = cache.replaceWith({ nodes: [node("h1"), { ...node("h3") }], networks: [], subnets: [], services: [] });
     expect(events).toEqual([
       { kind: "subnet", type: "delete", network: "n", cidr: "10.0.0.0/24" },
       { kind: "node", type: "delete", name: "h2" },
