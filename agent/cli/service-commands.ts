@@ -2,10 +2,9 @@
 // parsers (one parser per concept), so the CLI refuses what the registry would, with the same words.
 import { InvalidArgumentError, Option, type Command } from "commander";
 import { create } from "@bufbuild/protobuf";
-import type { ServicePort as PortValue } from "../../controlplane/services/index.js";
 import { ServicePortSchema, WeftService, type CreateServiceRequest, type Service, type ServicePort } from "../../proto/gen/weft/v1/api_pb.js";
 import { printable } from "../../proto/values/index.js";
-import { parsePublish, parseSelector } from "../services/cp-stub.js";
+import { parsePublish, parseSelector, type ServicePort as PortValue } from "../../controlplane/services/index.js";
 import { print, type WithApi } from "./api-client.js";
 import { renderTable } from "./table.js";
 

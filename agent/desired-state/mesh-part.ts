@@ -2,8 +2,7 @@
 // live backends and its Maglev tables, plus the VIPs the overlay puts on the bridges. Every node
 // computes the same tables from the same inputs (backends sorted by IP, seed from the service name),
 // so every node picks the same backend for the same flow. Pure.
-import type { ServiceRecord } from "../../controlplane/services/index.js";
-import { maglevTable, maglevTableSize, type ServiceBackend } from "../services/cp-stub.js";
+import { maglevTable, maglevTableSize, type ServiceBackend, type ServiceRecord } from "../../controlplane/services/index.js";
 import { bridgeName } from "../../dataplane/index.js";
 import type { DesiredMesh, DesiredService } from "../../dataplane/desired-state.js";
 

@@ -4,9 +4,8 @@
 // A gossip change that adds, removes or moves a backend of some service is reported (onBackendsChange),
 // so the agent reconciles the mesh as it does the FDB for an entry change.
 import { endpointKey, type EndpointChange, type EndpointKey, type EndpointRecord } from "../../controlplane/gossip/index.js";
-import type { ServiceRecord } from "../../controlplane/services/index.js";
 import type { ServiceWithBackends } from "../desired-state/mesh-part.js";
-import { selectorMatches, serviceBackends } from "./cp-stub.js";
+import { selectorMatches, serviceBackends, type ServiceRecord } from "../../controlplane/services/index.js";
 
 /** What the view needs of the gossip node: its live entries and their changes. */
 export interface LiveEntries {
