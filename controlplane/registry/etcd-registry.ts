@@ -1,6 +1,6 @@
 // The Registry over etcd. Its parts: the cache and its watch (registry-watch.ts), this node's
 // lease-bound record (node-lease-keeper.ts), and the writes, each a transaction over what it read
-// (network-transactions.ts, subnet-claims.ts); this file puts them together.
+// (network-transactions.ts, subnet-claims.ts, service-transactions.ts); this file puts them together.
 import { Etcd3, type IOptions } from "etcd3";
 import type { Registry as MetricsRegistry } from "prom-client";
 import { WeftError, errorText } from "../../proto/values/index.js";
@@ -12,6 +12,7 @@ import { NodeLeaseKeeper } from "./node-lease-keeper.js";
 import type { NetworkRecord, NodeRecord, SubnetLease } from "./records.js";
 import { RegistryValueReader } from "./registry-values.js";
 import { RegistryWatch } from "./registry-watch.js";
+import { createService, removeService } from "./service-transactions.js";
 import {
   DEFAULT_NODE_TTL_SECONDS,
   DEFAULT_RECLAIM_AFTER_MS,
@@ -145,6 +146,14 @@ export class EtcdRegistry implements Registry {
     return releaseSubnet(this.etcd, network, cidr, node);
   }
 
+  createService(spec: ServiceSpec): Promise<ServiceRecord> {
+    return createService(this.etcd, spec);
+  }
+
+  removeService(name: string): Promise<void> {
+    return removeService(this.etcd, name);
+  }
+
   private setConnected(connected: boolean): void {
     if (this.connected === connected || this.closed) return;
     this.connected = connected;
@@ -161,14 +170,5 @@ export class EtcdRegistry implements Registry {
         this.log(`listener failed on ${event.kind} event: ${errorText(err)}`);
       }
     }
-  }
-
-  // Contract stubs for issue 8: controlplane/services implements them.
-  async createService(_spec: ServiceSpec): Promise<ServiceRecord> {
-    throw new WeftError("internal", "services are not implemented yet");
-  }
-
-  async removeService(_name: string): Promise<void> {
-    throw new WeftError("internal", "services are not implemented yet");
   }
 }

@@ -9,13 +9,19 @@ import { RegistryValueReader, type RegistryValueReaderOptions } from "./registry
 import { DEFAULT_RECLAIM_AFTER_MS, type Registry, type RegistryEvent, type RegistrySnapshot } from "./registry.js";
 import { SnapshotCache } from "./snapshot-cache.js";
 import { planSubnetClaim } from "./subnet-claim-plan.js";
+import { planService } from "./service-plan.js";
 import type { ServiceRecord, ServiceSpec } from "../services/service-record.js";
+import { serviceSlice } from "../services/vip-allocation.js";
 
 /** The shared "etcd" of a set of MemoryRegistry instances. */
 export class MemoryRegistryStore {
   readonly cache = new SnapshotCache();
   /** When each node's record went away (lease expired), for reclaiming its slices. */
   readonly goneSince = new Map<string, number>();
+  /** "tcp/8080" -> the service publishing it (etcd's ports/ keys). */
+  readonly ports = new Map<string, string>();
+  /** "network/ip" -> the service holding the VIP (etcd's vips/ keys). */
+  readonly vips = new Map<string, string>();
   readonly createdAt: number;
   /** The key layout under the default prefix, for writeValue. */
   readonly keys: RegistryKeys = registryKeys();
@@ -130,12 +136,17 @@ export class MemoryRegistry implements Registry {
     if (!cache.networks.has(name)) {
       throw new WeftError("not-found", `name: network ${JSON.stringify(name)} does not exist`, { field: "name" });
     }
+    const services = [...cache.services.values()].filter((s) => s.network === name).map((s) => s.name).sort();
+    if (services.length > 0) {
+      throw new WeftError("failed-precondition", `name: network ${JSON.stringify(name)} is in use by service(s) ${services.join(", ")}`, { field: "name" });
+    }
     const inUse = [...new Set(cache.leasesOf(name).map((l) => l.node))].filter((node) => cache.nodes.has(node)).sort();
     if (inUse.length > 0) {
       throw new WeftError("failed-precondition", `name: network ${JSON.stringify(name)} is in use: live node(s) ${inUse.join(", ")} hold slices of it`, {
         field: "name",
       });
     }
+    for (const key of [...this.store.vips.keys()]) if (key.startsWith(`${name}/`)) this.store.vips.delete(key);
     const events = cache.leasesOf(name).map((l) => cache.deleteSubnet(name, l.cidr));
     events.push(cache.deleteNetwork(name));
     for (const e of events) this.store.emit(e);
@@ -193,12 +204,36 @@ export class MemoryRegistry implements Registry {
     }
   }
 
-  // Contract stubs for issue 8: controlplane/services implements them.
-  async createService(_spec: ServiceSpec): Promise<ServiceRecord> {
-    throw new WeftError("internal", "services are not implemented yet");
+  async createService(spec: ServiceSpec): Promise<ServiceRecord> {
+    this.ensureConnected();
+    const { cache, ports, vips } = this.store;
+    const network = typeof spec?.network === "string" ? cache.networks.get(spec.network) : undefined;
+    // planService validates the spec first; these look-ups only need to survive a bad one.
+    const vipsOfNetwork = `${String(spec?.network)}/`;
+    const takenVips = new Set([...vips.keys()].filter((k) => k.startsWith(vipsOfNetwork)).map((k) => k.slice(vipsOfNetwork.length)));
+    const record = planService({
+      spec,
+      nameTaken: typeof spec?.name === "string" && cache.services.has(spec.name),
+      network,
+      portHolder: (port) => ports.get(`${port.protocol}/${port.published}`),
+      takenVips,
+      serviceSliceHolder: network && cache.subnets.get(network.name)?.get(serviceSlice(network))?.node,
+      now: new Date(this.store.now()),
+    });
+    for (const port of record.ports) ports.set(`${port.protocol}/${port.published}`, record.name);
+    if (record.vip !== undefined) vips.set(`${record.network}/${record.vip}`, record.name);
+    this.store.emit(cache.putService(record));
+    return record;
   }
 
-  async removeService(_name: string): Promise<void> {
-    throw new WeftError("internal", "services are not implemented yet");
+  async removeService(name: string): Promise<void> {
+    parseName(name, "name");
+    this.ensureConnected();
+    const { cache, ports, vips } = this.store;
+    if (!cache.services.has(name)) throw new WeftError("not-found", `name: service ${JSON.stringify(name)} does not exist`, { field: "name" });
+    for (const reservations of [ports, vips]) {
+      for (const [key, holder] of [...reservations]) if (holder === name) reservations.delete(key);
+    }
+    this.store.emit(cache.deleteService(name));
   }
 }

@@ -37,9 +37,10 @@ export async function createNetwork(etcd: EtcdRequests, spec: NetworkSpec): Prom
 }
 
 /**
- * Deletes the network and its subnet leases, refusing (failed-precondition) while a live node (one
- * whose node record exists) holds a slice of it. The transaction commits only if no lease changed and
- * no holder came back since the read, so a node with a partial view cannot remove a network in use.
+ * Deletes the network, its subnet leases and any VIP reservations left in it, refusing
+ * (failed-precondition) while a service uses it or a live node (one whose node record exists) holds a
+ * slice of it. The transaction commits only if no service and no lease changed and no holder came back
+ * since the read, so a node with a partial view cannot remove a network in use.
  */
 export async function removeNetwork(etcd: EtcdRequests, name: string): Promise<void> {
   parseName(name, "name");
@@ -47,7 +48,7 @@ export async function removeNetwork(etcd: EtcdRequests, name: string): Promise<v
   const networkKey = keys.network(name);
   const subnets = keys.subnetsOf(name);
   await etcd.commit(`removing network ${JSON.stringify(name)}`, async () => {
-    // One read at one revision: the network, its leases, and which nodes have a record.
+    // One read at one revision: the network, its leases, which nodes have a record, and the services.
     const state = await etcd.call(() =>
       etcd.client.kv.txn({
         compare: [],
@@ -55,13 +56,22 @@ export async function removeNetwork(etcd: EtcdRequests, name: string): Promise<v
           { request_range: { key: enc(networkKey) } },
           { request_range: prefixRange(subnets) },
           { request_range: { ...prefixRange(keys.nodes), keys_only: true } },
+          { request_range: prefixRange(keys.services) },
         ],
         failure: [],
       }),
     );
-    const [networkRange, subnetRange, nodeRange] = state.responses.map((r) => r.response_range);
+    const [networkRange, subnetRange, nodeRange, serviceRange] = state.responses.map((r) => r.response_range);
     const networkKv = networkRange?.kvs[0];
     if (!networkKv) throw new WeftError("not-found", `name: network ${JSON.stringify(name)} does not exist`, { field: "name" });
+    const services = (serviceRange?.kvs ?? [])
+      .map((kv) => etcd.values.parse("service", kv.key.toString("utf8"), kv.value, kv.mod_revision))
+      .filter((service) => service?.network === name)
+      .map((service) => service!.name)
+      .sort();
+    if (services.length > 0) {
+      throw new WeftError("failed-precondition", `name: network ${JSON.stringify(name)} is in use by service(s) ${services.join(", ")}`, { field: "name" });
+    }
     const live = new Set((nodeRange?.kvs ?? []).map((kv) => kv.key.toString("utf8").slice(keys.nodes.length)));
     const holders = new Set<string>();
     for (const kv of subnetRange?.kvs ?? []) {
@@ -78,7 +88,8 @@ export async function removeNetwork(etcd: EtcdRequests, name: string): Promise<v
     }
     const compare: ICompare[] = [
       { key: enc(networkKey), target: "Mod", result: "Equal", mod_revision: networkKv.mod_revision },
-      // No lease created or changed since the read...
+      // No service created or changed since the read, no lease either...
+      { ...prefixRange(keys.services), target: "Mod", result: "Less", mod_revision: Number(state.header.revision) + 1 },
       { ...prefixRange(subnets), target: "Mod", result: "Less", mod_revision: Number(state.header.revision) + 1 },
       // ...and none of their holders registered again.
       ...[...holders].map((node): ICompare => ({ key: enc(keys.node(node)), target: "Version", result: "Equal", version: 0 })),
@@ -86,7 +97,11 @@ export async function removeNetwork(etcd: EtcdRequests, name: string): Promise<v
     const txn = await etcd.call(() =>
       etcd.client.kv.txn({
         compare,
-        success: [{ request_delete_range: prefixRange(subnets) }, { request_delete_range: { key: enc(networkKey) } }],
+        success: [
+          { request_delete_range: prefixRange(subnets) },
+          { request_delete_range: prefixRange(keys.vipsOf(name)) },
+          { request_delete_range: { key: enc(networkKey) } },
+        ],
         failure: [],
       }),
     );
