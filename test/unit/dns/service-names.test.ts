@@ -27,7 +27,7 @@ function ask(source: DnsRecordSource, network: string, name: string, type: "A" |
   const zone = ZoneIndex.build(network, source.endpoints(network), source.services?.(network));
   const query = dnsPacket.encode({ type: "query", id: 1, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type, name, class: "IN" }] });
   const decision: AnswerDecision = answerQuery(query, { zone, transport: "udp", ttlSeconds: 5, random: Math.random });
-  if (decision.kind !== "reply") return { type: "response", id: 1, flags: 0, questions: [], answers: [], rcode: decision.kind };
+  if (decision.kind !== "reply") return { answers: [], rcode: decision.kind } as unknown as DecodedPacket & { rcode?: string };
   return dnsPacket.decode(decision.response) as DecodedPacket & { rcode?: string };
 }
 const data = (packet: DecodedPacket): string[] => (packet.answers ?? []).map((a) => String((a as { data: unknown }).data)).sort();
