@@ -29,10 +29,8 @@ import { inspectNetworkNamespace, type NetworkNamespaceId, type ReconcileReport 
 import { prefixLength } from "../proto/values/index.js";
 import { AgentMetrics } from "./metrics.js";
 import { NetworkView } from "./networks/network-view.js";
-import { ServiceSlices } from "./networks/service-slices.js";
-import { withServiceNames } from "./names/service-names.js";
-import { ServiceOperations } from "./services/service-operations.js";
-import { ServiceView } from "./services/service-view.js";
+import { AgentServices } from "./services/agent-services.js";
+import type { ServiceOperations } from "./services/service-operations.js";
 import type { NodeKeyPair } from "./node-identity.js";
 import { PeerDirectory, type PeerView } from "./peers/peer-directory.js";
 import type { AgentState, StateStore } from "./state-store.js";
@@ -86,9 +84,7 @@ export class Agent {
   private readonly peerDirectory: PeerDirectory;
   private readonly endpoints: EndpointLifecycle;
   private kernelSync!: KernelSyncLoop;
-  private serviceView!: ServiceView;
-  private readonly serviceSlices: ServiceSlices;
-  private serviceOperations!: ServiceOperations;
+  private readonly agentServices: AgentServices;
   private readonly startedAt = Date.now();
   private stopped = false;
   private unsubscribers: Array<() => void> = [];
@@ -133,25 +129,25 @@ export class Agent {
       reconcile: () => this.reconcile(),
       inspectNetns: options.inspectNetns ?? inspectNetworkNamespace,
       madeVeth: (name) => this.ownedVeths.add(name),
-      keepsSlice: (network) => this.serviceSlices.keeps(network),
+      keepsSlice: (network) => this.agentServices.slices.keeps(network),
       log,
     });
-    this.serviceSlices = new ServiceSlices({
+    this.agentServices = new AgentServices({
       node,
       registry,
-      wanted: () => new Set([...(this.serviceView?.publishingNetworks() ?? [])].filter((n) => this.networks.has(n))),
+      isKnownNetwork: (network) => this.networks.has(network),
       hasLocalEndpoints: (network) => this.state.endpoints.some((e) => e.network === network),
       subnets: () => this.state.subnets,
       persist: () => this.persist(),
       exclusive: (work) => this.endpoints.exclusive(work),
-      changed: () => void this.reconcile().catch(() => undefined),
+      reconcile: () => void this.reconcile().catch(() => undefined),
       log,
     });
   }
 
   /** Services: create, list, inspect, remove (the API's). */
   get services(): ServiceOperations {
-    return this.serviceOperations;
+    return this.agentServices.operations;
   }
 
   get node(): string {
@@ -173,10 +169,8 @@ export class Agent {
     this.gossip = this.createGossip(this.state.gossipVersion);
     // The names follow the gossip view as it changes, so a query costs a lookup, not a scan of every entry.
     this.dnsRecords = new GossipRecordSource(this.gossip);
-    // A change of some service's backends reconciles the mesh, as an entry change does the FDB.
-    this.serviceView = new ServiceView({ services: () => registry.snapshot().services, gossip: this.gossip, onBackendsChange: () => void this.reconcile().catch(() => undefined) });
-    this.serviceOperations = new ServiceOperations({ registry, view: this.serviceView, log });
-    this.dns = this.options.dns?.(withServiceNames(this.dnsRecords, this.serviceView));
+    const names = this.agentServices.start(this.gossip, this.dnsRecords);
+    this.dns = this.options.dns?.(names);
     this.kernelSync = this.createKernelSync();
     await this.startRegistry();
     await registry.registerNode({
@@ -194,7 +188,7 @@ export class Agent {
     // still hold, and a stale copy of its own that arrives first is not mistaken for a deleted one.
     this.endpoints.publishAll();
     await this.gossip.start();
-    await this.serviceSlices.sync();
+    await this.agentServices.syncSlices();
     await this.persist();
     await this.kernelSync.requestFull();
     this.kernelSync.start();
@@ -223,7 +217,7 @@ export class Agent {
     await this.options.stateStore.save(this.state).catch(() => undefined);
     await this.dns?.close().catch((err: unknown) => this.options.log("warn", `dns: closing: ${errorText(err)}`));
     this.dnsRecords?.close();
-    this.serviceView?.close();
+    this.agentServices.close();
     await this.gossip.stop();
     await this.options.registry.close();
     this.options.kernel.close();
@@ -365,7 +359,7 @@ export class Agent {
   private slice(network: string): string | undefined {
     const cidr = this.state.subnets[network];
     if (cidr === undefined) return undefined;
-    return this.state.endpoints.some((e) => e.network === network) || this.serviceSlices.holds(network, cidr) ? cidr : undefined;
+    return this.state.endpoints.some((e) => e.network === network) || this.agentServices.slices.holds(network, cidr) ? cidr : undefined;
   }
 
   private viewContext(): LocalViewContext {
@@ -381,7 +375,7 @@ export class Agent {
 
   private buildDesired(): FullRunInput {
     const snapshot = this.options.registry.snapshot();
-    const services = this.serviceView.list();
+    const services = this.agentServices.list();
     this.metrics.setServices(services);
     const built = buildHostDesiredState({
       node: this.options.node,
@@ -391,7 +385,7 @@ export class Agent {
       localEndpoints: this.state.endpoints,
       entries: this.gossip.entries(),
       slice: (network) => this.slice(network),
-      servedNetworks: this.serviceSlices.served(),
+      servedNetworks: this.agentServices.slices.served(),
       services,
       leases: snapshot.subnets,
       nodes: snapshot.nodes,
@@ -409,7 +403,7 @@ export class Agent {
     for (const error of report.errors) this.options.log("warn", `reconcile: ${printable(error.object)}: ${printable(error.message)}`);
     if (kind !== "full") return;
     // Claims a slice a published service needs (or retries a failed claim), releases one no longer needed.
-    void this.serviceSlices.sync().catch((err: unknown) => this.options.log("warn", `service slices: ${errorText(err)}`));
+    void this.agentServices.syncSlices();
     // Each network's DNS listens on this host's gateway address there, which the run just programmed;
     // awaited, so an attach returns with its network's resolver listening.
     await this.dns?.setZones(dnsZones(this.programmedNetworks, (network) => this.slice(network))).catch((err: unknown) => this.options.log("warn", `dns: ${errorText(err)}`));
@@ -429,10 +423,7 @@ export class Agent {
       this.metrics.setEtcdConnected(event.connected);
       this.options.log(event.connected ? "info" : "warn", event.connected ? "etcd connection restored" : "etcd unreachable; gossip and the kernel keep working");
     }
-    if (event.kind === "service") this.serviceView.noteServicesChanged();
-    if (event.kind === "service" || event.kind === "network") void this.serviceSlices.sync().catch((err: unknown) => this.options.log("warn", `service slices: ${errorText(err)}`));
-    // Services move the mesh; slices and nodes move gateways where services are (other nodes' as remote entries).
-    const meshMoved = event.kind === "service" || (event.kind === "subnet" && this.serviceView.networks().has(event.network)) || (event.kind === "node" && this.serviceView.networks().size > 0);
+    const meshMoved = this.agentServices.onRegistryEvent(event);
     if (event.kind === "network" || meshMoved) void this.reconcile().catch(() => undefined);
   }
 

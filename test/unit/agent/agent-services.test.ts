@@ -79,16 +79,16 @@ describe("Agent services", () => {
     expect(created.record.vip).toMatch(/^10\.40\.255\./);
 
     // h1 has no container in blue, but a published port: it claims a slice and puts its gateway on the bridge.
-    await expect.poll(() => sliceOf(store, "blue", "h1")).toBeDefined();
+    await expect.poll(() => sliceOf(store, "blue", "h1"), { timeout: 5000 }).toBeDefined();
     const h1Gateway = gatewayOf(sliceOf(store, "blue", "h1")!);
     const h2Gateway = gatewayOf(sliceOf(store, "blue", "h2")!);
-    await expect.poll(() => (h1.kernel.addresses.get(bridgeName(42)) ?? []).map((a) => a.ip)).toContain(h1Gateway);
+    await expect.poll(() => (h1.kernel.addresses.get(bridgeName(42)) ?? []).map((a) => a.ip), { timeout: 5000 }).toContain(h1Gateway);
     // It reaches the backend, and each node reaches the other's gateway (replies of masqueraded flows).
-    await expect.poll(() => fdb(h1.kernel, 42, web.mac)).toEqual(["10.251.0.2"]);
-    await expect.poll(() => fdb(h1.kernel, 42, macForAddress(h2Gateway))).toEqual(["10.251.0.2"]);
-    await expect.poll(() => fdb(h2.kernel, 42, macForAddress(h1Gateway))).toEqual(["10.251.0.1"]);
+    await expect.poll(() => fdb(h1.kernel, 42, web.mac), { timeout: 5000 }).toEqual(["10.251.0.2"]);
+    await expect.poll(() => fdb(h1.kernel, 42, macForAddress(h2Gateway)), { timeout: 5000 }).toEqual(["10.251.0.2"]);
+    await expect.poll(() => fdb(h2.kernel, 42, macForAddress(h1Gateway)), { timeout: 5000 }).toEqual(["10.251.0.1"]);
 
-    await expect.poll(() => h1.agent.services.inspect("web").backends.map((b) => [b.name, b.owner])).toEqual([["c2", "h2"]]);
+    await expect.poll(() => h1.agent.services.inspect("web").backends.map((b) => [b.name, b.owner]), { timeout: 5000 }).toEqual([["c2", "h2"]]);
     expect(h1.agent.services.list().map((s) => s.record.name)).toEqual(["web"]);
     const names = [...(records!.services?.("blue") ?? [])];
     expect(names).toEqual([{ name: "web", addresses: [created.record.vip], tasks: [web.ip], vip: created.record.vip }]);
@@ -97,12 +97,12 @@ describe("Agent services", () => {
 
     // The backend leaves: every node's view follows gossip.
     await h2.agent.detachEndpoint("c2");
-    await expect.poll(() => h1.agent.services.inspect("web").backends).toEqual([]);
+    await expect.poll(() => h1.agent.services.inspect("web").backends, { timeout: 5000 }).toEqual([]);
 
     // The service goes: h1 releases the slice it held only for it, and the bridge goes with it.
     await h1.agent.services.remove("web");
-    await expect.poll(() => sliceOf(store, "blue", "h1")).toBeUndefined();
-    await expect.poll(() => h1.kernel.links.has(bridgeName(42))).toBe(false);
+    await expect.poll(() => sliceOf(store, "blue", "h1"), { timeout: 5000 }).toBeUndefined();
+    await expect.poll(() => h1.kernel.links.has(bridgeName(42)), { timeout: 5000 }).toBe(false);
     // h2 keeps its slice: c3 still uses it.
     expect(sliceOf(store, "blue", "h2")).toBeDefined();
   });
