@@ -27,6 +27,9 @@ export interface ServiceSlicesOptions {
 export class ServiceSlices {
   private syncing: Promise<void> | undefined;
   private again = false;
+  // Claims and releases made here that the registry's cache may not show yet (etcd's watch follows
+  // the transaction): network -> the claimed CIDR, or null once released.
+  private readonly pending = new Map<string, string | null>();
 
   constructor(private readonly options: ServiceSlicesOptions) {}
 
@@ -43,6 +46,11 @@ export class ServiceSlices {
   /** Whether the slice must stay although no local endpoint uses it. */
   keeps(network: string): boolean {
     return this.options.wanted().has(network);
+  }
+
+  /** A slice of the network changed in the registry's cache: from now on the cache knows. */
+  noteLeaseChange(network: string): void {
+    this.pending.delete(network);
   }
 
   /** Claims the missing slices and releases the unneeded ones; overlapping calls share a run. */
@@ -70,6 +78,7 @@ export class ServiceSlices {
       try {
         const lease = await options.registry.claimSubnet(network, options.node, subnets[network]);
         subnets[network] = lease.cidr;
+        this.pending.set(network, lease.cidr);
         changed = true;
         options.log("info", `claimed slice ${lease.cidr} of ${printable(network)}: it has services with published ports, which every node serves`);
       } catch (err) {
@@ -80,6 +89,7 @@ export class ServiceSlices {
       if (wanted.has(network) || options.hasLocalEndpoints(network) || this.heldCidr(network) !== cidr) continue;
       try {
         await options.registry.releaseSubnet(network, cidr, options.node);
+        this.pending.set(network, null);
         changed = true;
         options.log("info", `released slice ${cidr} of ${printable(network)}: no service publishes there and no local endpoint uses it`);
       } catch (err) {
@@ -92,6 +102,10 @@ export class ServiceSlices {
   }
 
   private heldCidr(network: string): string | undefined {
-    return (this.options.registry.snapshot().subnets.get(network) ?? []).find((l) => l.node === this.options.node)?.cidr;
+    const cached = (this.options.registry.snapshot().subnets.get(network) ?? []).find((l) => l.node === this.options.node)?.cidr;
+    if (!this.pending.has(network)) return cached;
+    const pending = this.pending.get(network) ?? undefined;
+    if (cached === pending) this.pending.delete(network);
+    return pending;
   }
 }

@@ -74,7 +74,10 @@ export class AgentServices {
     if (event.kind === "service") this.view.noteServicesChanged();
     if (event.kind === "service" || event.kind === "network") void this.syncSlices();
     // Slices and nodes move gateways where services are (other nodes' are remote entries there).
-    if (event.kind === "subnet") return this.view.networks().has(event.network);
+    if (event.kind === "subnet") {
+      this.slices.noteLeaseChange(event.network);
+      return this.view.networks().has(event.network);
+    }
     if (event.kind === "node") return this.view.networks().size > 0;
     return event.kind === "service";
   }
