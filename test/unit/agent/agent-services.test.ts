@@ -83,6 +83,8 @@ describe("Agent services", () => {
     const h1Gateway = gatewayOf(sliceOf(store, "blue", "h1")!);
     const h2Gateway = gatewayOf(sliceOf(store, "blue", "h2")!);
     await expect.poll(() => (h1.kernel.addresses.get(bridgeName(42)) ?? []).map((a) => a.ip), { timeout: 5000 }).toContain(h1Gateway);
+    // The VIP is on every serving node's bridge, so containers' ARP for it is answered by their own host.
+    for (const node of [h1, h2]) await expect.poll(() => (node.kernel.addresses.get(bridgeName(42)) ?? []).map((a) => a.ip), { timeout: 5000 }).toContain(created.record.vip);
     // It reaches the backend, and each node reaches the other's gateway (replies of masqueraded flows).
     await expect.poll(() => fdb(h1.kernel, 42, web.mac), { timeout: 5000 }).toEqual(["10.251.0.2"]);
     await expect.poll(() => fdb(h1.kernel, 42, macForAddress(h2Gateway)), { timeout: 5000 }).toEqual(["10.251.0.2"]);
@@ -103,8 +105,9 @@ describe("Agent services", () => {
     await h1.agent.services.remove("web");
     await expect.poll(() => sliceOf(store, "blue", "h1"), { timeout: 5000 }).toBeUndefined();
     await expect.poll(() => h1.kernel.links.has(bridgeName(42)), { timeout: 5000 }).toBe(false);
-    // h2 keeps its slice: c3 still uses it.
+    // h2 keeps its slice (c3 still uses it) but the VIP leaves its bridge.
     expect(sliceOf(store, "blue", "h2")).toBeDefined();
+    await expect.poll(() => (h2.kernel.addresses.get(bridgeName(42)) ?? []).map((a) => a.ip), { timeout: 5000 }).not.toContain(created.record.vip);
   });
 
   it("keeps the slice of a network a published service needs when its last local endpoint detaches", async () => {
