@@ -5,7 +5,7 @@
 import { attachContainer } from "./lab-containers.js";
 import { startHttpServer } from "./lab-http-server.js";
 import { webNetns } from "./lab-names.js";
-import { createLabService, listLabServices } from "./lab-services.js";
+import { createLabService } from "./lab-services.js";
 import type { LabContainer, LabHost, LabWeb } from "./lab-state.js";
 
 export const WEB_SERVICE = "web";
@@ -37,14 +37,12 @@ export async function createLabWeb(
     web.serverPids.push(await startHttpServer({ prefix, netns: backend.netns, port: WEB_TARGET_PORT, host: "0.0.0.0", name: backend.name, logName: `${backend.name}-http.log` }));
     await onBackend(web);
   }
-  const first = hosts[0]!;
-  await createLabService(first, {
+  const created = await createLabService(hosts[0]!, {
     name: WEB_SERVICE,
     network,
-    selector: Object.entries(WEB_LABELS).map(([k, v]) => `${k}=${v}`).join(","),
-    publish: [`${WEB_PUBLISHED_PORT}:${WEB_TARGET_PORT}`],
+    selector: { ...WEB_LABELS },
+    ports: [{ protocol: "tcp", published: WEB_PUBLISHED_PORT, target: WEB_TARGET_PORT, publishMode: "ingress" }],
   });
-  const created = (await listLabServices(first)).find((s) => s.name === WEB_SERVICE);
-  if (created?.vip) web.vip = created.vip;
+  if (created.vip) web.vip = created.vip;
   return web;
 }

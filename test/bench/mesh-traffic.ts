@@ -1,6 +1,6 @@
 // The mesh on a live lab (3 hosts, a container on each): what a published port costs against going
 // to the backend directly, how evenly it spreads, and how soon a dead node's backend stops getting
-// new connections. Services are made through the weft CLI; backends are containers attached with
+// new connections. Services are made through the API; backends are containers attached with
 // labels, each running a name server (mesh-probes.ts).
 //
 //  - connections/s and TCP throughput: the container on h1 to h1's underlay address on the
@@ -11,7 +11,7 @@
 //  - a backend's agent killed: h3's weftd SIGKILLed while the world keeps connecting through h1; the
 //    time from the kill to the last answer from h3's backend.
 import type { ChildProcess } from "node:child_process";
-import { attachContainer, createLabService, labAgent, type LabContainer, type LabHost, type LabState } from "../../agent/lab/index.js";
+import { attachContainer, createLabService, labAgent, type LabContainer, type LabHost, type LabServicePort, type LabState } from "../../agent/lab/index.js";
 import { iperf3, median } from "./throughput.js";
 import { connectionRate, countNames, startNameServer } from "./mesh-probes.js";
 
@@ -49,7 +49,7 @@ export async function measureMeshTraffic(state: LabState, options: { runs: numbe
     // One backend, on h2: connections/s and throughput, published against direct.
     const remote = await attachContainer(h2, `${state.prefix}-h2-c90`, network, { bench: "remote" });
     servers.push(await startNameServer(remote.netns, CONN_PORT, remote.name));
-    await createLabService(h1, { name: "benchremote", network, selector: "bench=remote", publish: [`${CONN_PORT}:${CONN_PORT}`, `${IPERF_PORT}:${IPERF_PORT}`] });
+    await createLabService(h1, { name: "benchremote", network, selector: { bench: "remote" }, ports: [tcpPort(CONN_PORT), tcpPort(IPERF_PORT)] });
     await waitAnswers(client.netns, h1.underlayIp, CONN_PORT, [remote.name]);
     options.say(`mesh: connections/s and TCP throughput, ${client.name} -> ${h1.name}:${CONN_PORT} (backend ${remote.name} on ${h2.name}) against ${client.name} -> ${remote.ip}, ${options.runs} runs of ${options.seconds} s`);
     const samples: Array<{ pubRate: number; dirRate: number; pubBps: number; dirBps: number }> = [];
@@ -73,7 +73,7 @@ export async function measureMeshTraffic(state: LabState, options: { runs: numbe
       spreadBackends.push(backend);
       servers.push(await startNameServer(backend.netns, SPREAD_PORT, backend.name));
     }
-    await createLabService(h1, { name: "benchspread", network, selector: "bench=spread", publish: [`${SPREAD_PORT}:${SPREAD_PORT}`] });
+    await createLabService(h1, { name: "benchspread", network, selector: { bench: "spread" }, ports: [tcpPort(SPREAD_PORT)] });
     const names = spreadBackends.map((b) => b.name);
     await waitAnswers(state.world.netns, h1.underlayIp, SPREAD_PORT, names);
     options.say(`mesh: spread of ${SPREAD_CONNECTIONS} connections from the world to ${h1.name}:${SPREAD_PORT} over ${names.length} backends`);
@@ -113,6 +113,10 @@ export async function measureMeshTraffic(state: LabState, options: { runs: numbe
   } finally {
     for (const s of servers) s.kill("SIGKILL");
   }
+}
+
+function tcpPort(port: number): LabServicePort {
+  return { protocol: "tcp", published: port, target: port, publishMode: "ingress" };
 }
 
 /** Connects until every one of `names` has answered (the services' rules and backends have converged). */

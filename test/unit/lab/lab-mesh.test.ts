@@ -1,9 +1,11 @@
-// The lab's pure parts for the mesh: reading `weft service ls --json`, choosing the web backends'
+// The lab's pure parts for the mesh: the API's Service as the lab reports it, choosing the web backends'
 // hosts, the checks' targets, and the verdict on which backends answered.
+import { create } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
+import { ServiceSchema } from "../../../proto/gen/weft/v1/api_pb.js";
 import { judgeAnswers, meshTargets } from "../../../agent/lab/lab-mesh-checks.js";
 import { isLabNetns } from "../../../agent/lab/lab-names.js";
-import { parseServiceList, serviceCreateArgs } from "../../../agent/lab/lab-services.js";
+import { labService } from "../../../agent/lab/lab-services.js";
 import type { LabHost, LabWeb } from "../../../agent/lab/lab-state.js";
 import { webBackendHosts } from "../../../agent/lab/lab-web.js";
 
@@ -19,68 +21,33 @@ const host = (i: number): LabHost => ({
   logFile: "",
 });
 
-describe("parseServiceList", () => {
-  it("reads proto JSON with enum constants, sorting backends by address", () => {
-    const services = parseServiceList({
-      services: [
-        {
-          name: "web",
-          network: "weft-lab",
-          selector: { app: "web" },
-          ports: [
-            { protocol: "PORT_PROTOCOL_TCP", published: 8080, target: 80, publishMode: "PUBLISH_MODE_INGRESS" },
-            { protocol: "PORT_PROTOCOL_UDP", published: 5353, target: 53, publishMode: "PUBLISH_MODE_LOCAL" },
-          ],
-          mode: "SERVICE_MODE_VIP",
-          affinity: "AFFINITY_NONE",
-          vip: "10.40.255.1",
-          backends: [
-            { endpointId: "b", name: "w-h2-w1", ip: "10.40.10.2", node: "h2" },
-            { endpointId: "a", name: "w-h1-w1", ip: "10.40.9.2", node: "h1" },
-          ],
-        },
-        { name: "dns", network: "weft-lab", mode: "dnsrr", ports: [], backends: [] },
+describe("labService", () => {
+  it("reports the API's Service in the CLI's words, without an empty VIP", () => {
+    const api = create(ServiceSchema, {
+      name: "web",
+      network: "weft-lab",
+      selector: { app: "web" },
+      ports: [
+        { protocol: "tcp", published: 8080, target: 80, publishMode: "ingress" },
+        { protocol: "udp", published: 5353, target: 53, publishMode: "local" },
       ],
+      mode: "vip",
+      affinity: "none",
+      vip: "10.40.255.1",
+      backends: [{ endpointId: "a", name: "w-h1-w1", ip: "10.40.9.2", node: "h1" }],
     });
-    expect(services).toEqual([
-      {
-        name: "web",
-        network: "weft-lab",
-        mode: "vip",
-        vip: "10.40.255.1",
-        ports: [
-          { protocol: "tcp", published: 8080, target: 80, publishMode: "ingress" },
-          { protocol: "udp", published: 5353, target: 53, publishMode: "local" },
-        ],
-        backends: [
-          { endpointId: "a", name: "w-h1-w1", ip: "10.40.9.2", node: "h1" },
-          { endpointId: "b", name: "w-h2-w1", ip: "10.40.10.2", node: "h2" },
-        ],
-      },
-      { name: "dns", network: "weft-lab", mode: "dnsrr", ports: [], backends: [] },
-    ]);
-  });
-
-  it("takes the CLI's words too, and an empty list", () => {
-    expect(parseServiceList({})).toEqual([]);
-    expect(parseServiceList([{ name: "s", network: "n", mode: "dnsrr", ports: [{ protocol: "udp", published: "53", target: 53, publishMode: "local" }] }])).toEqual([
-      { name: "s", network: "n", mode: "dnsrr", ports: [{ protocol: "udp", published: 53, target: 53, publishMode: "local" }], backends: [] },
-    ]);
-  });
-
-  it("fails naming the field on what it cannot read", () => {
-    expect(() => parseServiceList({ services: "x" })).toThrow(/expected/);
-    expect(() => parseServiceList({ services: [{ network: "n" }] })).toThrow(/^services\[0\]\.name: missing/);
-    expect(() => parseServiceList({ services: [{ name: "s", network: "n", ports: [{ published: 0, target: 80 }] }] })).toThrow(/^services\[0\]\.ports\[0\]\.published: not a port/);
-    expect(() => parseServiceList({ services: [{ name: "s", network: "n", backends: [{ name: "x" }] }] })).toThrow(/^services\[0\]\.backends\[0\]\.ip: missing/);
-  });
-});
-
-describe("serviceCreateArgs", () => {
-  it("spells the contract's CLI", () => {
-    expect(serviceCreateArgs({ name: "web", network: "weft-lab", selector: "app=web", publish: ["8080:80", "53:53/udp,mode=local"], mode: "vip", affinity: "client-ip" })).toEqual([
-      "service", "create", "web", "--network", "weft-lab", "--selector", "app=web", "--publish", "8080:80", "--publish", "53:53/udp,mode=local", "--mode", "vip", "--affinity", "client-ip",
-    ]);
+    expect(labService(api)).toEqual({
+      name: "web",
+      network: "weft-lab",
+      mode: "vip",
+      vip: "10.40.255.1",
+      ports: [
+        { protocol: "tcp", published: 8080, target: 80, publishMode: "ingress" },
+        { protocol: "udp", published: 5353, target: 53, publishMode: "local" },
+      ],
+      backends: [{ endpointId: "a", name: "w-h1-w1", ip: "10.40.9.2", node: "h1" }],
+    });
+    expect(labService(create(ServiceSchema, { name: "rr", network: "n", mode: "dnsrr", vip: "" }))).toEqual({ name: "rr", network: "n", mode: "dnsrr", ports: [], backends: [] });
   });
 });
 
