@@ -11,7 +11,7 @@
 import type { ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { attachContainer, labAgent, listLabServices, runWeftCli, type LabContainer, type LabHost, type LabService } from "../../agent/lab/index.js";
-import { pollUntil, resolveIn, withLab, withLabApi, type TestLab } from "../helpers/lab.js";
+import { inNetns, pollUntil, resolveIn, withLab, withLabApi, type TestLab } from "../helpers/lab.js";
 import { holdConnection, probeMany, probeOnce, seeAllBackends, startBackend, tally, type Answer } from "../helpers/mesh.js";
 
 const WORLD_IP = "10.251.0.253";
@@ -37,6 +37,14 @@ async function addBackend(key: string, hostName: string, app: string): Promise<L
   backends[key] = backend;
   servers.push(await startBackend(backend.netns, PORT, backend.name));
   return backend;
+}
+
+/** The service's Maglev map as a host's kernel holds it: slot -> backend address (dataplane/mesh: mesh_backends_<service>). */
+async function renderedTable(hostName: string, serviceName: string): Promise<Map<number, string>> {
+  const run = await inNetns(host(hostName).netns, ["nft", "-j", "list", "map", "inet", "weft", `mesh_backends_${serviceName}`]);
+  if (run.code !== 0) return new Map();
+  const listed = JSON.parse(run.stdout) as { nftables: Array<{ map?: { elem?: Array<[number, string]> } }> };
+  return new Map(listed.nftables.find((o) => o.map)?.map?.elem ?? []);
 }
 
 async function weft(...args: string[]): Promise<string> {
@@ -147,16 +155,29 @@ describe("VIPs and names", () => {
 });
 
 describe("changes", () => {
-  it("a backend added gets new flows while an established connection keeps its backend; detached, it gets none", async () => {
+  it("a backend added takes about 1/N of the table and new flows while an established connection keeps its backend; detached, it gets none", async () => {
     const held = await holdConnection(world(), host("h1").underlayIp, 9100);
     try {
       const [firstBackend] = held.greeting.split(" ");
       expect(names("b1", "b2")).toContain(firstBackend);
       expect(await held.echo("before")).toBe("before");
 
+      const tableBefore = await renderedTable("h1", "both");
+      expect(new Set(tableBefore.values())).toEqual(new Set([backends["b1"]!.ip, backends["b2"]!.ip]));
       const b3 = await addBackend("b3", "h3", "both");
       expect(sorted(await seeAllBackends(world(), "tcp", host("h1").underlayIp, 9100, names("b1", "b2", "b3")))).toEqual(names("b1", "b2", "b3"));
       expect(await held.echo("after add")).toBe("after add");
+
+      // Only about a third of the slots (1/N, N = 3) changed hands, nearly all of them to the newcomer;
+      // every node holds the same table.
+      const tableAfter = await renderedTable("h1", "both");
+      expect(tableAfter.size).toBe(tableBefore.size);
+      const moved = [...tableBefore].filter(([slot, ip]) => tableAfter.get(slot) !== ip);
+      const share = moved.length / tableBefore.size;
+      expect(share).toBeGreaterThan(1 / 3 - 0.05);
+      expect(share).toBeLessThan(1 / 3 + 0.05);
+      expect(moved.filter(([slot]) => tableAfter.get(slot) !== b3.ip).length / tableBefore.size).toBeLessThan(0.02);
+      for (const other of ["h2", "h3"]) expect(await renderedTable(other, "both"), other).toEqual(tableAfter);
 
       await withLabApi(lab, "h3", (api) => api.detachEndpoint({ endpoint: b3.endpointId }));
       const lastRound = await pollUntil(
