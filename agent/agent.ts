@@ -137,6 +137,7 @@ export class Agent {
       registry,
       isKnownNetwork: (network) => this.networks.has(network),
       hasLocalEndpoints: (network) => this.state.endpoints.some((e) => e.network === network),
+      isProgrammed: (network) => this.programmedNetworks.includes(network),
       subnets: () => this.state.subnets,
       persist: () => this.persist(),
       exclusive: (work) => this.endpoints.exclusive(work),

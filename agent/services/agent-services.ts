@@ -4,6 +4,7 @@
 // as functions.
 import type { GossipNode } from "../../controlplane/gossip/index.js";
 import type { Registry, RegistryEvent } from "../../controlplane/registry/index.js";
+import type { ServiceRecord } from "../../controlplane/services/index.js";
 import { errorText } from "../../proto/values/index.js";
 import type { DnsRecordSource, GossipRecordSource } from "../dns/index.js";
 import type { ServiceWithBackends } from "../desired-state/mesh-part.js";
@@ -18,6 +19,8 @@ export interface AgentServicesOptions {
   /** Whether the network is known (etcd's, or kept by the network view). */
   isKnownNetwork: (network: string) => boolean;
   hasLocalEndpoints: (network: string) => boolean;
+  /** Whether this host programs the network now (the last full run did): only there does the mesh follow backends. */
+  isProgrammed: (network: string) => boolean;
   subnets: () => Record<string, string>;
   persist: () => Promise<void>;
   exclusive: <T>(work: () => Promise<T>) => Promise<T>;
@@ -47,8 +50,13 @@ export class AgentServices {
   /** Follows gossip from now on; the DNS's records get the services' names. */
   start(gossip: GossipNode, endpointNames: GossipRecordSource): DnsRecordSource {
     const { registry, log } = this.options;
-    // A change of some service's backends reconciles the mesh, as an entry change does the FDB.
-    this.view = new ServiceView({ services: () => registry.snapshot().services, gossip, onBackendsChange: () => this.options.reconcile() });
+    // A change of the backends of a service this host forwards to reconciles the mesh, as an entry
+    // change does the FDB. (A network programmed later is built by a full run, with the backends of then.)
+    const services = (): ReadonlyMap<string, ServiceRecord> => registry.snapshot().services;
+    const onBackendsChange = (names: string[]): void => {
+      if (names.some((name) => this.options.isProgrammed(services().get(name)?.network ?? ""))) this.options.reconcile();
+    };
+    this.view = new ServiceView({ services, gossip, onBackendsChange });
     this.ops = new ServiceOperations({ registry, view: this.view, log });
     return withServiceNames(endpointNames, this.view);
   }

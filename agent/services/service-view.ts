@@ -14,7 +14,7 @@ export interface LiveEntries {
 }
 
 export interface ServiceViewOptions {
-  /** The registry's services (its snapshot). */
+  /** The registry's services (its snapshot): a new map whenever a service changes, never one mutated in place. */
   services: () => ReadonlyMap<string, ServiceRecord>;
   gossip: LiveEntries;
   /** Some services' backends changed (names, sorted). */
@@ -27,6 +27,8 @@ export class ServiceView {
   readonly #cache = new Map<string, ServiceWithBackends>();
   readonly #unsubscribe: () => void;
   #revision = 0;
+  /** The registry's services by network, rebuilt when its map is replaced (the snapshot changed). */
+  #indexed: { of: ReadonlyMap<string, ServiceRecord>; byNetwork: Map<string, ServiceRecord[]> } | undefined;
 
   constructor(private readonly options: ServiceViewOptions) {
     this.#unsubscribe = options.gossip.subscribe((change) => this.#onChange(change));
@@ -46,7 +48,7 @@ export class ServiceView {
 
   /** Services of one network, with their backends (the DNS zone's). */
   inNetwork(network: string): ServiceWithBackends[] {
-    return [...this.options.services().values()].filter((s) => s.network === network).map((record) => this.withBackends(record));
+    return this.#servicesIn(network).map((record) => this.withBackends(record));
   }
 
   /** Networks with a service that publishes ports: every node serves them (see agent/networks/). */
@@ -89,8 +91,7 @@ export class ServiceView {
     if (change.next !== undefined) this.#add(change.next);
     const network = (change.next ?? change.previous)!.network;
     const touched: string[] = [];
-    for (const service of this.options.services().values()) {
-      if (service.network !== network) continue;
+    for (const service of this.#servicesIn(network)) {
       if (!matches(service, change.previous) && !matches(service, change.next)) continue;
       this.#cache.delete(service.name);
       touched.push(service.name);
@@ -98,6 +99,16 @@ export class ServiceView {
     if (touched.length === 0) return;
     this.#revision += 1;
     this.options.onBackendsChange(touched.sort());
+  }
+
+  #servicesIn(network: string): readonly ServiceRecord[] {
+    const services = this.options.services();
+    if (this.#indexed?.of !== services) {
+      const byNetwork = new Map<string, ServiceRecord[]>();
+      for (const service of services.values()) byNetwork.set(service.network, [...(byNetwork.get(service.network) ?? []), service]);
+      this.#indexed = { of: services, byNetwork };
+    }
+    return this.#indexed.byNetwork.get(network) ?? [];
   }
 
   #add(record: EndpointRecord): void {

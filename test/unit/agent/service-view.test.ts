@@ -35,12 +35,14 @@ class FakeGossip implements LiveEntries {
 }
 
 function setUp(records: ServiceRecord[], entries: EndpointRecord[] = []) {
-  const services = new Map(records.map((r) => [r.name, r]));
+  // Like the registry's snapshot: a new map on every change.
+  const registry = { services: new Map(records.map((r) => [r.name, r])) };
+  const setService = (record: ServiceRecord): void => void (registry.services = new Map([...registry.services, [record.name, record]]));
   const gossip = new FakeGossip();
   for (const e of entries) gossip.table.set(e.endpointId, e);
   const changes: string[][] = [];
-  const view = new ServiceView({ services: () => services, gossip, onBackendsChange: (names) => changes.push(names) });
-  return { services, gossip, changes, view };
+  const view = new ServiceView({ services: () => registry.services, gossip, onBackendsChange: (names) => changes.push(names) });
+  return { setService, gossip, changes, view };
 }
 
 describe("ServiceView", () => {
@@ -82,12 +84,13 @@ describe("ServiceView", () => {
   });
 
   it("follows the registry: a replaced record is recomputed; networks and publishing networks", () => {
-    const { services, view } = setUp([service("web", { app: "web" })], [entry("a", "10.40.2.9", { app: "web" }), entry("b", "10.40.2.10", { app: "v2" })]);
+    const { setService, view } = setUp([service("web", { app: "web" })], [entry("a", "10.40.2.9", { app: "web" }), entry("b", "10.40.2.10", { app: "v2" })]);
     expect(view.get("web")!.backends.map((b) => b.endpointId)).toEqual(["a"]);
-    services.set("web", service("web", { app: "v2" }));
+    setService(service("web", { app: "v2" }));
     expect(view.get("web")!.backends.map((b) => b.endpointId)).toEqual(["b"]);
     expect(view.publishingNetworks()).toEqual(new Set());
-    services.set("pub", service("pub", { app: "x" }, { network: "red", ports: [{ protocol: "udp", published: 53, target: 53, publishMode: "ingress" }] }));
+    expect(view.inNetwork("red")).toEqual([]);
+    setService(service("pub", { app: "x" }, { network: "red", ports: [{ protocol: "udp", published: 53, target: 53, publishMode: "ingress" }] }));
     expect(view.publishingNetworks()).toEqual(new Set(["red"]));
     expect(view.networks()).toEqual(new Set(["blue", "red"]));
     expect(view.inNetwork("red").map((s) => s.record.name)).toEqual(["pub"]);
