@@ -4,6 +4,7 @@
 //   peers/       gossip membership from etcd records and gossip liveness; owners' VTEPs
 //   networks/    the networks this host programs (etcd's, with a grace period for vanished ones)
 //   desired-state/ the desired kernel state, one part per feature
+//   services/    services with their backends (registry + gossip labels); the API's service operations
 //   status/      what `weft status` shows
 // Collaborators come in as interfaces (Registry, Kernel, GossipTransport), so unit tests run the
 // agent on fakes and weftd on the real things.
@@ -28,6 +29,8 @@ import { inspectNetworkNamespace, type NetworkNamespaceId, type ReconcileReport 
 import { prefixLength } from "../proto/values/index.js";
 import { AgentMetrics } from "./metrics.js";
 import { NetworkView } from "./networks/network-view.js";
+import { AgentServices } from "./services/agent-services.js";
+import type { ServiceOperations } from "./services/service-operations.js";
 import type { NodeKeyPair } from "./node-identity.js";
 import { PeerDirectory, type PeerView } from "./peers/peer-directory.js";
 import type { AgentState, StateStore } from "./state-store.js";
@@ -81,6 +84,7 @@ export class Agent {
   private readonly peerDirectory: PeerDirectory;
   private readonly endpoints: EndpointLifecycle;
   private kernelSync!: KernelSyncLoop;
+  private readonly agentServices: AgentServices;
   private readonly startedAt = Date.now();
   private stopped = false;
   private unsubscribers: Array<() => void> = [];
@@ -125,8 +129,26 @@ export class Agent {
       reconcile: () => this.reconcile(),
       inspectNetns: options.inspectNetns ?? inspectNetworkNamespace,
       madeVeth: (name) => this.ownedVeths.add(name),
+      keepsSlice: (network) => this.agentServices.slices.keeps(network),
       log,
     });
+    this.agentServices = new AgentServices({
+      node,
+      registry,
+      isKnownNetwork: (network) => this.networks.has(network),
+      hasLocalEndpoints: (network) => this.state.endpoints.some((e) => e.network === network),
+      isProgrammed: (network) => this.programmedNetworks.includes(network),
+      subnets: () => this.state.subnets,
+      persist: () => this.persist(),
+      exclusive: (work) => this.endpoints.exclusive(work),
+      reconcile: () => void this.reconcile().catch(() => undefined),
+      log,
+    });
+  }
+
+  /** Services: create, list, inspect, remove (the API's). */
+  get services(): ServiceOperations {
+    return this.agentServices.operations;
   }
 
   get node(): string {
@@ -148,7 +170,8 @@ export class Agent {
     this.gossip = this.createGossip(this.state.gossipVersion);
     // The names follow the gossip view as it changes, so a query costs a lookup, not a scan of every entry.
     this.dnsRecords = new GossipRecordSource(this.gossip);
-    this.dns = this.options.dns?.(this.dnsRecords);
+    const names = this.agentServices.start(this.gossip, this.dnsRecords);
+    this.dns = this.options.dns?.(names);
     this.kernelSync = this.createKernelSync();
     await this.startRegistry();
     await registry.registerNode({
@@ -166,6 +189,7 @@ export class Agent {
     // still hold, and a stale copy of its own that arrives first is not mistaken for a deleted one.
     this.endpoints.publishAll();
     await this.gossip.start();
+    await this.agentServices.syncSlices();
     await this.persist();
     await this.kernelSync.requestFull();
     this.kernelSync.start();
@@ -194,6 +218,7 @@ export class Agent {
     await this.options.stateStore.save(this.state).catch(() => undefined);
     await this.dns?.close().catch((err: unknown) => this.options.log("warn", `dns: closing: ${errorText(err)}`));
     this.dnsRecords?.close();
+    this.agentServices.close();
     await this.gossip.stop();
     await this.options.registry.close();
     this.options.kernel.close();
@@ -331,9 +356,11 @@ export class Agent {
     return this.options.egressSubnet ?? DEFAULT_EGRESS_SUBNET;
   }
 
-  /** This host's slice of a network while it has local endpoints there (its gateway is the slice's first address). */
+  /** This host's slice of a network while it has local endpoints there or serves it for its services (its gateway is the slice's first address). */
   private slice(network: string): string | undefined {
-    return this.state.endpoints.some((e) => e.network === network) ? this.state.subnets[network] : undefined;
+    const cidr = this.state.subnets[network];
+    if (cidr === undefined) return undefined;
+    return this.state.endpoints.some((e) => e.network === network) || this.agentServices.slices.holds(network, cidr) ? cidr : undefined;
   }
 
   private viewContext(): LocalViewContext {
@@ -348,6 +375,9 @@ export class Agent {
   }
 
   private buildDesired(): FullRunInput {
+    const snapshot = this.options.registry.snapshot();
+    const services = this.agentServices.list();
+    this.metrics.setServices(services);
     const built = buildHostDesiredState({
       node: this.options.node,
       underlay: this.options.underlay,
@@ -356,6 +386,10 @@ export class Agent {
       localEndpoints: this.state.endpoints,
       entries: this.gossip.entries(),
       slice: (network) => this.slice(network),
+      servedNetworks: this.agentServices.slices.served(),
+      services,
+      leases: snapshot.subnets,
+      nodes: snapshot.nodes,
     });
     this.metrics.recordSkipped("build", built.skipped.length);
     for (const s of built.skipped.slice(0, 5)) this.options.log("debug", `desired state: skipped ${printable(s.entry)}: ${s.reason}`);
@@ -369,6 +403,8 @@ export class Agent {
     this.metrics.recordSkipped("reconcile", report.skipped.length);
     for (const error of report.errors) this.options.log("warn", `reconcile: ${printable(error.object)}: ${printable(error.message)}`);
     if (kind !== "full") return;
+    // Claims a slice a published service needs (or retries a failed claim), releases one no longer needed.
+    void this.agentServices.syncSlices();
     // Each network's DNS listens on this host's gateway address there, which the run just programmed;
     // awaited, so an attach returns with its network's resolver listening.
     await this.dns?.setZones(dnsZones(this.programmedNetworks, (network) => this.slice(network))).catch((err: unknown) => this.options.log("warn", `dns: ${errorText(err)}`));
@@ -388,7 +424,8 @@ export class Agent {
       this.metrics.setEtcdConnected(event.connected);
       this.options.log(event.connected ? "info" : "warn", event.connected ? "etcd connection restored" : "etcd unreachable; gossip and the kernel keep working");
     }
-    if (event.kind === "network") void this.reconcile().catch(() => undefined);
+    const meshMoved = this.agentServices.onRegistryEvent(event);
+    if (event.kind === "network" || meshMoved) void this.reconcile().catch(() => undefined);
   }
 
   private requireNetwork(name: string, field: string): NetworkRecord {

@@ -22,6 +22,7 @@ import { addUnaryService, StatusError } from "../proto/grpc-binding.js";
 import type { Agent, EndpointView } from "./agent.js";
 import { toStatusError } from "./api-status.js";
 import { gatewayIp } from "./networks/gateway.js";
+import { serviceSpecOf, toService } from "./services/service-messages.js";
 
 export async function startApiServer(
   socketPath: string,
@@ -72,7 +73,7 @@ export async function startApiServer(
         }),
       attachEndpoint: (req) =>
         handle(async () => {
-          const endpoint = await agent.attachEndpoint({ network: req.network, netns: req.netns, name: req.name, ifName: req.ifName, aliases: req.aliases });
+          const endpoint = await agent.attachEndpoint({ network: req.network, netns: req.netns, name: req.name, ifName: req.ifName, aliases: req.aliases, labels: req.labels });
           return create(WeftService.method.attachEndpoint.output, { endpoint: toEndpoint(endpoint) });
         }),
       detachEndpoint: (req) =>
@@ -115,6 +116,15 @@ export async function startApiServer(
             lastReconcileMs: BigInt(s.lastReconcileMs),
             uptimeMs: BigInt(s.uptimeMs),
           });
+        }),
+      createService: (req) =>
+        handle(async () => create(WeftService.method.createService.output, { service: toService(await agent.services.create(serviceSpecOf(req))) })),
+      listServices: () => handle(() => create(WeftService.method.listServices.output, { services: agent.services.list().map(toService) })),
+      inspectService: (req) => handle(() => create(WeftService.method.inspectService.output, { service: toService(agent.services.inspect(req.name)) })),
+      removeService: (req) =>
+        handle(async () => {
+          await agent.services.remove(req.name);
+          return create(WeftService.method.removeService.output, {});
         }),
     },
     (method, err) => {

@@ -8,6 +8,8 @@ export const HOST_PACKAGES: Readonly<Record<string, string>> = {
   ip: "iproute2",
   bridge: "iproute2",
   nft: "nftables",
+  // The mesh deletes removed backends' connection-tracking entries.
+  conntrack: "conntrack",
   nsenter: "util-linux",
   ping: "iputils-ping",
   // The lab's world: its DNS server, and the lab's egress and name checks.

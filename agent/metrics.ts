@@ -2,6 +2,7 @@
 // Names: prefix weft_, base units, _total for counters.
 import * as prom from "prom-client";
 import type { ReconcileReport } from "../dataplane/index.js";
+import type { ServiceWithBackends } from "./desired-state/mesh-part.js";
 
 export class AgentMetrics {
   private readonly endpoints: prom.Gauge<"kind">;
@@ -11,6 +12,8 @@ export class AgentMetrics {
   private readonly etcdConnected: prom.Gauge;
   private readonly skippedEntries: prom.Counter<"stage">;
   private readonly orphanVeths: prom.Gauge;
+  private readonly services: prom.Gauge;
+  private readonly serviceBackends: prom.Gauge<"service">;
 
   constructor(registry: prom.Registry, node: string, version: string) {
     const buildInfo = new prom.Gauge({
@@ -62,6 +65,24 @@ export class AgentMetrics {
       help: "weft veths in the kernel that this agent did not make (no endpoint in its state, none attached in this run): reported and left in place.",
       registers: [registry],
     });
+    this.services = new prom.Gauge({
+      name: "weft_services",
+      help: "Services in the cluster (etcd's services/ keys, as this agent's cache holds them).",
+      registers: [registry],
+    });
+    this.serviceBackends = new prom.Gauge({
+      name: "weft_service_backends",
+      help: "Live backends of each service: endpoints of its network whose labels match its selector, on any node.",
+      labelNames: ["service"],
+      registers: [registry],
+    });
+  }
+
+  /** Replaces the per-service series, so a removed service's series goes with it. */
+  setServices(services: readonly ServiceWithBackends[]): void {
+    this.services.set(services.length);
+    this.serviceBackends.reset();
+    for (const { record, backends } of services) this.serviceBackends.set({ service: record.name }, backends.length);
   }
 
   recordSkipped(stage: "build" | "reconcile", count: number): void {

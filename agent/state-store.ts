@@ -20,6 +20,8 @@ export interface LocalEndpoint {
   netnsId?: { dev: number; ino: number };
   /** More DNS names of the endpoint in its network; absent in states written before aliases. */
   aliases?: string[];
+  /** Announced through gossip (services select backends by them); absent when none. */
+  labels?: Record<string, string>;
   /** Its leg on the egress bridge (address from this host's egress subnet); absent on internal networks. */
   egress?: EgressLeg;
 }
@@ -155,6 +157,10 @@ function parseAgentState(value: unknown, path: string): AgentState {
     if (!isMac(r["mac"])) fail(`endpoints[${i}].mac`, "must be a MAC address");
     const aliases = r["aliases"];
     if (aliases !== undefined && (!Array.isArray(aliases) || aliases.some((a) => typeof a !== "string"))) fail(`endpoints[${i}].aliases`, "must be a list of names");
+    const labels = r["labels"];
+    if (labels !== undefined && (typeof labels !== "object" || labels === null || Array.isArray(labels) || Object.values(labels).some((v) => typeof v !== "string"))) {
+      fail(`endpoints[${i}].labels`, "must be an object of string values");
+    }
     const egress = r["egress"] as Record<string, unknown> | undefined;
     if (egress !== undefined) {
       if (typeof egress !== "object" || egress === null) fail(`endpoints[${i}].egress`, "must be { ifName, ip, mac }");

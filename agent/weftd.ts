@@ -21,6 +21,8 @@ import { createLogger, type Logger } from "./log.js";
 import { startMetricsServer } from "./metrics-server.js";
 import { loadOrCreateNodeKey } from "./node-identity.js";
 import { StateStore } from "./state-store.js";
+import { requireCommand } from "./host-dependencies.js";
+import { MeshMetrics } from "./services/mesh-metrics.js";
 
 async function main(): Promise<number> {
   let config: AgentConfig;
@@ -53,6 +55,8 @@ async function main(): Promise<number> {
 
 async function run(config: AgentConfig, log: Logger): Promise<number> {
   if (process.getuid?.() !== 0) log("warn", "not running as root: programming the kernel needs CAP_NET_ADMIN");
+  // The mesh deletes a removed backend's connection-tracking entries with it.
+  requireCommand("conntrack");
   // Refused before anything on the host changes.
   const routes = parseIpRouteJson((await ip("-j", "-4", "route", "show", "table", "main")).stdout);
   const conflict = egressRouteConflict(config.egressSubnet, routes);
@@ -90,6 +94,13 @@ async function run(config: AgentConfig, log: Logger): Promise<number> {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
     registers: [metrics],
   });
+  const meshMetrics = new MeshMetrics(metrics, () => firewall.rejectedConnections());
+  const firewall = new NftablesFirewall({
+    onWrite: (ms, kind?: "full" | "incremental") => {
+      firewallWrites.observe(ms / 1000);
+      meshMetrics.recordRuleApply(ms, kind);
+    },
+  });
   const registry = createEtcdRegistry({
     client: etcdClientOptions({ endpoints: config.etcdEndpoints, ...config.etcdTls }),
     prefix: config.etcdPrefix,
@@ -105,7 +116,7 @@ async function run(config: AgentConfig, log: Logger): Promise<number> {
     node: config.nodeName,
     underlay: { ip: underlay.ip, mtu: underlay.mtu, iface: underlay.iface },
     egressSubnet: config.egressSubnet,
-    firewall: new NftablesFirewall({ onWrite: (ms) => firewallWrites.observe(ms / 1000) }),
+    firewall,
     dns: (records) => DnsServer.create({ records, upstreams, metrics, log }),
     gossipAddr,
     registry,

@@ -13,14 +13,27 @@ export function diffDeviceAddress(
   wanted: string | undefined,
   options: { prune: boolean; fresh: boolean },
 ): LinkAction[] {
-  const want = wanted === undefined ? undefined : splitHostAddress(wanted);
+  return diffDeviceAddresses(addresses, device, wanted === undefined ? [] : [wanted], options);
+}
+
+/**
+ * The same for several addresses (a bridge's gateway and its service VIPs as /32): with at least one
+ * wanted, every other address goes; with none, they go only when `prune` is on.
+ */
+export function diffDeviceAddresses(
+  addresses: readonly ObservedAddress[],
+  device: string,
+  wanted: readonly string[],
+  options: { prune: boolean; fresh: boolean },
+): LinkAction[] {
+  const want = wanted.map((w) => splitHostAddress(w)!);
   const on = options.fresh ? [] : addresses.filter((address) => address.device === device);
   const actions: LinkAction[] = [];
-  let present = false;
+  const present = new Set<string>();
   for (const address of on) {
-    if (want !== undefined && address.ip === want.ip && address.prefixLen === want.prefixLen) present = true;
-    else if (want !== undefined || options.prune) actions.push({ kind: "delete-address", device, ip: address.ip, prefixLen: address.prefixLen });
+    if (want.some((w) => address.ip === w.ip && address.prefixLen === w.prefixLen)) present.add(address.ip);
+    else if (want.length > 0 || options.prune) actions.push({ kind: "delete-address", device, ip: address.ip, prefixLen: address.prefixLen });
   }
-  if (want !== undefined && !present) actions.push({ kind: "add-address", device, ip: want.ip, prefixLen: want.prefixLen });
+  for (const w of want) if (!present.has(w.ip)) actions.push({ kind: "add-address", device, ip: w.ip, prefixLen: w.prefixLen });
   return actions;
 }

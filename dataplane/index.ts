@@ -11,6 +11,9 @@ export type {
   DesiredEgressBridge,
   DesiredEgressLeg,
   DesiredFirewall,
+  DesiredMesh,
+  DesiredService,
+  MeshProtocol,
 } from "./desired-state.js";
 export { MAX_VNI } from "./overlay/overlay-state.js";
 export type { ReconcileError, ReconcileReport, ReconcileOptions, SkippedEntry } from "./reconcile-report.js";
@@ -42,6 +45,11 @@ export type { NetworkNamespaceId } from "./namespace-identity.js";
 export { createLinuxKernel, type LinuxKernelOptions } from "./linux-kernel.js";
 export { inspectUnderlay, chooseUnderlay, lowerArpRetransmit, type Underlay, type UnderlaySelection } from "./underlay.js";
 export { KernelWorkerClient } from "./kernel-worker-client.js";
-export { renderFirewall, FIREWALL_FAMILY, FIREWALL_TABLE } from "./nftables/render-firewall.js";
-export { NftablesFirewall, type Firewall, type NftablesFirewallOptions } from "./nftables/nftables-firewall.js";
+export { renderFirewall, firewallTable, firewallChange, FIREWALL_FAMILY, FIREWALL_TABLE } from "./nftables/render-firewall.js";
+export type { NftTable, NftObject, NftSet, NftChain, NftCounter } from "./nftables/nft-table.js";
+export type { TableChange } from "./nftables/nft-table-diff.js";
+export { NftablesFirewall, type Firewall, type FirewallWriteKind, type NftablesFirewallOptions } from "./nftables/nftables-firewall.js";
+export { validateMesh, type ValidMesh } from "./mesh/mesh-validation.js";
+export { MESH_CONNECTION_MARK, MESH_MASQUERADE_MARK, MESH_NO_BACKEND_COUNTER } from "./mesh/mesh-objects.js";
+export { conntrackCommand, type Conntrack } from "./mesh/conntrack.js";
 export { nftRunner, type NftRunner } from "./nftables/nft-command.js";

@@ -61,8 +61,13 @@ export interface ObservedState {
   sysctls: Partial<Record<WeftSysctl, string>>;
 }
 
-/** The only sysctls weft reads or writes (in the host namespace). */
-export const WEFT_SYSCTLS = ["net.ipv4.ip_forward"] as const;
+/**
+ * The only sysctls weft reads or writes (in the host namespace). The gateway bridge's rp_filter is
+ * loose (2) so that a local service backend's reply to an outside client, which leaves the backend by
+ * its default route on weft_gwbridge rather than by the overlay bridge the request came in on, is not
+ * dropped by strict reverse-path filtering.
+ */
+export const WEFT_SYSCTLS = ["net.ipv4.ip_forward", "net.ipv4.conf.weft_gwbridge.rp_filter"] as const;
 export type WeftSysctl = (typeof WEFT_SYSCTLS)[number];
 
 /** The container end of a veth: where it is (the namespace recorded at attach) and its name there. */

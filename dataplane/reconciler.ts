@@ -7,7 +7,9 @@ import { emptyApplyResult, emptyPlan, isEmptyPlan, type ApplyResult, type FdbEnt
 import { egressPart } from "./egress/egress-part.js";
 import { vniOfVxlan } from "./link-names.js";
 import type { Firewall } from "./nftables/nftables-firewall.js";
-import { renderFirewall } from "./nftables/render-firewall.js";
+import { firewallTable } from "./nftables/render-firewall.js";
+import type { NftTable } from "./nftables/nft-table.js";
+import { meshPart } from "./mesh/mesh-part.js";
 import { overlayPart } from "./overlay/overlay-part.js";
 import type { ReconcileOptions, ReconcileReport, SkippedEntry } from "./reconcile-report.js";
 
@@ -23,7 +25,7 @@ export interface ReconcilerOptions {
 }
 
 /** The parts of the desired state, in the order they are applied. */
-const PARTS: readonly DesiredPart[] = [overlayPart, egressPart];
+const PARTS: readonly DesiredPart[] = [overlayPart, egressPart, meshPart];
 
 export type EntryChanges = Pick<KernelPlan, "fdbAdd" | "fdbRemove" | "neighboursAdd" | "neighboursRemove">;
 
@@ -133,19 +135,19 @@ export class Reconciler {
     );
   }
 
-  /** After the netlink parts: the firewall part, written only when it changed or drift removed it. */
+  /** After the netlink parts: the firewall part with the mesh, written only when it changed or drift removed it. */
   private async applyFirewall(desired: DesiredState, observeError: Error | undefined, report: ReconcileReport): Promise<void> {
     if (this.firewall === undefined || desired.firewall === undefined) return;
     if (observeError) report.errors.push({ object: "firewall", message: `observe: ${errorText(observeError)}` });
-    let rendered: string;
+    let table: NftTable;
     try {
-      rendered = renderFirewall(desired.firewall);
+      table = firewallTable(desired.firewall, desired.mesh);
     } catch (error) {
       report.skipped.push({ object: "firewall", reason: errorText(error) });
       return;
     }
     try {
-      report.firewallApplied = await this.firewall.apply(rendered);
+      report.firewallApplied = await this.firewall.apply(table);
     } catch (error) {
       report.errors.push({ object: "firewall", message: errorText(error) });
     }

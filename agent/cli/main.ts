@@ -1,67 +1,11 @@
 // weft: the CLI. Speaks only to a local agent's API socket (and, for `weft lab`, builds the lab).
-import { Command, InvalidArgumentError, Option } from "commander";
-import { toJson, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
-import * as grpc from "@grpc/grpc-js";
+import { Command, Option } from "commander";
 import { WeftService, type Endpoint } from "../../proto/gen/weft/v1/api_pb.js";
-import { createUnaryClient, type UnaryClient } from "../../proto/grpc-binding.js";
 import { printable } from "../../proto/values/index.js";
 import { renderTable } from "./table.js";
 import { addLabCommands } from "./lab-commands.js";
-
-const DEFAULT_SOCKET = "/run/weft/weft.sock";
-
-export class CliError extends Error {}
-
-type Api = UnaryClient<(typeof WeftService)["method"]>;
-
-interface GlobalOptions {
-  json?: boolean;
-  apiSocket: string;
-}
-
-function globals(command: Command): GlobalOptions {
-  return command.optsWithGlobals() as GlobalOptions;
-}
-
-async function withApi<T>(command: Command, work: (api: Api) => Promise<T>): Promise<T> {
-  const { apiSocket } = globals(command);
-  const api = createUnaryClient(WeftService, `unix:${apiSocket}`) as Api;
-  try {
-    return await work(api);
-  } catch (err) {
-    const e = err as grpc.ServiceError;
-    if (e.code === grpc.status.UNAVAILABLE) {
-      throw new CliError(`cannot reach the agent at ${apiSocket}: is weftd running? (choose another with --api-socket or WEFT_API_SOCKET)`);
-    }
-    if (typeof e.code === "number" && e.details !== undefined) throw new CliError(printable(e.details, 4096));
-    throw err;
-  } finally {
-    api.close();
-  }
-}
-
-function print(command: Command, schema: DescMessage, message: MessageShape<DescMessage>, human: () => string): void {
-  if (globals(command).json) {
-    process.stdout.write(JSON.stringify(toJson(schema, message, { alwaysEmitImplicit: true }), null, 2) + "\n");
-  } else {
-    process.stdout.write(human());
-  }
-}
-
-function intArg(flag: string, min: number, max: number) {
-  return (value: string): number => {
-    if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`--${flag} must be a whole number from ${min} to ${max}`);
-    const n = Number(value);
-    if (n < min || n > max) throw new InvalidArgumentError(`--${flag} must be from ${min} to ${max}, not ${n}`);
-    return n;
-  };
-}
-
-function labelArg(value: string, previous: Record<string, string> = {}): Record<string, string> {
-  const at = value.indexOf("=");
-  if (at <= 0) throw new InvalidArgumentError(`--label takes key=value, not "${value}"`);
-  return { ...previous, [value.slice(0, at)]: value.slice(at + 1) };
-}
+import { CliError, DEFAULT_SOCKET, intArg, labelArg, print, withApi } from "./api-client.js";
+import { addServiceCommands } from "./service-commands.js";
 
 export function buildProgram(env: Readonly<Record<string, string | undefined>>): Command {
   const program = new Command("weft")
@@ -136,10 +80,11 @@ export function buildProgram(env: Readonly<Record<string, string | undefined>>):
     .option("--name <name>", "endpoint name (default: the namespace's name)")
     .option("--if-name <name>", "interface name inside the namespace", "eth0")
     .option("--alias <name>", "another DNS name of the endpoint in its network (repeatable)", (value: string, previous: string[] = []) => [...previous, value])
+    .option("--label <key=value>", "a label services select backends by (repeatable)", labelArg)
     .description("give a network namespace an interface on a network (and a way out, unless the network is internal); prints its addresses")
-    .action(async (opts: { network: string; netns: string; name?: string; ifName: string; alias?: string[] }, cmd: Command) =>
+    .action(async (opts: { network: string; netns: string; name?: string; ifName: string; alias?: string[]; label?: Record<string, string> }, cmd: Command) =>
       withApi(cmd, async (api) => {
-        const res = await api.attachEndpoint({ network: opts.network, netns: opts.netns, name: opts.name ?? "", ifName: opts.ifName, aliases: opts.alias ?? [] });
+        const res = await api.attachEndpoint({ network: opts.network, netns: opts.netns, name: opts.name ?? "", ifName: opts.ifName, aliases: opts.alias ?? [], labels: opts.label ?? {} });
         print(cmd, WeftService.method.attachEndpoint.output, res, () => endpointDetails(res.endpoint!));
       }),
     );
@@ -220,6 +165,7 @@ export function buildProgram(env: Readonly<Record<string, string | undefined>>):
       }),
     );
 
+  addServiceCommands(program, withApi);
   addLabCommands(program);
   return program;
 }
@@ -234,6 +180,8 @@ function endpointDetails(e: Endpoint): string {
     ["mac", e.mac],
   ];
   if (e.aliases.length > 0) rows.push(["aliases", e.aliases.join(", ")]);
+  const labels = Object.entries(e.labels);
+  if (labels.length > 0) rows.push(["labels", labels.map(([k, v]) => `${k}=${v}`).join(", ")]);
   if (e.gateway) rows.push(["gateway", e.gateway]);
   if (e.mtu) rows.push(["mtu", e.mtu]);
   for (const i of e.interfaces) rows.push([`interface ${i.name}`, `${i.ip} ${i.mac}`]);

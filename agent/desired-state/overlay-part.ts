@@ -6,7 +6,7 @@ import type { NetworkRecord } from "../../controlplane/registry/index.js";
 import type { EndpointRecord } from "../../controlplane/gossip/index.js";
 import { hostIfNameFor, vtepMacFor } from "../../dataplane/index.js";
 import { isIPv4, isMac, isMulticastMac, prefixLength } from "../../proto/values/index.js";
-import type { DesiredNetwork, DesiredOverlay } from "../../dataplane/index.js";
+import type { DesiredNetwork, DesiredOverlay, DesiredRemoteEndpoint } from "../../dataplane/index.js";
 import type { LocalEndpoint } from "../state-store.js";
 import { gatewayCidr } from "../networks/gateway.js";
 
@@ -22,6 +22,10 @@ export interface OverlayInput {
   entries: readonly EndpointRecord[];
   /** This node's slice of a network: its first address becomes the bridge's (the gateway). */
   slice?: (network: string) => string | undefined;
+  /** Networks programmed although no local endpoint uses them (they have services with published ports). */
+  servedNetworks?: Iterable<string>;
+  /** Other nodes' gateway addresses on a programmed network, as remote entries (see remote-gateways.ts). */
+  remoteGateways?: (network: string) => DesiredRemoteEndpoint[];
 }
 
 export interface SkippedEntry {
@@ -32,7 +36,7 @@ export interface SkippedEntry {
 
 export interface OverlayPart {
   overlay: DesiredOverlay;
-  /** Networks programmed (those with local endpoints): name -> VNI. The incremental path builds on it. */
+  /** Networks programmed (those with local endpoints, and those served for their services): name -> VNI. The incremental path builds on it. */
   programmedVnis: Map<string, number>;
   skipped: SkippedEntry[];
   remoteEndpoints: number;
@@ -41,25 +45,27 @@ export interface OverlayPart {
 export function buildOverlayPart(input: OverlayInput): OverlayPart {
   const byNetwork = new Map<string, DesiredNetwork>();
   const programmedVnis = new Map<string, number>();
+  const program = (network: NetworkRecord): DesiredNetwork => {
+    let desired = byNetwork.get(network.name);
+    if (desired) return desired;
+    desired = {
+      vni: network.vni,
+      vtepMac: vtepMacFor(input.node, network.vni),
+      mtu: overlayMtu(input.underlay.mtu, network.mtu),
+      localEndpoints: [],
+      remoteEndpoints: [],
+    };
+    const slice = input.slice?.(network.name);
+    if (slice !== undefined) desired.gateway = gatewayCidr(slice, network.subnet);
+    byNetwork.set(network.name, desired);
+    programmedVnis.set(network.name, network.vni);
+    return desired;
+  };
   for (const endpoint of input.localEndpoints) {
     const network = input.networks.get(endpoint.network);
     // A network gone from the view while endpoints remain: nothing can be programmed for it.
     if (!network) continue;
-    let desired = byNetwork.get(network.name);
-    if (!desired) {
-      desired = {
-        vni: network.vni,
-        vtepMac: vtepMacFor(input.node, network.vni),
-        mtu: overlayMtu(input.underlay.mtu, network.mtu),
-        localEndpoints: [],
-        remoteEndpoints: [],
-      };
-      const slice = input.slice?.(network.name);
-      if (slice !== undefined) desired.gateway = gatewayCidr(slice, network.subnet);
-      byNetwork.set(network.name, desired);
-      programmedVnis.set(network.name, network.vni);
-    }
-    desired.localEndpoints.push({
+    program(network).localEndpoints.push({
       id: endpoint.id,
       hostIfName: hostIfNameFor(endpoint.id),
       netns: endpoint.netns,
@@ -69,6 +75,11 @@ export function buildOverlayPart(input: OverlayInput): OverlayPart {
       ip: endpoint.ip,
       prefixLen: prefixLength(network.subnet),
     });
+  }
+  for (const name of input.servedNetworks ?? []) {
+    const network = input.networks.get(name);
+    // Served for its services only through a gateway: without a slice there is nothing to serve with.
+    if (network && input.slice?.(name) !== undefined) program(network);
   }
   const skipped: SkippedEntry[] = [];
   let remoteEndpoints = 0;
@@ -83,6 +94,17 @@ export function buildOverlayPart(input: OverlayInput): OverlayPart {
     }
     desired.remoteEndpoints.push({ ip: entry.ip, mac: entry.mac, vtep: entry.vtep });
     remoteEndpoints += 1;
+  }
+  if (input.remoteGateways) {
+    for (const [name, desired] of byNetwork) {
+      const taken = new Set(desired.remoteEndpoints.map((e) => e.ip));
+      for (const gateway of input.remoteGateways(name)) {
+        if (taken.has(gateway.ip)) continue;
+        taken.add(gateway.ip);
+        desired.remoteEndpoints.push(gateway);
+        remoteEndpoints += 1;
+      }
+    }
   }
   const networks = [...byNetwork.values()].sort((a, b) => a.vni - b.vni);
   // Code-unit order, not localeCompare: at 50,000 remote endpoints ICU collation alone took ~0.3 s.

@@ -166,7 +166,7 @@ export class DnsServer {
     const revision = this.#options.records.revision?.();
     const held = this.#indexes.get(network);
     if (revision !== undefined && held?.revision === revision) return held.index;
-    const index = ZoneIndex.build(network, this.#options.records.endpoints(network));
+    const index = ZoneIndex.build(network, this.#options.records.endpoints(network), this.#options.records.services?.(network));
     if (revision !== undefined) this.#indexes.set(network, { revision, index });
     return index;
   }

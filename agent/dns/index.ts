@@ -4,4 +4,4 @@ export { DnsForwarder, type DnsForwarderOptions, type ForwardOutcome } from "./d
 export { DnsServer, type DnsServerOptions, type DnsZone } from "./dns-server.js";
 export { GossipRecordSource, type LiveEndpointView } from "./gossip-record-source.js";
 export { parseResolvConf, parseUpstream, type Upstream } from "./resolv-conf.js";
-export { ZoneIndex, type DnsEndpoint, type DnsRecordSource } from "./zone-index.js";
+export { ZoneIndex, type DnsEndpoint, type DnsRecordSource, type DnsService } from "./zone-index.js";

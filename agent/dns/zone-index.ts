@@ -7,9 +7,22 @@ export interface DnsEndpoint {
   ip: string;
 }
 
-/** The live gossip view of endpoints, per network. */
+/** A service as the DNS sees it: what NAME (and NAME.NETWORK) answers, and what tasks.NAME answers. */
+export interface DnsService {
+  name: string;
+  /** vip mode: the VIP; dnsrr mode: the backends. */
+  addresses: readonly string[];
+  /** The backends' addresses. */
+  tasks: readonly string[];
+  /** vip mode: the VIP, which a PTR query names as NAME.NETWORK. */
+  vip?: string;
+}
+
+/** The live gossip view of endpoints, per network, and the network's services. */
 export interface DnsRecordSource {
   endpoints(network: string): Iterable<DnsEndpoint>;
+  /** Optional: the network's services; a service's name wins over an endpoint's of the same name. */
+  services?(network: string): Iterable<DnsService>;
   /**
    * Optional: a number that changes whenever any endpoint changes. When given, the server rebuilds a
    * network's index only when it moved; without it, on every query.
@@ -35,7 +48,7 @@ export class ZoneIndex {
    * name that breaks the name rule) are skipped: gossip has validated them, but the source is an
    * interface and the index must never hold something the wire format cannot carry.
    */
-  static build(network: string, endpoints: Iterable<DnsEndpoint>): ZoneIndex {
+  static build(network: string, endpoints: Iterable<DnsEndpoint>, services: Iterable<DnsService> = []): ZoneIndex {
     const index = new ZoneIndex(network.toLowerCase());
     for (const endpoint of endpoints) {
       if (!isIPv4(endpoint.ip)) continue;
@@ -43,6 +56,16 @@ export class ZoneIndex {
       for (const name of names) index.#add(index.#addresses, name.toLowerCase(), endpoint.ip);
       // A PTR names the endpoint by its own name; an endpoint without one, by its first alias.
       if (names[0] !== undefined) index.#add(index.#names, endpoint.ip, `${names[0]}.${network}`);
+    }
+    for (const service of services) {
+      if (!isName(service.name)) continue;
+      const name = service.name.toLowerCase();
+      // A service with no address to give (dnsrr with no backend) leaves the name to whatever else has it.
+      const addresses = service.addresses.filter(isIPv4);
+      if (addresses.length > 0) index.#addresses.set(name, [...new Set(addresses)]);
+      const tasks = service.tasks.filter(isIPv4);
+      if (tasks.length > 0) index.#addresses.set(`tasks.${name}`, [...new Set(tasks)]);
+      if (service.vip !== undefined && isIPv4(service.vip)) index.#names.set(service.vip, [`${service.name}.${network}`]);
     }
     return index;
   }

@@ -6,7 +6,8 @@
 import { randomBytes } from "node:crypto";
 import { statSync } from "node:fs";
 import { basename } from "node:path";
-import type { EndpointRecord, GossipNode } from "../../controlplane/gossip/index.js";
+import { endpointRecordProblem, type EndpointRecord, type GossipNode } from "../../controlplane/gossip/index.js";
+import { validateLabels } from "../../controlplane/network-spec.js";
 import type { NetworkRecord, Registry } from "../../controlplane/registry/index.js";
 import { allocateAddress } from "../../controlplane/ipam/index.js";
 import { hostIfNameFor } from "../../dataplane/index.js";
@@ -24,9 +25,20 @@ export interface AttachRequest {
   ifName?: string;
   /** More DNS names in the network; several endpoints may share one. */
   aliases?: readonly string[];
+  /** Announced through gossip: services select their backends by them. */
+  labels?: Record<string, string>;
 }
 
 export const MAX_ALIASES = 16;
+
+/** Labels by the registry's rule (validateLabels) and within what a gossip entry may carry. */
+export function parseEndpointLabels(labels: unknown): Record<string, string> {
+  const valid = validateLabels(labels, "labels");
+  const ip = "10.0.0.2";
+  const problem = endpointRecordProblem({ network: "n", endpointId: "e", owner: "n", version: 1, tombstone: false, ip, mac: macForAddress(ip), vtep: "10.0.0.1", name: "", aliases: [], labels: valid, deletedAtMs: 0 });
+  if (problem !== undefined) throw new WeftError("invalid-argument", problem, { field: "labels" });
+  return valid;
+}
 
 /** Each alias a name by the one name rule, at most MAX_ALIASES, duplicates and the endpoint's own name dropped. */
 export function parseAliases(aliases: readonly unknown[] | undefined, name: string): string[] {
@@ -61,6 +73,8 @@ export interface EndpointLifecycleOptions {
    * the initial namespace (/proc/1/ns/net), the host's even when the agent runs elsewhere.
    */
   hostNamespaces?: () => NetnsId[];
+  /** Whether a network's slice must stay although no local endpoint uses it (it is served for its services). */
+  keepsSlice?: (network: string) => boolean;
   /** Called with the host-side veth name of every endpoint attached in this run. */
   madeVeth: (hostIfName: string) => void;
   log: (level: "debug" | "info" | "warn" | "error", line: string) => void;
@@ -124,6 +138,7 @@ export class EndpointLifecycle {
     const ifName = parseInterfaceName(request.ifName || "eth0", "if_name");
     const name = parseName(request.name || basename(netns), "name");
     const aliases = parseAliases(request.aliases, name);
+    const labels = parseEndpointLabels(request.labels);
     if (this.nameTaken(network.name, name)) {
       throw new WeftError("already-exists", `name: an endpoint named "${name}" already exists in network "${network.name}"`, { field: "name" });
     }
@@ -165,6 +180,7 @@ export class EndpointLifecycle {
       createdAt: new Date().toISOString(),
       netnsId,
       ...(aliases.length > 0 ? { aliases } : {}),
+      ...(Object.keys(labels).length > 0 ? { labels } : {}),
       ...(egress ? { egress } : {}),
     };
     state.endpoints.push(endpoint);
@@ -227,6 +243,7 @@ export class EndpointLifecycle {
 
   private async releaseSliceIfUnused(network: string, cidr: string): Promise<void> {
     if (this.options.state().endpoints.some((e) => e.network === network)) return;
+    if (this.options.keepsSlice?.(network)) return;
     const held = (this.options.registry.snapshot().subnets.get(network) ?? []).some((l) => l.node === this.options.node && l.cidr === cidr);
     if (!held) return;
     await this.options.registry.releaseSubnet(network, cidr, this.options.node).then(
@@ -253,13 +270,18 @@ export class EndpointLifecycle {
 
   private publish(endpoint: LocalEndpoint): void {
     // aliases: D3's EndpointAnnouncement field (issue 7), passed through before it lands.
-    const announcement = { network: endpoint.network, endpointId: endpoint.id, ip: endpoint.ip, mac: endpoint.mac, vtep: this.options.vtep, name: endpoint.name, aliases: endpoint.aliases ?? [] };
+    const announcement = { network: endpoint.network, endpointId: endpoint.id, ip: endpoint.ip, mac: endpoint.mac, vtep: this.options.vtep, name: endpoint.name, aliases: endpoint.aliases ?? [], labels: endpoint.labels ?? {} };
     this.options.gossip().publish(announcement);
   }
 
   /** Re-announces every local endpoint (at start: the new versions win over what peers hold). */
   publishAll(): void {
     for (const endpoint of this.options.state().endpoints) this.publish(endpoint);
+  }
+
+  /** Runs work one at a time with attaches and detaches (slice claims and releases for services). */
+  exclusive<T>(work: () => Promise<T>): Promise<T> {
+    return this.serialized(work);
   }
 
   private serialized<T>(work: () => Promise<T>): Promise<T> {

@@ -25,6 +25,7 @@ export interface EndpointView {
   local: boolean;
   netns: string;
   aliases: string[];
+  labels: Record<string, string>;
   /** Local endpoints: this host's address on the network's bridge; "" when unknown. */
   gateway: string;
   /** Local endpoints: the overlay MTU; 0 when unknown. */
@@ -63,6 +64,7 @@ export function localView(endpoint: LocalEndpoint, context: LocalViewContext): E
     local: true,
     netns: endpoint.netns,
     aliases: [...(endpoint.aliases ?? [])],
+    labels: { ...(endpoint.labels ?? {}) },
     gateway,
     mtu: network ? overlayMtu(context.underlayMtu, network.mtu) : 0,
     interfaces,
@@ -82,6 +84,7 @@ export function remoteView(entry: EndpointRecord): EndpointView {
     local: false,
     netns: "",
     aliases: [...entry.aliases],
+    labels: { ...entry.labels },
     gateway: "",
     mtu: 0,
     interfaces: [],

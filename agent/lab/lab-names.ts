@@ -54,6 +54,11 @@ export function containerNetns(prefix: string, hostIndex: number, containerIndex
   return `${prefix}-h${hostIndex}-c${containerIndex}`;
 }
 
+/** A backend of the lab's `web` service on host `hostIndex`. */
+export function webNetns(prefix: string, hostIndex: number): string {
+  return `${prefix}-h${hostIndex}-w1`;
+}
+
 /** A container of the lab's second network (isolation checks) on host `hostIndex`. */
 export function isolatedNetns(prefix: string, hostIndex: number): string {
   return `${prefix}-h${hostIndex}-i1`;
@@ -79,10 +84,10 @@ export function labStateFile(prefix: string): string {
 
 /**
  * True for the namespaces a lab with this prefix makes: exactly `<prefix>-ul`, `<prefix>-world`,
- * `<prefix>-h<n>`, `<prefix>-h<n>-c<m>` and `<prefix>-h<n>-i<m>`. Prefix `weft` does not match `weftab12-h1`.
+ * `<prefix>-h<n>`, `<prefix>-h<n>-c<m>`, `<prefix>-h<n>-w<m>` and `<prefix>-h<n>-i<m>`. Prefix `weft` does not match `weftab12-h1`.
  */
 export function isLabNetns(prefix: string, netns: string): boolean {
   if (!netns.startsWith(`${prefix}-`)) return false;
   const rest = netns.slice(prefix.length + 1);
-  return rest === "ul" || rest === "world" || /^h[0-9]+(-[ci][0-9]+)?$/.test(rest);
+  return rest === "ul" || rest === "world" || /^h[0-9]+(-[ciw][0-9]+)?$/.test(rest);
 }

@@ -20,6 +20,8 @@ export interface LabOptions {
   clusterKey?: boolean;
   /** MTU of the underlay (bridge and every veth on it); default 1500. */
   underlayMtu?: number;
+  /** The service `web` with its backends (lab-web.ts); default: when there are containers. */
+  web?: boolean;
 }
 
 export interface ResolvedLabOptions {
@@ -30,6 +32,7 @@ export interface ResolvedLabOptions {
   log: (line: string) => void;
   clusterKey: boolean;
   underlayMtu: number;
+  web: boolean;
 }
 
 /** The lab's second network: one container on each of the first two hosts, isolated from the first. */
@@ -60,7 +63,7 @@ export function resolveLabOptions(options: LabOptions): ResolvedLabOptions {
   if (network.name === ISOLATED_LAB_NETWORK.name || network.vni === ISOLATED_LAB_NETWORK.vni) {
     throw new LabError("network", `name ${ISOLATED_LAB_NETWORK.name} and VNI ${ISOLATED_LAB_NETWORK.vni} belong to the lab's second network`);
   }
-  return { hosts, containers, prefix, network, log: options.log ?? (() => {}), clusterKey: options.clusterKey ?? false, underlayMtu };
+  return { hosts, containers, prefix, network, log: options.log ?? (() => {}), clusterKey: options.clusterKey ?? false, underlayMtu, web: options.web ?? containers > 0 };
 }
 
 function integerIn(field: string, value: unknown, min: number, max: number): number {

@@ -2,6 +2,7 @@
 // `lab up`, so `lab down` after a crash knows as much as was built (and finds the rest by name).
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { labDir, labStateFile } from "./lab-names.js";
+import type { LabService } from "./lab-services.js";
 
 export interface LabHost {
   /** h1 */
@@ -32,6 +33,19 @@ export interface LabContainer {
   endpointId: string;
 }
 
+/** The lab's service `web` (lab-web.ts): its backends are containers of the lab's network. */
+export interface LabWeb {
+  service: string;
+  network: string;
+  /** Set once the service exists (vip mode). */
+  vip?: string;
+  published: number;
+  target: number;
+  backends: LabContainer[];
+  /** The backends' HTTP servers. */
+  serverPids: number[];
+}
+
 export interface LabState {
   prefix: string;
   etcd: { netns: string; endpoint: string; pid: number; dataDir: string };
@@ -45,12 +59,16 @@ export interface LabState {
   /** The second network, proving isolation, and its containers (one per host on up to two hosts). */
   isolatedNetwork?: { name: string; subnet: string; vni: number };
   isolated?: LabContainer[];
+  /** The service `web` and its backends (lab-web.ts). */
+  web?: LabWeb;
+  /** Filled in by labStatus from a running agent (never written to state.json): the cluster's services. */
+  services?: LabService[];
 }
 
 export interface CheckResult {
-  /** ping (default): across hosts; egress, name, isolation: see lab-world-checks.ts. */
-  kind?: "ping" | "egress" | "name" | "isolation";
-  /** Container name. */
+  /** ping (default): across hosts; egress, name, isolation: see lab-world-checks.ts; mesh: lab-mesh-checks.ts. */
+  kind?: "ping" | "egress" | "name" | "isolation" | "mesh";
+  /** Container name (or `world`). */
   from: string;
   to: string;
   ok: boolean;
@@ -61,7 +79,8 @@ export async function writeLabState(state: LabState): Promise<void> {
   await mkdir(labDir(state.prefix), { recursive: true });
   const file = labStateFile(state.prefix);
   const hosts = state.hosts.map(({ agentRunning: _running, ...host }) => host);
-  await writeFile(`${file}.tmp`, JSON.stringify({ ...state, hosts }, null, 2) + "\n");
+  const { services: _services, ...recorded } = state;
+  await writeFile(`${file}.tmp`, JSON.stringify({ ...recorded, hosts }, null, 2) + "\n");
   await rename(`${file}.tmp`, file);
 }
 

@@ -1,12 +1,17 @@
 // How a lab looks to people (a table) and to scripts (`weft lab status --json`).
 import { printable } from "../../proto/values/index.js";
 import { renderTable as renderCliTable } from "../cli/table.js";
+import type { LabService } from "./lab-services.js";
 import type { CheckResult, LabState } from "./lab-state.js";
 
 export interface LabStatusJson {
   hosts: { name: string; netns: string; underlayIp: string; agentPid: number; apiSocket: string; running?: boolean }[];
   containers: { name: string; host: string; netns: string; network: string; ip: string; mac: string; endpointId: string }[];
   etcd: { endpoint: string; netns: string; pid: number };
+  /** The cluster's services, as a running agent lists them (lab status only). */
+  services?: LabService[];
+  /** The lab's service `web`: its name, VIP, published port and backend containers. */
+  web?: { service: string; vip?: string; published: number; target: number; backends: string[] };
 }
 
 export function labStatusJson(state: LabState): LabStatusJson {
@@ -29,6 +34,18 @@ export function labStatusJson(state: LabState): LabStatusJson {
       endpointId: c.endpointId,
     })),
     etcd: { endpoint: state.etcd.endpoint, netns: state.etcd.netns, pid: state.etcd.pid },
+    ...(state.services ? { services: state.services } : {}),
+    ...(state.web
+      ? {
+          web: {
+            service: state.web.service,
+            ...(state.web.vip ? { vip: state.web.vip } : {}),
+            published: state.web.published,
+            target: state.web.target,
+            backends: state.web.backends.map((b) => b.name),
+          },
+        }
+      : {}),
   };
 }
 
@@ -53,9 +70,23 @@ export function formatLabTable(state: LabState, checks: readonly CheckResult[]):
       ? "no containers"
       : renderTable(
           ["CONTAINER", "HOST", "NETWORK", "IP", "MAC"],
-          [...state.containers, ...(state.isolated ?? [])].map((c) => [c.name, c.host, c.network, c.ip, c.mac]),
+          [...state.containers, ...(state.web?.backends ?? []), ...(state.isolated ?? [])].map((c) => [c.name, c.host, c.network, c.ip, c.mac]),
         ),
   );
+  if (state.services && state.services.length > 0) {
+    sections.push(
+      renderTable(
+        ["SERVICE", "NETWORK", "VIP", "PUBLISHED", "BACKENDS"],
+        state.services.map((s) => [
+          s.name,
+          s.network,
+          s.vip ?? (s.mode === "dnsrr" ? "(dnsrr)" : "-"),
+          s.ports.map((p) => `${p.published}:${p.target}/${p.protocol}${p.publishMode === "local" ? ",mode=local" : ""}`).join(" ") || "-",
+          s.backends.map((b) => `${b.name || b.ip}@${b.node}`).join(" ") || "none",
+        ]),
+      ),
+    );
+  }
   if (checks.length > 0) {
     const failed = checks.filter((c) => !c.ok);
     sections.push(
@@ -66,6 +97,7 @@ export function formatLabTable(state: LabState, checks: readonly CheckResult[]):
     );
     sections.push(`checks: ${checks.length - failed.length}/${checks.length} passed${failed.length > 0 ? `, ${failed.length} failed` : ""}`);
     if (state.world) sections.push(`world ${state.world.netns} at ${state.world.ip}: HTTP answers with the client address; DNS for example.test`);
+    if (state.web) sections.push(`service ${state.web.service}${state.web.vip ? ` (VIP ${state.web.vip})` : ""}: port ${state.web.published} of every host; each backend answers with its name`);
   }
   return sections.join("\n\n") + "\n";
 }

@@ -6,21 +6,13 @@
 import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import { runCommand } from "./command-runner.js";
 import { spawnDetached } from "./detached-process.js";
+import { startHttpServer } from "./lab-http-server.js";
 import { addNetns } from "./lab-namespaces.js";
 import { HOST_UNDERLAY_IF, UNDERLAY_BRIDGE, WORLD_IP, WORLD_PORT_NAME, WORLD_ZONE, isLabNetns, labDir, underlayNetns, worldNetns } from "./lab-names.js";
 
 export const WORLD_HTTP_PORT = 80;
 /** What example.test resolves to (the world itself). */
 export const WORLD_ZONE_ADDRESS = WORLD_IP;
-
-// Runs in the world namespace: every response body is the client address the server saw.
-const HTTP_SERVER = `
-const http = require("node:http");
-http.createServer((req, res) => {
-  res.writeHead(200, { "content-type": "text/plain" });
-  res.end(String(req.socket.remoteAddress).replace(/^::ffff:/, "") + "\\n");
-}).listen(Number(process.argv[2]), process.argv[3]);
-`;
 
 export interface LabWorld {
   netns: string;
@@ -39,9 +31,7 @@ export async function createWorld(prefix: string, mtu: number): Promise<LabWorld
   await runCommand("ip", ["-n", ul, "link", "set", WORLD_PORT_NAME, "master", UNDERLAY_BRIDGE, "up"]);
   await runCommand("ip", ["-n", ns, "addr", "add", `${WORLD_IP}/24`, "dev", HOST_UNDERLAY_IF]);
   await runCommand("ip", ["-n", ns, "link", "set", HOST_UNDERLAY_IF, "up"]);
-  const script = `${dir}/world-http.cjs`;
-  await writeFile(script, HTTP_SERVER);
-  const httpPid = spawnDetached({ netns: ns, command: process.execPath, args: [script, String(WORLD_HTTP_PORT), WORLD_IP], logFile: `${dir}/world-http.log` });
+  const httpPid = await startHttpServer({ prefix, netns: ns, port: WORLD_HTTP_PORT, host: WORLD_IP, logName: "world-http.log" });
   const dnsPid = spawnDetached({
     netns: ns,
     command: "dnsmasq",

@@ -4,17 +4,21 @@ import { create } from "@bufbuild/protobuf";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
-import { createUnaryClient, type UnaryClient } from "../../proto/grpc-binding.js";
-import { AttachEndpointRequestSchema, CreateNetworkRequestSchema, ListEndpointsRequestSchema, WeftService } from "../../proto/gen/weft/v1/api_pb.js";
+import { createUnaryClient } from "../../proto/grpc-binding.js";
+import { CreateNetworkRequestSchema, ListEndpointsRequestSchema, WeftService } from "../../proto/gen/weft/v1/api_pb.js";
 import { installMissing } from "../host-dependencies.js";
 import { commandLineOf, isAlive, pidsWithCommandLine, stopProcess } from "./detached-process.js";
 import { LabError } from "./lab-error.js";
 import { labHostPlan, startLabAgent, stopLabAgent, waitAgentReady } from "./lab-agent-process.js";
 import { runPingChecks } from "./lab-checks.js";
+import { attachContainer, withHostApi } from "./lab-containers.js";
+import { meshTargets, runMeshChecks } from "./lab-mesh-checks.js";
+import { listLabServices } from "./lab-services.js";
+import { WEB_PUBLISHED_PORT, WEB_SERVICE, createLabWeb, webBackendHosts } from "./lab-web.js";
 import { runEgressChecks, runIsolationChecks, runNameChecks } from "./lab-world-checks.js";
 import { createWorld, removeNetnsConfigs, writeNetnsResolvConf } from "./lab-world.js";
 import { startLabEtcd } from "./lab-etcd.js";
-import { addNetns, createHostNamespace, createUnderlay, deleteNetns, listLabNetns, netnsPids } from "./lab-namespaces.js";
+import { createHostNamespace, createUnderlay, deleteNetns, listLabNetns, netnsPids } from "./lab-namespaces.js";
 import {
   DEFAULT_LAB_PREFIX,
   UNDERLAY_SUBNET,
@@ -84,8 +88,17 @@ export async function labUp(options: LabOptions): Promise<{ state: LabState; che
       }
     }
 
-    log(`checking ${state.containers.length} containers: pings across hosts, egress, names, isolation`);
-    const checks = await runAllChecks(state, state.containers, state.isolated ?? []);
+    if (resolved.web) {
+      log(`creating service ${WEB_SERVICE} (selector app=web, published on ${WEB_PUBLISHED_PORT} of every host) with an HTTP server in ${webBackendHosts(state.hosts).length} containers`);
+      state.web = await createLabWeb(state.prefix, state.hosts, network.name, async (web) => {
+        state.web = web;
+        await writeLabState(state);
+      });
+      await writeLabState(state);
+    }
+
+    log(`checking ${state.containers.length} containers: pings across hosts, egress, names, isolation${state.web ? ", the mesh" : ""}`);
+    const checks = await runAllChecks(state, state.containers, state.isolated ?? [], state.web?.backends ?? []);
     return { state: annotate(state), checks };
   } catch (err) {
     log(`lab up failed, removing what was built: ${err instanceof Error ? err.message : String(err)}`);
@@ -152,34 +165,19 @@ async function attachContainers(prefix: string, host: LabHost, hostIndex: number
   return containers;
 }
 
-/** A new namespace attached to `network`, its resolv.conf naming the resolver the attach result gives. */
-async function attachContainer(host: LabHost, netns: string, network: string): Promise<LabContainer> {
-  await addNetns(netns);
-  const { endpoint } = await withHostApi(host, (api) =>
-    api.attachEndpoint(create(AttachEndpointRequestSchema, { network, netns, name: netns }), { deadlineMs: 15_000 }),
-  );
-  if (!endpoint) throw new LabError(`container ${netns}`, "AttachEndpoint returned no endpoint");
-  const nameserver = endpoint.dns?.nameservers[0];
-  if (nameserver) await writeNetnsResolvConf(netns, nameserver, endpoint.dns?.search ?? []);
-  return { name: netns, host: host.name, netns, network, ip: endpoint.ip.split("/")[0]!, mac: endpoint.mac, endpointId: endpoint.id };
-}
-
-async function withHostApi<T>(host: LabHost, work: (api: UnaryClient<(typeof WeftService)["method"]>) => Promise<T>): Promise<T> {
-  const client = createUnaryClient(WeftService, `unix:${host.apiSocket}`);
-  try {
-    return await work(client);
-  } finally {
-    client.close();
-  }
-}
-
-/** Pings across hosts, egress, names, and isolation from the second network's containers. */
-async function runAllChecks(state: LabState, containers: readonly LabContainer[], isolated: readonly LabContainer[]): Promise<CheckResult[]> {
+/**
+ * Pings across hosts, egress, names, isolation from the second network's containers, and the mesh:
+ * every one of `webBackends` (those still attached) answers through every target.
+ */
+async function runAllChecks(state: LabState, containers: readonly LabContainer[], isolated: readonly LabContainer[], webBackends: readonly LabContainer[]): Promise<CheckResult[]> {
   const pings = [...(await runPingChecks(containers)), ...(await runPingChecks(isolated))].map((c): CheckResult => ({ kind: "ping", ...c }));
   const all = [...containers, ...isolated];
   const egress = state.world ? await runEgressChecks(all, state.hosts) : [];
   const names = state.world ? await runNameChecks(all) : [];
-  return [...pings, ...egress, ...names, ...(await runIsolationChecks(isolated, containers))];
+  const isolation = await runIsolationChecks(isolated, containers);
+  const client = containers[0] ?? webBackends[0];
+  const mesh = state.web ? await runMeshChecks(meshTargets(state.web, state.hosts, state.world, client), webBackends.map((b) => b.name)) : [];
+  return [...pings, ...egress, ...names, ...isolation, ...mesh];
 }
 
 /**
@@ -204,6 +202,7 @@ export async function labDown(options: LabPrefixOptions = {}): Promise<void> {
       ...(await listLabNetns(prefix)),
       ...(state?.containers.map((c) => c.netns) ?? []),
       ...(state?.isolated?.map((c) => c.netns) ?? []),
+      ...(state?.web?.backends.map((c) => c.netns) ?? []),
       ...(state?.world ? [state.world.netns] : []),
       ...(state?.hosts.map((h) => h.netns) ?? []),
     ]),
@@ -214,7 +213,7 @@ export async function labDown(options: LabPrefixOptions = {}): Promise<void> {
   }
   if (namespaces.length > 0) log(`deleting ${namespaces.length} namespaces`);
   // Containers first, the underlay last: the order in which they were built, reversed.
-  const order = (ns: string): number => (ns.endsWith("-ul") ? 2 : /-[ci][0-9]+$/.test(ns) ? 0 : 1);
+  const order = (ns: string): number => (ns.endsWith("-ul") ? 2 : /-[ciw][0-9]+$/.test(ns) ? 0 : 1);
   for (const ns of [...namespaces].sort((a, b) => order(a) - order(b))) await deleteNetns(ns);
   await removeNetnsConfigs(prefix);
   await rm(dir, { recursive: true, force: true });
@@ -223,18 +222,37 @@ export async function labDown(options: LabPrefixOptions = {}): Promise<void> {
   if (left.length > 0) throw new LabError("lab down", `could not delete namespaces ${left.join(", ")}`);
 }
 
-/** The lab's recorded state with each agent's liveness filled in, or undefined when there is no lab. */
+/**
+ * The lab's recorded state with each agent's liveness filled in, and the cluster's services as the
+ * first running agent lists them (none when no agent answers), or undefined when there is no lab.
+ */
 export async function labStatus(options: LabPrefixOptions = {}): Promise<LabState | undefined> {
   const state = await readLabState(validateLabPrefix(options.prefix ?? DEFAULT_LAB_PREFIX));
-  return state && annotate(state);
+  if (!state) return undefined;
+  const annotated = annotate(state);
+  for (const host of annotated.hosts.filter((h) => h.agentRunning)) {
+    try {
+      return { ...annotated, services: await listLabServices(host) };
+    } catch {
+      // Not answering: ask the next one.
+    }
+  }
+  return { ...annotated, services: [] };
 }
 
-/** Pings across hosts, egress, names and isolation, between the lab's containers that are still attached. */
+/** Pings across hosts, egress, names, isolation and the mesh, between the lab's containers that are still attached. */
 export async function labCheck(options: LabPrefixOptions = {}): Promise<CheckResult[]> {
   const state = await requireLab(options.prefix);
-  const attached = await attachedContainers(state, [...state.containers, ...(state.isolated ?? [])]);
+  const webBackends = state.web?.backends ?? [];
+  const attached = await attachedContainers(state, [...state.containers, ...(state.isolated ?? []), ...webBackends]);
   const isolatedNames = new Set((state.isolated ?? []).map((c) => c.name));
-  return runAllChecks(state, attached.filter((c) => !isolatedNames.has(c.name)), attached.filter((c) => isolatedNames.has(c.name)));
+  const webNames = new Set(webBackends.map((c) => c.name));
+  return runAllChecks(
+    state,
+    attached.filter((c) => !isolatedNames.has(c.name) && !webNames.has(c.name)),
+    attached.filter((c) => isolatedNames.has(c.name)),
+    attached.filter((c) => webNames.has(c.name)),
+  );
 }
 
 /**

@@ -1,14 +1,22 @@
 // The shell that writes weft's nftables table. It keeps its own record of what it last wrote, so a
-// reconcile that changes nothing runs no nft at all, and it never lists the whole ruleset: drift (a
-// foreign `nft flush ruleset`, a deleted or flushed table) is found by listing weft's table alone.
+// reconcile that changes nothing runs no nft at all, a change of the mesh's per-service objects writes
+// only those (firewallChange), and it never lists the whole ruleset: drift (a foreign `nft flush
+// ruleset`, a deleted or flushed table) is found by listing weft's table alone. Listing a table of
+// hundreds of thousands of map elements takes seconds, so a big table is checked by its chains only.
 import { KernelError } from "../kernel-error.js";
-import { FIREWALL_FAMILY, FIREWALL_TABLE } from "./render-firewall.js";
+import { conntrackCommand, type Conntrack } from "../mesh/conntrack.js";
+import { MESH_NO_BACKEND_COUNTER } from "../mesh/mesh-objects.js";
+import { elementCount, type NftTable } from "./nft-table.js";
 import { nftRunner, type NftRunner } from "./nft-command.js";
+import { firewallChange } from "./render-firewall.js";
+import { FIREWALL_FAMILY, FIREWALL_TABLE } from "./table-name.js";
+
+export type FirewallWriteKind = "full" | "incremental";
 
 /** What the Reconciler needs from a firewall. */
 export interface Firewall {
-  /** Writes `rendered` (one transaction) unless it is what was last written; true when it wrote. */
-  apply(rendered: string): Promise<boolean>;
+  /** Writes `table` (one transaction, whole or only what changed) unless it is what was last written; true when it wrote. */
+  apply(table: NftTable): Promise<boolean>;
   /** True when weft's table is present as last written; false (and the record forgotten) otherwise. */
   observeTable(): Promise<boolean>;
 }
@@ -16,51 +24,97 @@ export interface Firewall {
 export interface NftablesFirewallOptions {
   /** How to run nft; nft in the agent's namespace by default. */
   run?: NftRunner;
-  /** Called after each successful write with how long the nft transaction took (for metrics). */
-  onWrite?: (durationMs: number) => void;
+  /** Called after each successful write with how long the nft transaction took and what it wrote (for metrics). */
+  onWrite?: (durationMs: number, kind: FirewallWriteKind) => void;
+  /** Deletes conntrack entries towards backends that left; conntrack(8) in the agent's namespace by default. */
+  conntrack?: Conntrack;
+  /** Above this many set elements, drift is looked for in the table's chains only. Default 20,000. */
+  fullListingLimit?: number;
 }
 
 export class NftablesFirewall implements Firewall {
   private readonly run: NftRunner;
-  private readonly onWrite: (durationMs: number) => void;
-  // What apply() last wrote, and nft's listing of the table right after: observeTable() compares
-  // against the listing, since nft prints a table in its own layout.
-  private written: string | undefined;
+  private readonly onWrite: (durationMs: number, kind: FirewallWriteKind) => void;
+  private readonly conntrack: Conntrack;
+  private readonly fullListingLimit: number;
+  // What apply() last wrote, and nft's listing right after: observeTable() compares against the
+  // listing, since nft prints a table in its own layout.
+  private written: NftTable | undefined;
   private listed: string | undefined;
 
   constructor(options: NftablesFirewallOptions = {}) {
     this.run = options.run ?? nftRunner();
     this.onWrite = options.onWrite ?? (() => {});
+    this.conntrack = options.conntrack ?? conntrackCommand();
+    this.fullListingLimit = options.fullListingLimit ?? 20_000;
   }
 
-  async apply(rendered: string): Promise<boolean> {
-    if (rendered === this.written) return false;
+  async apply(table: NftTable): Promise<boolean> {
+    const change = firewallChange(this.written, table);
+    if (change.kind === "none") return false;
+    const before = this.written;
     this.written = undefined;
     this.listed = undefined;
-    const started = performance.now();
-    await this.run(["-f", "-"], rendered);
-    this.onWrite(performance.now() - started);
-    this.listed = await this.listTable();
-    this.written = rendered;
+    let kind: FirewallWriteKind = change.kind;
+    let started = performance.now();
+    try {
+      await this.run(["-f", "-"], change.script);
+    } catch (error) {
+      // The table is not as recorded (someone changed it since): write it whole instead.
+      if (kind !== "incremental") throw error;
+      const whole = firewallChange(undefined, table);
+      if (whole.kind === "none") throw error;
+      kind = "full";
+      started = performance.now();
+      await this.run(["-f", "-"], whole.script);
+    }
+    this.onWrite(performance.now() - started, kind);
+    this.listed = await this.listTable(table);
+    this.written = table;
+    const gone = before === undefined ? [] : [...before.meshBackends].filter((ip) => !table.meshBackends.has(ip));
+    if (gone.length > 0) await this.conntrack.deleteMeshEntries(gone);
     return true;
   }
 
   async observeTable(): Promise<boolean> {
     if (this.written === undefined) return false;
-    const listed = await this.listTable();
+    const listed = await this.listTable(this.written);
     if (listed !== undefined && listed === this.listed) return true;
     this.written = undefined;
     this.listed = undefined;
     return false;
   }
 
-  /** nft's listing of weft's table, or undefined when there is none. */
-  private async listTable(): Promise<string | undefined> {
+  /** Connections rejected at once for lack of a backend since the table was last written whole (for metrics). */
+  async rejectedConnections(): Promise<number> {
+    let listed: string;
     try {
-      return await this.run(["list", "table", FIREWALL_FAMILY, FIREWALL_TABLE]);
+      listed = await this.run(["list", "counter", FIREWALL_FAMILY, FIREWALL_TABLE, MESH_NO_BACKEND_COUNTER]);
+    } catch (error) {
+      if (error instanceof KernelError && error.errno === 2) return 0;
+      throw error;
+    }
+    const packets = /packets (\d+)/.exec(listed);
+    if (packets === null) throw new KernelError(`nft list counter ${MESH_NO_BACKEND_COUNTER}: no packet count in its listing`);
+    return Number(packets[1]);
+  }
+
+  /** nft's listing of weft's table (of its chains alone for a big table), or undefined when there is none. */
+  private async listTable(table: NftTable): Promise<string | undefined> {
+    try {
+      if (elementCount(table) <= this.fullListingLimit) return await this.run(["list", "table", FIREWALL_FAMILY, FIREWALL_TABLE]);
+      return weftSection(await this.run(["list", "chains", FIREWALL_FAMILY]));
     } catch (error) {
       if (error instanceof KernelError && error.errno === 2) return undefined;
       throw error;
     }
   }
+}
+
+/** weft's table's part of `nft list chains inet`, or undefined when it has none. */
+function weftSection(listed: string): string | undefined {
+  const start = listed.indexOf(`table ${FIREWALL_FAMILY} ${FIREWALL_TABLE} {\n`);
+  if (start < 0) return undefined;
+  const end = listed.indexOf("\n}", start);
+  return listed.slice(start, end < 0 ? undefined : end + 2);
 }

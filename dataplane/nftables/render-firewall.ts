@@ -1,6 +1,7 @@
-// weft's firewall as nft text: one table, `inet weft`, rendered whole from the desired state and
-// applied as ONE `nft -f` transaction that deletes the old table and writes the new one, so the kernel
-// never holds half a ruleset. Pure and deterministic: the same DesiredFirewall gives the same text.
+// weft's firewall as a table value (nft-table.ts): one table, `inet weft`, built from the desired state's
+// firewall part and mesh (dataplane/mesh/). Written as ONE `nft -f` transaction, either whole (delete the
+// old table, write the new) or, when only the mesh's per-service objects changed, just those. Pure and
+// deterministic: the same DesiredFirewall and DesiredMesh give the same table.
 //
 // What it enforces (the only cross-network path left is the host's routing: overlay traffic is L2 on
 // each network's own bridge, and each bridge carries one network):
@@ -8,6 +9,7 @@
 //   br_netfilter, bridged traffic is seen here with iif = oif = the bridge); so no path between two
 //   networks, between a network and the gwbridge, or out of (or into) a network through host routing.
 //   Internal networks' addresses are never forwarded off their bridge whatever the interface.
+//   Connections the mesh DNATed (ct mark) pass first: a published port carries outside clients into a bridge.
 // - forward on the gwbridge: members never reach each other (ICC off), and nothing but replies enters it.
 // - input from a container-facing bridge: replies, and dnsPort (udp, tcp) on that bridge's own gateway
 //   address; everything else to the host is dropped.
@@ -26,16 +28,20 @@ import {
   parseInterfaceName,
   type IPv4Cidr,
 } from "../../proto/values/index.js";
-import type { DesiredFirewall } from "../desired-state.js";
+import type { DesiredFirewall, DesiredMesh } from "../desired-state.js";
+import { MESH_FORWARD_RULE, meshBackendIps, meshObjects } from "../mesh/mesh-objects.js";
+import { validateMesh } from "../mesh/mesh-validation.js";
+import { diffTable, type TableChange } from "./nft-table-diff.js";
+import { renderTable, type NftChain, type NftObject, type NftSet, type NftTable } from "./nft-table.js";
 
-export const FIREWALL_FAMILY = "inet";
-export const FIREWALL_TABLE = "weft";
+export { FIREWALL_FAMILY, FIREWALL_TABLE } from "./table-name.js";
 
 // Filter chains run just before the usual `filter` priority (Docker's, podman's and firewalld's chains),
 // so weft's drops come first and its accepts end only its own chains. NAT runs at the usual srcnat and
 // matches only weft's egress subnet, so no tool rewrites the other's traffic.
 const FILTER_PRIORITY = "filter - 10";
 const NAT_PRIORITY = "srcnat";
+const HEADER = "# weft's firewall, rendered by dataplane/nftables/render-firewall.ts.";
 
 interface ValidNetwork {
   vni: number;
@@ -52,70 +58,68 @@ interface ValidFirewall {
   dnsPort: number;
 }
 
-/** The nft script that replaces weft's table. Throws a WeftError naming the field for bad input. */
-export function renderFirewall(f: DesiredFirewall): string {
-  const v = validateFirewall(f);
-  const bridges = v.networks.map((n) => quote(n.bridge));
-  const internal = v.networks.filter((n) => n.internal).map((n) => formatIPv4Cidr(n.subnet));
-  const lines: string[] = [
-    "# weft's firewall, rendered by dataplane/nftables/render-firewall.ts and replaced whole on every change.",
-    `table ${FIREWALL_FAMILY} ${FIREWALL_TABLE}`,
-    `delete table ${FIREWALL_FAMILY} ${FIREWALL_TABLE}`,
-    `table ${FIREWALL_FAMILY} ${FIREWALL_TABLE} {`,
-    ...set("overlay_bridges", ["type ifname"], bridges),
-    "",
-    ...set("same_bridge", ["type ifname . ifname"], bridges.map((b) => `${b} . ${b}`)),
-    "",
-    ...set("internal_subnets", ["type ipv4_addr", "flags interval", "auto-merge"], internal),
-    "",
-    ...set("dns_listeners", ["type ifname . ipv4_addr"], v.networks.map((n) => `${quote(n.bridge)} . ${n.gatewayIp}`)),
-    "",
-    "\tchain input {",
-    `\t\ttype filter hook input priority ${FILTER_PRIORITY}; policy accept;`,
-    "\t\tiifname @overlay_bridges jump from_container",
-    ...(v.egress ? [`\t\tiifname ${quote(v.egress.bridge)} jump from_container`] : []),
-    "\t}",
-    "",
-    "\tchain from_container {",
-    "\t\tct state established,related accept",
-    `\t\tmeta l4proto { tcp, udp } th dport ${v.dnsPort} iifname . ip daddr @dns_listeners accept`,
-    "\t\tdrop",
-    "\t}",
-    "",
-    "\tchain forward {",
-    `\t\ttype filter hook forward priority ${FILTER_PRIORITY}; policy accept;`,
-    "\t\tiifname @overlay_bridges iifname . oifname != @same_bridge drop",
-    "\t\toifname @overlay_bridges iifname . oifname != @same_bridge drop",
-    "\t\tip saddr @internal_subnets iifname . oifname != @same_bridge drop",
-    ...(v.egress
-      ? [
-          `\t\tiifname ${quote(v.egress.bridge)} oifname ${quote(v.egress.bridge)} drop`,
-          `\t\toifname ${quote(v.egress.bridge)} ct state established,related accept`,
-          `\t\toifname ${quote(v.egress.bridge)} drop`,
-        ]
-      : []),
-    "\t}",
-    ...(v.egress
-      ? [
-          "",
-          "\tchain postrouting {",
-          `\t\ttype nat hook postrouting priority ${NAT_PRIORITY}; policy accept;`,
-          `\t\toifname ${quote(v.underlayIface)} ip saddr ${formatIPv4Cidr(v.egress.subnet)} masquerade`,
-          "\t}",
-        ]
-      : []),
-    "}",
-  ];
-  return `${lines.join("\n")}\n`;
+/** The nft script that replaces weft's table whole. Throws a WeftError naming the field for bad input. */
+export function renderFirewall(f: DesiredFirewall, mesh?: DesiredMesh): string {
+  return renderTable(firewallTable(f, mesh), HEADER);
 }
 
-function set(name: string, declarations: string[], elements: string[]): string[] {
-  return [
-    `\tset ${name} {`,
-    ...declarations.map((d) => `\t\t${d}`),
-    ...(elements.length > 0 ? [`\t\telements = { ${elements.join(", ")} }`] : []),
-    "\t}",
+/** The changes from `written` to `wanted` as an nft script (see diffTable). */
+export function firewallChange(written: NftTable | undefined, wanted: NftTable): TableChange {
+  return diffTable(written, wanted, HEADER);
+}
+
+/** weft's table for the firewall part and the mesh (absent: no services). Throws a WeftError naming the field. */
+export function firewallTable(f: DesiredFirewall, mesh: DesiredMesh = { services: [] }): NftTable {
+  const v = validateFirewall(f);
+  const validMesh = validateMesh(mesh, v.networks);
+  const bridges = v.networks.map((n) => quote(n.bridge));
+  const internal = v.networks.filter((n) => n.internal).map((n) => formatIPv4Cidr(n.subnet));
+  const clientSubnets = [...v.networks.map((n) => formatIPv4Cidr(n.subnet)), ...(v.egress ? [formatIPv4Cidr(v.egress.subnet)] : [])];
+  const objects: NftObject[] = [
+    set("overlay_bridges", ["type ifname"], bridges),
+    set("same_bridge", ["type ifname . ifname"], bridges.map((b) => `${b} . ${b}`)),
+    set("internal_subnets", ["type ipv4_addr", "flags interval", "auto-merge"], internal),
+    set("dns_listeners", ["type ifname . ipv4_addr"], v.networks.map((n) => `${quote(n.bridge)} . ${n.gatewayIp}`)),
+    chain("input", `type filter hook input priority ${FILTER_PRIORITY}; policy accept;`, [
+      "iifname @overlay_bridges jump from_container",
+      ...(v.egress ? [`iifname ${quote(v.egress.bridge)} jump from_container`] : []),
+    ]),
+    chain("from_container", undefined, [
+      "ct state established,related accept",
+      `meta l4proto { tcp, udp } th dport ${v.dnsPort} iifname . ip daddr @dns_listeners accept`,
+      "drop",
+    ]),
+    chain("forward", `type filter hook forward priority ${FILTER_PRIORITY}; policy accept;`, [
+      MESH_FORWARD_RULE,
+      "iifname @overlay_bridges iifname . oifname != @same_bridge drop",
+      "oifname @overlay_bridges iifname . oifname != @same_bridge drop",
+      "ip saddr @internal_subnets iifname . oifname != @same_bridge drop",
+      ...(v.egress
+        ? [
+            `iifname ${quote(v.egress.bridge)} oifname ${quote(v.egress.bridge)} drop`,
+            `oifname ${quote(v.egress.bridge)} ct state established,related accept`,
+            `oifname ${quote(v.egress.bridge)} drop`,
+          ]
+        : []),
+    ]),
+    ...(v.egress
+      ? [
+          chain("postrouting", `type nat hook postrouting priority ${NAT_PRIORITY}; policy accept;`, [
+            `oifname ${quote(v.underlayIface)} ip saddr ${formatIPv4Cidr(v.egress.subnet)} masquerade`,
+          ]),
+        ]
+      : []),
+    ...meshObjects(validMesh, { clientSubnets, internalSubnetsSet: "internal_subnets" }),
   ];
+  return { objects: new Map(objects.map((o) => [o.name, o])), meshBackends: meshBackendIps(validMesh) };
+}
+
+function set(name: string, declaration: string[], elements: string[]): NftSet {
+  return { kind: "set", name, declaration, elements: new Map(elements.map((e) => [e, undefined])), incremental: false };
+}
+
+function chain(name: string, hook: string | undefined, rules: string[]): NftChain {
+  return { kind: "chain", name, ...(hook === undefined ? {} : { hook }), rules, incremental: false };
 }
 
 /** Interface names are validated (no quote, backslash or '*', which nft reads as a wildcard). */

@@ -2,7 +2,7 @@
 // the plan. Pure: no I/O, deterministic order. Only weft-named links and entries on weft-vx devices
 // are considered.
 import { macForAddress } from "../../proto/values/index.js";
-import { diffDeviceAddress } from "../address-diff.js";
+import { diffDeviceAddresses } from "../address-diff.js";
 import { splitHostAddress } from "../address-format.js";
 import type { DesiredUnderlay } from "../desired-state.js";
 import { containerEnd, type KernelPlan, type LinkAction, type ObservedLink, type ObservedState } from "../kernel.js";
@@ -83,7 +83,8 @@ export function diffOverlay(observed: ObservedState, desired: { underlay: Pick<D
     } else {
       pushFix(fixes, bridge, { mtu: network.mtu, up: true, ...(gatewayMac === undefined ? {} : { mac: gatewayMac }) });
     }
-    addresses.push(...diffDeviceAddress(observed.addresses, br, network.gateway, { prune, fresh: freshBridge }));
+    const wantedAddresses = [...(network.gateway === undefined ? [] : [network.gateway]), ...(network.serviceIps ?? []).map((ip) => `${ip}/32`)];
+    addresses.push(...diffDeviceAddresses(observed.addresses, br, wantedAddresses, { prune, fresh: freshBridge }));
 
     const vxlan = linksByName.get(vx);
     const vtepMac = network.vtepMac.toLowerCase();

@@ -50,6 +50,7 @@ export function validateOverlay(overlay: DesiredOverlay | undefined): ValidOverl
       macs.set(local.mac, local.ip);
       valid.localEndpoints.push(local);
     }
+    if (network.serviceIps !== undefined) valid.serviceIps = validServiceIps(network.serviceIps, ips, object, result.skipped);
     const remotes = new Map<string, DesiredRemoteEndpoint>(); // ip -> entry
     for (const endpoint of network.remoteEndpoints ?? []) {
       const remote = validRemote(endpoint, vteps);
@@ -67,6 +68,26 @@ export function validateOverlay(overlay: DesiredOverlay | undefined): ValidOverl
     result.overlay.networks.push(valid);
   }
   return result;
+}
+
+/** VIPs put on the bridge as /32: a bad one is left out and reported; the good ones count as local addresses. */
+function validServiceIps(serviceIps: unknown, ips: Map<string, string>, object: string, skipped: SkippedEntry[]): string[] {
+  if (!Array.isArray(serviceIps)) {
+    skipped.push({ object: `service ips of ${object}`, reason: "serviceIps: must be a list" });
+    return [];
+  }
+  const valid: string[] = [];
+  for (const ip of serviceIps as unknown[]) {
+    const holder = isIPv4(ip) ? ips.get(ip) : undefined;
+    const reason = !isIPv4(ip) ? `${shown(ip)} is not an IPv4 address` : holder !== undefined ? `${ip} belongs to ${holder}` : undefined;
+    if (reason !== undefined) {
+      skipped.push({ object: `service ip ${shown(ip)} in ${object}`, reason });
+      continue;
+    }
+    ips.set(ip as string, "a service VIP");
+    valid.push(ip as string);
+  }
+  return valid;
 }
 
 function networkProblem(network: DesiredNetwork, vnis: ReadonlySet<number>): string | undefined {

@@ -2,9 +2,10 @@
 // [-- --dns-rate N] [-- --only part,part]: measures, prints, and writes the figures into the README's
 // performance table. Parts: flood, signatures, kernel, dns (weft's DNS against dnsmasq), lab (latencies
 // and TCP throughput), names (attach to name resolvable on another host), egress (TCP through the
-// gwbridge and NAT against the underlay), scale. lab, names and egress share one 3-host lab. --only measures just
-// those and leaves the README alone (a partial table would drop rows). Benchmarks are not tests:
-// nothing here asserts a target.
+// gwbridge and NAT against the underlay), mesh (published ports against direct, spread, a dead node's
+// backend, rule updates at 1,000 services), scale. lab, names, egress and mesh's traffic share one
+// 3-host lab (mesh last: it kills an agent). --only measures just those and leaves the README alone
+// (a partial table would drop rows). Benchmarks are not tests: nothing here asserts a target.
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { parseArgs } from "node:util";
@@ -15,6 +16,8 @@ import { measureFloodStall, type FloodResult } from "./gossip-flood.js";
 import { measureIproute2Rate } from "./iproute2-rate.js";
 import { measureKernelRate } from "./kernel-rate.js";
 import { measureLatencies } from "./latency.js";
+import { MESH_RULE_BACKENDS, MESH_RULE_SERVICES, measureMeshRules, type MeshRules } from "./mesh-rules.js";
+import { measureMeshTraffic, type MeshTraffic } from "./mesh-traffic.js";
 import { measureNameLatencies } from "./name-latency.js";
 import { writeReadmeTable, type AgentScale, type BenchFigures } from "./readme-table.js";
 import { measureSignatureVerifyRate, type SignatureVerifyRate } from "./signature-verify-rate.js";
@@ -29,7 +32,7 @@ export function percentile(values: readonly number[], p: number): number {
 
 const round = (n: number, digits = 1): number => Math.round(n * 10 ** digits) / 10 ** digits;
 
-const PARTS = ["flood", "signatures", "kernel", "dns", "lab", "names", "egress", "scale"] as const;
+const PARTS = ["flood", "signatures", "kernel", "dns", "lab", "names", "egress", "mesh", "scale"] as const;
 type Part = (typeof PARTS)[number];
 
 function wholeNumber(name: string, text: string, min: number): number {
@@ -90,12 +93,14 @@ async function main(): Promise<void> {
   let throughput: Throughput | undefined;
   let names: BenchFigures["names"] | undefined;
   let egress: EgressThroughput | undefined;
-  if (wanted("lab") || wanted("names") || wanted("egress")) {
-    if (wanted("lab") || wanted("egress")) await ensureIperf3(say);
+  let meshTraffic: MeshTraffic | undefined;
+  if (wanted("lab") || wanted("names") || wanted("egress") || wanted("mesh")) {
+    if (wanted("lab") || wanted("egress") || wanted("mesh")) await ensureIperf3(say);
     const prefix = `weftb${Math.random().toString(36).slice(2, 6)}`;
     say(`lab ${prefix}: 3 hosts, one container each`);
     try {
-      const { state, checks } = await labUp({ hosts: 3, containers: 1, prefix, log: () => undefined });
+      // Without the lab's own service web: the mesh part makes the services it measures.
+      const { state, checks } = await labUp({ hosts: 3, containers: 1, prefix, web: false, log: () => undefined });
       const failed = checks.filter((c) => !c.ok);
       if (failed.length > 0) throw new Error(`lab checks failed: ${failed.map((c) => `${c.kind ?? "ping"} ${c.from}->${c.to}`).join(", ")}`);
       if (wanted("lab")) {
@@ -118,9 +123,16 @@ async function main(): Promise<void> {
         say(`egress: TCP container on h1 -> world through the gwbridge and NAT, against h1 -> world over the underlay, ${runs} runs of ${seconds} s per path`);
         egress = await measureEgressThroughput(state, { runs, seconds });
       }
+      if (wanted("mesh")) meshTraffic = await measureMeshTraffic(state, { runs, seconds, say });
     } finally {
       await labDown({ prefix, log: () => undefined });
     }
+  }
+
+  let meshRules: MeshRules | undefined;
+  if (wanted("mesh")) {
+    say(`mesh rules: ${MESH_RULE_SERVICES} services x ${MESH_RULE_BACKENDS} backends in a scratch namespace: full apply, then one backend added, median of ${runs} runs`);
+    meshRules = await measureMeshRules({ runs });
   }
 
   let scale: (AgentScale & { runs: number }) | undefined;
@@ -136,6 +148,7 @@ async function main(): Promise<void> {
     ...(dns ? { dns } : {}),
     ...(names ? { names } : {}),
     ...(egress ? { egress } : {}),
+    ...(meshTraffic || meshRules ? { mesh: { ...(meshTraffic ? { traffic: meshTraffic } : {}), ...(meshRules ? { rules: meshRules } : {}) } } : {}),
     ...(signatures ? { signatures } : {}),
     ...(flood ? { floodMaxStallMs: flood.maxStallMs, floodP99StallMs: flood.p99StallMs, floodIdleMaxStallMs: flood.idleMaxStallMs } : {}),
     ...(scale
@@ -144,8 +157,10 @@ async function main(): Promise<void> {
   };
   process.stdout.write((values.json ? JSON.stringify(result) : JSON.stringify(result, null, 2)) + "\n");
   if (only === undefined && !values["no-readme"]) {
-    if (!latency || !kernel || !iproute2 || !throughput || !signatures || !flood || !dns || !names || !egress) throw new Error("a part is missing: the README table needs them all");
-    await writeReadmeTable({ attaches, runs, latency, kernel, iproute2, throughput, signatures, flood, dns, names, egress, scale });
+    if (!latency || !kernel || !iproute2 || !throughput || !signatures || !flood || !dns || !names || !egress || !meshTraffic || !meshRules) {
+      throw new Error("a part is missing: the README table needs them all");
+    }
+    await writeReadmeTable({ attaches, runs, latency, kernel, iproute2, throughput, signatures, flood, dns, names, egress, mesh: { traffic: meshTraffic, rules: meshRules }, scale });
     say("README.md performance table updated");
   }
 }

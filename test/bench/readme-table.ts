@@ -4,6 +4,8 @@ import { readFile, writeFile } from "node:fs/promises";
 import type { DnsRate } from "./dns-rate.js";
 import type { EgressThroughput } from "./egress-throughput.js";
 import type { FloodResult } from "./gossip-flood.js";
+import type { MeshRules } from "./mesh-rules.js";
+import type { MeshTraffic } from "./mesh-traffic.js";
 import type { SignatureVerifyRate } from "./signature-verify-rate.js";
 import type { Throughput } from "./throughput.js";
 
@@ -30,6 +32,7 @@ export interface BenchFigures {
   dns: DnsRate;
   names: { attachToResolvableP50Ms: number; attachToResolvableP99Ms: number };
   egress: EgressThroughput;
+  mesh: { traffic: MeshTraffic; rules: MeshRules };
   scale: (AgentScale & { runs: number }) | undefined;
 }
 
@@ -44,6 +47,8 @@ export function renderTable(f: BenchFigures, date: string): string {
   const s = f.signatures;
   const d = f.dns;
   const e = f.egress;
+  const m = f.mesh.traffic;
+  const r = f.mesh.rules;
   return [
     START,
     `Measured by \`npm run bench\` on ${date} (2 cores, Debian 12, real kernel, hosts as network namespaces on one machine).`,
@@ -57,6 +62,12 @@ export function renderTable(f: BenchFigures, date: string): string {
     `| attach-to-name-resolvable p50 | ${f.names.attachToResolvableP50Ms} ms | | ${f.attaches} attaches on h2 of the same lab; attach call's return until NAME.NETWORK resolves (A record with the new address) from a container on h1 through its own resolver (its gateway, port 53: weft's DNS on h1, fed by gossip), queried every 1 ms over UDP from inside the container |`,
     `| attach-to-name-resolvable p99 | ${f.names.attachToResolvableP99Ms} ms | < 50 ms | same runs |`,
     `| egress TCP throughput, container -> world / host -> world | ${e.egressToUnderlay.toFixed(3)} (${e.egressGbps} vs ${e.underlayGbps} Gbit/s) | | iperf3, one TCP stream, ${e.seconds} s after a 1 s warm-up, to the lab's world namespace on the underlay: from a container on h1 through its egress leg (${e.egressInterface}, MTU ${e.egressMtu}), the gwbridge and the masquerade, against h1's own namespace over the underlay, back to back; median of ${e.runs} per-run ratios |`,
+    `| new TCP connections/s, published port to a remote backend / direct | ${m.connRateRatio.toFixed(3)} (${count(m.publishedConnPerSec)} vs ${count(m.directConnPerSec)}/s) | >= 0.90 | a container on h1 opens connection after connection (16 at a time, each answered and closed by the server) for ${m.seconds} s: to h1's underlay address on the published port (DNAT to the one backend, on h2, masquerade, VXLAN) against the backend's overlay address (VXLAN); back to back, median of ${m.runs} per-run ratios |`,
+    `| TCP throughput, published port to a remote backend / direct | ${m.throughputRatio.toFixed(3)} (${m.publishedGbps} vs ${m.directGbps} Gbit/s) | >= 0.90 | iperf3, one TCP stream, ${m.seconds} s after a 1 s warm-up, the same client, backend and paths; median of ${m.runs} per-run ratios |`,
+    `| spread of ${count(m.spread.connections)} connections over ${m.spread.backends} backends | worst ${m.spread.maxDeviationPercent}% off a ${m.spread.backends === 4 ? "quarter" : "fair share"} (${m.spread.counts.map(count).join(" / ")}) | each within 5% | from the world to h1's published port, each a new connection; backends on h1, h2, h3 and h2; Maglev table of ${count(r.tableSize)} slots, jhash over source address and port |`,
+    `| a backend's agent killed -> no new connection to it | ${m.agentKilledLastAnswerMs === undefined ? "none after the kill" : `${(m.agentKilledLastAnswerMs / 1000).toFixed(1)} s`} | < 15 s | h3's weftd SIGKILLed while the world keeps connecting through h1 (4 at a time); time from the kill to the last connection h3's backend answered, watched for ${(m.agentKilledWatchedMs / 1000).toFixed(0)} s |`,
+    `| mesh rules, full apply at ${count(r.services)} services x ${r.backendsPerService} backends | ${r.fullApplyMs} ms | | the rendered table (weft's firewall plus the mesh) written by one \`nft -f\` in a scratch namespace, the firewall shell's own write time; median of ${r.runs} runs |`,
+    `| mesh rules, one backend added to one service | ${r.oneBackendAddedMs} ms | < 20 ms | the incremental update of the same table (map elements of one service only); median of ${r.runs} runs; kube-proxy's nftables mode: ~141 ms to add one service at 10,000 |`,
     `| DNS p99 at ${count(d.weft.steady.ratePerSec)} queries/s | ${d.weft.steady.p99Ms} ms (p50 ${d.weft.steady.p50Ms} ms) | < 1 ms | one agent's DnsServer on loopback, ${d.endpoints} names, A queries at a steady rate for ${(d.weft.steady.sent / d.weft.steady.ratePerSec).toFixed(0)} s from a worker thread (${count(d.weft.steady.answered)} of ${count(d.weft.steady.sent)} answered); ${d.dnsmasq.version.replace(/\s+Copyright.*$/, "")} from its hosts file, same load, same run: p99 ${d.dnsmasq.steady.p99Ms} ms (p50 ${d.dnsmasq.steady.p50Ms} ms, ${count(d.dnsmasq.steady.answered)} of ${count(d.dnsmasq.steady.sent)} answered) |`,
     `| DNS answers/s | ${count(d.weft.maxAnswersPerSec)} (dnsmasq ${count(d.dnsmasq.maxAnswersPerSec)}, weft ${(d.weft.maxAnswersPerSec / d.dnsmasq.maxAnswersPerSec).toFixed(2)}x) | >= dnsmasq | the same servers with ${d.window} queries always outstanding, same run |`,
     `| kernel programming, add | ${count(f.kernel.addPerSec)} entries/s | >= 500,000 | 5,000 remote endpoints = 10,000 FDB + neighbour entries, batched rtnetlink, median of ${f.runs} runs; \`bridge -batch\` + \`ip -batch\` on the same kernel in the same run: ${count(f.iproute2.addPerSec)}/s (weft ${(f.kernel.addPerSec / f.iproute2.addPerSec).toFixed(1)}x as fast) |`,

@@ -10,7 +10,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { requireCommand } from "../../agent/host-dependencies.js";
-import { NftablesFirewall, nftRunner, renderFirewall, type DesiredFirewall } from "../../dataplane/index.js";
+import { NftablesFirewall, firewallTable, nftRunner, type DesiredFirewall } from "../../dataplane/index.js";
 
 const run = `weft${randomBytes(3).toString("hex")}`;
 const H = `${run}-h`;
@@ -245,7 +245,7 @@ describe("isolation between networks by weft's nftables table, with real packets
   });
 
   it("with it, cross-network traffic is dropped both ways and same-network traffic and DNS pass", async () => {
-    expect(await fw.apply(renderFirewall(firewall))).toBe(true);
+    expect(await fw.apply(firewallTable(firewall))).toBe(true);
     const got = await answers([...expectations, ...passing]);
     const want = [...expectations.map((e) => `${e.what}: ${e.after}`), ...passing.map((p) => `${p.what}: ${p.seen}`)];
     expect([...expectations, ...passing].map((e, i) => `${e.what}: ${got[i]}`)).toEqual(want);
@@ -255,7 +255,7 @@ describe("isolation between networks by weft's nftables table, with real packets
     sh("ip", "netns", "exec", H, "nft", "flush", "ruleset");
     expect(await probe(ns("a1"), "icmp", "10.52.0.2")).toBe("pong");
     expect(await fw.observeTable()).toBe(false);
-    expect(await fw.apply(renderFirewall(firewall))).toBe(true);
+    expect(await fw.apply(firewallTable(firewall))).toBe(true);
     const got = await answers(crossNetwork("A -> B", "a1", "10.52.0.2", ""));
     expect(got).toEqual([NONE, NONE, NONE]);
     expect(await probe(ns("a1"), "icmp", "10.51.0.3")).toBe("pong");

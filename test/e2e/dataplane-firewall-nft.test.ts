@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { requireCommand } from "../../agent/host-dependencies.js";
 import { FakeKernel } from "../../dataplane/fake-kernel.js";
-import { NftablesFirewall, Reconciler, nftRunner, renderFirewall, type DesiredState, type NftRunner } from "../../dataplane/index.js";
+import { NftablesFirewall, Reconciler, firewallTable, nftRunner, type DesiredState, type NftRunner } from "../../dataplane/index.js";
 import { GOLDEN_CASES, goldenFile } from "../unit/dataplane/nftables/firewall-fixtures.js";
 
 const run = `weft${randomBytes(3).toString("hex")}`;
@@ -68,9 +68,9 @@ describe("weft's nftables table on the real kernel", () => {
   it("replaces the table whole: a rule of the old rendering does not survive the new one", async () => {
     const ns = freshNamespace();
     const firewall = new NftablesFirewall({ run: runnerIn(ns) });
-    await firewall.apply(renderFirewall(GOLDEN_CASES["two-networks"]!));
+    await firewall.apply(firewallTable(GOLDEN_CASES["two-networks"]!));
     expect(nft(ns, "list", "table", "inet", "weft")).toContain('"weft-br43"');
-    await firewall.apply(renderFirewall(GOLDEN_CASES.egress!));
+    await firewall.apply(firewallTable(GOLDEN_CASES.egress!));
     expect(nft(ns, "list", "table", "inet", "weft")).not.toContain('"weft-br43"');
   });
 
@@ -79,7 +79,7 @@ describe("weft's nftables table on the real kernel", () => {
     spawnSync("ip", ["netns", "exec", ns, "nft", "-f", "-"], { input: FOREIGN });
     const foreignBefore = nft(ns, "list", "table", "ip", "foreign");
     const firewall = new NftablesFirewall({ run: runnerIn(ns) });
-    await firewall.apply(renderFirewall(GOLDEN_CASES["two-networks"]!));
+    await firewall.apply(firewallTable(GOLDEN_CASES["two-networks"]!));
     expect(nft(ns, "list", "table", "ip", "foreign")).toBe(foreignBefore);
     const weftBefore = nft(ns, "list", "table", "inet", "weft");
     nft(ns, "flush", "table", "ip", "foreign");
@@ -119,7 +119,8 @@ describe("weft's nftables table on the real kernel", () => {
   it("reports nft's own message when the kernel refuses the script", async () => {
     const ns = freshNamespace();
     const firewall = new NftablesFirewall({ run: runnerIn(ns) });
-    const error = await firewall.apply("table inet weft {\n\tchain c {\n\t\tthis is not nft\n\t}\n}\n").catch((e: unknown) => e);
+    const broken = { objects: new Map([["c", { kind: "chain" as const, name: "c", rules: ["this is not nft"], incremental: false }]]), meshBackends: new Set<string>() };
+    const error = await firewall.apply(broken).catch((e: unknown) => e);
     expect(error).toMatchObject({ name: "KernelError", message: expect.stringMatching(/^nft -f -: .*syntax error/) });
     expect(tables(ns)).toEqual([]);
   });

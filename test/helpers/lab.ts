@@ -21,12 +21,16 @@ export interface TestLab {
   down(): Promise<void>;
 }
 
-/** Builds a lab with a unique prefix. labUp removes what it built when it fails, so there is nothing to leak. */
+/**
+ * Builds a lab with a unique prefix. labUp removes what it built when it fails, so there is nothing to
+ * leak. Without the service `web` unless asked (`web: true`): a test of something else keeps its
+ * endpoint counts.
+ */
 export async function withLab(options: Omit<LabOptions, "prefix"> & { prefix?: string }): Promise<TestLab> {
   const prefix = options.prefix ?? uniqueLabPrefix();
   const lines: string[] = [];
   const log = options.log ?? ((line: string) => lines.push(line));
-  const { state, checks } = await labUp({ ...options, prefix, log });
+  const { state, checks } = await labUp({ ...options, web: options.web ?? false, prefix, log });
   return { prefix, state, checks, down: () => labDown({ prefix }) };
 }
 

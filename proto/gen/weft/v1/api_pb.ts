@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file weft/v1/api.proto.
  */
 export const file_weft_v1_api: GenFile = /*@__PURE__*/
-  fileDesc("ChF3ZWZ0L3YxL2FwaS5wcm90bxIHd2VmdC52MSLJAQoHTmV0d29yaxIMCgRuYW1lGAEgASgJEgsKA3ZuaRgCIAEoDRIOCgZzdWJuZXQYAyABKAkSFwoPaG9zdF9wcmVmaXhfbGVuGAQgASgNEgsKA210dRgFIAEoDRIsCgZsYWJlbHMYBiADKAsyHC53ZWZ0LnYxLk5ldHdvcmsuTGFiZWxzRW50cnkSEAoIaW50ZXJuYWwYByABKAgaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASI6CgtTdWJuZXRTbGljZRIMCgRjaWRyGAEgASgJEgwKBG5vZGUYAiABKAkSDwoHZ2F0ZXdheRgDIAEoCSI6ChFFbmRwb2ludEludGVyZmFjZRIMCgRuYW1lGAEgASgJEgsKA21hYxgCIAEoCRIKCgJpcBgDIAEoCSIyCgtFbmRwb2ludERucxITCgtuYW1lc2VydmVycxgBIAMoCRIOCgZzZWFyY2gYAiADKAkiigIKCEVuZHBvaW50EgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSDwoHbmV0d29yaxgDIAEoCRIMCgRub2RlGAQgASgJEgoKAmlwGAUgASgJEgsKA21hYxgGIAEoCRIMCgR2dGVwGAcgASgJEg0KBWxvY2FsGAggASgIEg0KBW5ldG5zGAkgASgJEg8KB2FsaWFzZXMYCiADKAkSDwoHZ2F0ZXdheRgLIAEoCRILCgNtdHUYDCABKA0SLgoKaW50ZXJmYWNlcxgNIAMoCzIaLndlZnQudjEuRW5kcG9pbnRJbnRlcmZhY2USIQoDZG5zGA4gASgLMhQud2VmdC52MS5FbmRwb2ludERucyJ6CgRQZWVyEgwKBG5hbWUYASABKAkSEwoLZ29zc2lwX2FkZHIYAiABKAkSEwoLdW5kZXJsYXlfaXAYAyABKAkSDQoFc3RhdGUYBCABKAkSEQoJZW5kcG9pbnRzGAUgASgNEhgKEGxhc3Rfc2Vlbl9hZ29fbXMYBiABKAMi4wEKFENyZWF0ZU5ldHdvcmtSZXF1ZXN0EgwKBG5hbWUYASABKAkSDgoGc3VibmV0GAIgASgJEgsKA3ZuaRgDIAEoDRIXCg9ob3N0X3ByZWZpeF9sZW4YBCABKA0SOQoGbGFiZWxzGAUgAygLMikud2VmdC52MS5DcmVhdGVOZXR3b3JrUmVxdWVzdC5MYWJlbHNFbnRyeRILCgNtdHUYBiABKA0SEAoIaW50ZXJuYWwYByABKAgaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASI6ChVDcmVhdGVOZXR3b3JrUmVzcG9uc2USIQoHbmV0d29yaxgBIAEoCzIQLndlZnQudjEuTmV0d29yayIVChNMaXN0TmV0d29ya3NSZXF1ZXN0IjoKFExpc3ROZXR3b3Jrc1Jlc3BvbnNlEiIKCG5ldHdvcmtzGAEgAygLMhAud2VmdC52MS5OZXR3b3JrIiUKFUluc3BlY3ROZXR3b3JrUmVxdWVzdBIMCgRuYW1lGAEgASgJIocBChZJbnNwZWN0TmV0d29ya1Jlc3BvbnNlEiEKB25ldHdvcmsYASABKAsyEC53ZWZ0LnYxLk5ldHdvcmsSJAoGc2xpY2VzGAIgAygLMhQud2VmdC52MS5TdWJuZXRTbGljZRIkCgllbmRwb2ludHMYAyADKAsyES53ZWZ0LnYxLkVuZHBvaW50IiQKFFJlbW92ZU5ldHdvcmtSZXF1ZXN0EgwKBG5hbWUYASABKAkiFwoVUmVtb3ZlTmV0d29ya1Jlc3BvbnNlImcKFUF0dGFjaEVuZHBvaW50UmVxdWVzdBIPCgduZXR3b3JrGAEgASgJEg0KBW5ldG5zGAIgASgJEgwKBG5hbWUYAyABKAkSDwoHaWZfbmFtZRgEIAEoCRIPCgdhbGlhc2VzGAUgAygJIj0KFkF0dGFjaEVuZHBvaW50UmVzcG9uc2USIwoIZW5kcG9pbnQYASABKAsyES53ZWZ0LnYxLkVuZHBvaW50IikKFURldGFjaEVuZHBvaW50UmVxdWVzdBIQCghlbmRwb2ludBgBIAEoCSI9ChZEZXRhY2hFbmRwb2ludFJlc3BvbnNlEiMKCGVuZHBvaW50GAEgASgLMhEud2VmdC52MS5FbmRwb2ludCInChRMaXN0RW5kcG9pbnRzUmVxdWVzdBIPCgduZXR3b3JrGAEgASgJIj0KFUxpc3RFbmRwb2ludHNSZXNwb25zZRIkCgllbmRwb2ludHMYASADKAsyES53ZWZ0LnYxLkVuZHBvaW50IioKFkluc3BlY3RFbmRwb2ludFJlcXVlc3QSEAoIZW5kcG9pbnQYASABKAkiPgoXSW5zcGVjdEVuZHBvaW50UmVzcG9uc2USIwoIZW5kcG9pbnQYASABKAsyES53ZWZ0LnYxLkVuZHBvaW50IhIKEExpc3RQZWVyc1JlcXVlc3QiMQoRTGlzdFBlZXJzUmVzcG9uc2USHAoFcGVlcnMYASADKAsyDS53ZWZ0LnYxLlBlZXIiEgoQR2V0U3RhdHVzUmVxdWVzdCKRAgoRR2V0U3RhdHVzUmVzcG9uc2USDAoEbm9kZRgBIAEoCRIPCgd2ZXJzaW9uGAIgASgJEhMKC3VuZGVybGF5X2lwGAMgASgJEhMKC2dvc3NpcF9hZGRyGAQgASgJEhYKDmV0Y2RfY29ubmVjdGVkGAUgASgIEhAKCG5ldHdvcmtzGAYgASgNEhcKD2xvY2FsX2VuZHBvaW50cxgHIAEoDRIYChByZW1vdGVfZW5kcG9pbnRzGAggASgNEhMKC3BlZXJzX2FsaXZlGAkgASgNEhMKC3BlZXJzX3RvdGFsGAogASgNEhkKEWxhc3RfcmVjb25jaWxlX21zGAsgASgEEhEKCXVwdGltZV9tcxgMIAEoBDKhBgoLV2VmdFNlcnZpY2USTgoNQ3JlYXRlTmV0d29yaxIdLndlZnQudjEuQ3JlYXRlTmV0d29ya1JlcXVlc3QaHi53ZWZ0LnYxLkNyZWF0ZU5ldHdvcmtSZXNwb25zZRJLCgxMaXN0TmV0d29ya3MSHC53ZWZ0LnYxLkxpc3ROZXR3b3Jrc1JlcXVlc3QaHS53ZWZ0LnYxLkxpc3ROZXR3b3Jrc1Jlc3BvbnNlElEKDkluc3BlY3ROZXR3b3JrEh4ud2VmdC52MS5JbnNwZWN0TmV0d29ya1JlcXVlc3QaHy53ZWZ0LnYxLkluc3BlY3ROZXR3b3JrUmVzcG9uc2USTgoNUmVtb3ZlTmV0d29yaxIdLndlZnQudjEuUmVtb3ZlTmV0d29ya1JlcXVlc3QaHi53ZWZ0LnYxLlJlbW92ZU5ldHdvcmtSZXNwb25zZRJRCg5BdHRhY2hFbmRwb2ludBIeLndlZnQudjEuQXR0YWNoRW5kcG9pbnRSZXF1ZXN0Gh8ud2VmdC52MS5BdHRhY2hFbmRwb2ludFJlc3BvbnNlElEKDkRldGFjaEVuZHBvaW50Eh4ud2VmdC52MS5EZXRhY2hFbmRwb2ludFJlcXVlc3QaHy53ZWZ0LnYxLkRldGFjaEVuZHBvaW50UmVzcG9uc2USTgoNTGlzdEVuZHBvaW50cxIdLndlZnQudjEuTGlzdEVuZHBvaW50c1JlcXVlc3QaHi53ZWZ0LnYxLkxpc3RFbmRwb2ludHNSZXNwb25zZRJUCg9JbnNwZWN0RW5kcG9pbnQSHy53ZWZ0LnYxLkluc3BlY3RFbmRwb2ludFJlcXVlc3QaIC53ZWZ0LnYxLkluc3BlY3RFbmRwb2ludFJlc3BvbnNlEkIKCUxpc3RQZWVycxIZLndlZnQudjEuTGlzdFBlZXJzUmVxdWVzdBoaLndlZnQudjEuTGlzdFBlZXJzUmVzcG9uc2USQgoJR2V0U3RhdHVzEhkud2VmdC52MS5HZXRTdGF0dXNSZXF1ZXN0Ghoud2VmdC52MS5HZXRTdGF0dXNSZXNwb25zZWIGcHJvdG8z");
+  fileDesc("ChF3ZWZ0L3YxL2FwaS5wcm90bxIHd2VmdC52MSLJAQoHTmV0d29yaxIMCgRuYW1lGAEgASgJEgsKA3ZuaRgCIAEoDRIOCgZzdWJuZXQYAyABKAkSFwoPaG9zdF9wcmVmaXhfbGVuGAQgASgNEgsKA210dRgFIAEoDRIsCgZsYWJlbHMYBiADKAsyHC53ZWZ0LnYxLk5ldHdvcmsuTGFiZWxzRW50cnkSEAoIaW50ZXJuYWwYByABKAgaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASI6CgtTdWJuZXRTbGljZRIMCgRjaWRyGAEgASgJEgwKBG5vZGUYAiABKAkSDwoHZ2F0ZXdheRgDIAEoCSI6ChFFbmRwb2ludEludGVyZmFjZRIMCgRuYW1lGAEgASgJEgsKA21hYxgCIAEoCRIKCgJpcBgDIAEoCSIyCgtFbmRwb2ludERucxITCgtuYW1lc2VydmVycxgBIAMoCRIOCgZzZWFyY2gYAiADKAki6AIKCEVuZHBvaW50EgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSDwoHbmV0d29yaxgDIAEoCRIMCgRub2RlGAQgASgJEgoKAmlwGAUgASgJEgsKA21hYxgGIAEoCRIMCgR2dGVwGAcgASgJEg0KBWxvY2FsGAggASgIEg0KBW5ldG5zGAkgASgJEg8KB2FsaWFzZXMYCiADKAkSDwoHZ2F0ZXdheRgLIAEoCRILCgNtdHUYDCABKA0SLgoKaW50ZXJmYWNlcxgNIAMoCzIaLndlZnQudjEuRW5kcG9pbnRJbnRlcmZhY2USIQoDZG5zGA4gASgLMhQud2VmdC52MS5FbmRwb2ludERucxItCgZsYWJlbHMYDyADKAsyHS53ZWZ0LnYxLkVuZHBvaW50LkxhYmVsc0VudHJ5Gi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiegoEUGVlchIMCgRuYW1lGAEgASgJEhMKC2dvc3NpcF9hZGRyGAIgASgJEhMKC3VuZGVybGF5X2lwGAMgASgJEg0KBXN0YXRlGAQgASgJEhEKCWVuZHBvaW50cxgFIAEoDRIYChBsYXN0X3NlZW5fYWdvX21zGAYgASgDIuMBChRDcmVhdGVOZXR3b3JrUmVxdWVzdBIMCgRuYW1lGAEgASgJEg4KBnN1Ym5ldBgCIAEoCRILCgN2bmkYAyABKA0SFwoPaG9zdF9wcmVmaXhfbGVuGAQgASgNEjkKBmxhYmVscxgFIAMoCzIpLndlZnQudjEuQ3JlYXRlTmV0d29ya1JlcXVlc3QuTGFiZWxzRW50cnkSCwoDbXR1GAYgASgNEhAKCGludGVybmFsGAcgASgIGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiOgoVQ3JlYXRlTmV0d29ya1Jlc3BvbnNlEiEKB25ldHdvcmsYASABKAsyEC53ZWZ0LnYxLk5ldHdvcmsiFQoTTGlzdE5ldHdvcmtzUmVxdWVzdCI6ChRMaXN0TmV0d29ya3NSZXNwb25zZRIiCghuZXR3b3JrcxgBIAMoCzIQLndlZnQudjEuTmV0d29yayIlChVJbnNwZWN0TmV0d29ya1JlcXVlc3QSDAoEbmFtZRgBIAEoCSKHAQoWSW5zcGVjdE5ldHdvcmtSZXNwb25zZRIhCgduZXR3b3JrGAEgASgLMhAud2VmdC52MS5OZXR3b3JrEiQKBnNsaWNlcxgCIAMoCzIULndlZnQudjEuU3VibmV0U2xpY2USJAoJZW5kcG9pbnRzGAMgAygLMhEud2VmdC52MS5FbmRwb2ludCIkChRSZW1vdmVOZXR3b3JrUmVxdWVzdBIMCgRuYW1lGAEgASgJIhcKFVJlbW92ZU5ldHdvcmtSZXNwb25zZSLSAQoVQXR0YWNoRW5kcG9pbnRSZXF1ZXN0Eg8KB25ldHdvcmsYASABKAkSDQoFbmV0bnMYAiABKAkSDAoEbmFtZRgDIAEoCRIPCgdpZl9uYW1lGAQgASgJEg8KB2FsaWFzZXMYBSADKAkSOgoGbGFiZWxzGAYgAygLMioud2VmdC52MS5BdHRhY2hFbmRwb2ludFJlcXVlc3QuTGFiZWxzRW50cnkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASI9ChZBdHRhY2hFbmRwb2ludFJlc3BvbnNlEiMKCGVuZHBvaW50GAEgASgLMhEud2VmdC52MS5FbmRwb2ludCIpChVEZXRhY2hFbmRwb2ludFJlcXVlc3QSEAoIZW5kcG9pbnQYASABKAkiPQoWRGV0YWNoRW5kcG9pbnRSZXNwb25zZRIjCghlbmRwb2ludBgBIAEoCzIRLndlZnQudjEuRW5kcG9pbnQiJwoUTGlzdEVuZHBvaW50c1JlcXVlc3QSDwoHbmV0d29yaxgBIAEoCSI9ChVMaXN0RW5kcG9pbnRzUmVzcG9uc2USJAoJZW5kcG9pbnRzGAEgAygLMhEud2VmdC52MS5FbmRwb2ludCIqChZJbnNwZWN0RW5kcG9pbnRSZXF1ZXN0EhAKCGVuZHBvaW50GAEgASgJIj4KF0luc3BlY3RFbmRwb2ludFJlc3BvbnNlEiMKCGVuZHBvaW50GAEgASgLMhEud2VmdC52MS5FbmRwb2ludCISChBMaXN0UGVlcnNSZXF1ZXN0IjEKEUxpc3RQZWVyc1Jlc3BvbnNlEhwKBXBlZXJzGAEgAygLMg0ud2VmdC52MS5QZWVyIhIKEEdldFN0YXR1c1JlcXVlc3QikQIKEUdldFN0YXR1c1Jlc3BvbnNlEgwKBG5vZGUYASABKAkSDwoHdmVyc2lvbhgCIAEoCRITCgt1bmRlcmxheV9pcBgDIAEoCRITCgtnb3NzaXBfYWRkchgEIAEoCRIWCg5ldGNkX2Nvbm5lY3RlZBgFIAEoCBIQCghuZXR3b3JrcxgGIAEoDRIXCg9sb2NhbF9lbmRwb2ludHMYByABKA0SGAoQcmVtb3RlX2VuZHBvaW50cxgIIAEoDRITCgtwZWVyc19hbGl2ZRgJIAEoDRITCgtwZWVyc190b3RhbBgKIAEoDRIZChFsYXN0X3JlY29uY2lsZV9tcxgLIAEoBBIRCgl1cHRpbWVfbXMYDCABKAQiWAoLU2VydmljZVBvcnQSEAoIcHJvdG9jb2wYASABKAkSEQoJcHVibGlzaGVkGAIgASgNEg4KBnRhcmdldBgDIAEoDRIUCgxwdWJsaXNoX21vZGUYBCABKAkiTQoOU2VydmljZUJhY2tlbmQSEwoLZW5kcG9pbnRfaWQYASABKAkSDAoEbmFtZRgCIAEoCRIKCgJpcBgDIAEoCRIMCgRub2RlGAQgASgJIogCCgdTZXJ2aWNlEgwKBG5hbWUYASABKAkSDwoHbmV0d29yaxgCIAEoCRIwCghzZWxlY3RvchgDIAMoCzIeLndlZnQudjEuU2VydmljZS5TZWxlY3RvckVudHJ5EiMKBXBvcnRzGAQgAygLMhQud2VmdC52MS5TZXJ2aWNlUG9ydBIMCgRtb2RlGAUgASgJEhAKCGFmZmluaXR5GAYgASgJEgsKA3ZpcBgHIAEoCRIpCghiYWNrZW5kcxgIIAMoCzIXLndlZnQudjEuU2VydmljZUJhY2tlbmQaLwoNU2VsZWN0b3JFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIuoBChRDcmVhdGVTZXJ2aWNlUmVxdWVzdBIMCgRuYW1lGAEgASgJEg8KB25ldHdvcmsYAiABKAkSPQoIc2VsZWN0b3IYAyADKAsyKy53ZWZ0LnYxLkNyZWF0ZVNlcnZpY2VSZXF1ZXN0LlNlbGVjdG9yRW50cnkSIwoFcG9ydHMYBCADKAsyFC53ZWZ0LnYxLlNlcnZpY2VQb3J0EgwKBG1vZGUYBSABKAkSEAoIYWZmaW5pdHkYBiABKAkaLwoNU2VsZWN0b3JFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIjoKFUNyZWF0ZVNlcnZpY2VSZXNwb25zZRIhCgdzZXJ2aWNlGAEgASgLMhAud2VmdC52MS5TZXJ2aWNlIhUKE0xpc3RTZXJ2aWNlc1JlcXVlc3QiOgoUTGlzdFNlcnZpY2VzUmVzcG9uc2USIgoIc2VydmljZXMYASADKAsyEC53ZWZ0LnYxLlNlcnZpY2UiJQoVSW5zcGVjdFNlcnZpY2VSZXF1ZXN0EgwKBG5hbWUYASABKAkiOwoWSW5zcGVjdFNlcnZpY2VSZXNwb25zZRIhCgdzZXJ2aWNlGAEgASgLMhAud2VmdC52MS5TZXJ2aWNlIiQKFFJlbW92ZVNlcnZpY2VSZXF1ZXN0EgwKBG5hbWUYASABKAkiFwoVUmVtb3ZlU2VydmljZVJlc3BvbnNlMuEICgtXZWZ0U2VydmljZRJOCg1DcmVhdGVOZXR3b3JrEh0ud2VmdC52MS5DcmVhdGVOZXR3b3JrUmVxdWVzdBoeLndlZnQudjEuQ3JlYXRlTmV0d29ya1Jlc3BvbnNlEksKDExpc3ROZXR3b3JrcxIcLndlZnQudjEuTGlzdE5ldHdvcmtzUmVxdWVzdBodLndlZnQudjEuTGlzdE5ldHdvcmtzUmVzcG9uc2USUQoOSW5zcGVjdE5ldHdvcmsSHi53ZWZ0LnYxLkluc3BlY3ROZXR3b3JrUmVxdWVzdBofLndlZnQudjEuSW5zcGVjdE5ldHdvcmtSZXNwb25zZRJOCg1SZW1vdmVOZXR3b3JrEh0ud2VmdC52MS5SZW1vdmVOZXR3b3JrUmVxdWVzdBoeLndlZnQudjEuUmVtb3ZlTmV0d29ya1Jlc3BvbnNlElEKDkF0dGFjaEVuZHBvaW50Eh4ud2VmdC52MS5BdHRhY2hFbmRwb2ludFJlcXVlc3QaHy53ZWZ0LnYxLkF0dGFjaEVuZHBvaW50UmVzcG9uc2USUQoORGV0YWNoRW5kcG9pbnQSHi53ZWZ0LnYxLkRldGFjaEVuZHBvaW50UmVxdWVzdBofLndlZnQudjEuRGV0YWNoRW5kcG9pbnRSZXNwb25zZRJOCg1MaXN0RW5kcG9pbnRzEh0ud2VmdC52MS5MaXN0RW5kcG9pbnRzUmVxdWVzdBoeLndlZnQudjEuTGlzdEVuZHBvaW50c1Jlc3BvbnNlElQKD0luc3BlY3RFbmRwb2ludBIfLndlZnQudjEuSW5zcGVjdEVuZHBvaW50UmVxdWVzdBogLndlZnQudjEuSW5zcGVjdEVuZHBvaW50UmVzcG9uc2USQgoJTGlzdFBlZXJzEhkud2VmdC52MS5MaXN0UGVlcnNSZXF1ZXN0Ghoud2VmdC52MS5MaXN0UGVlcnNSZXNwb25zZRJCCglHZXRTdGF0dXMSGS53ZWZ0LnYxLkdldFN0YXR1c1JlcXVlc3QaGi53ZWZ0LnYxLkdldFN0YXR1c1Jlc3BvbnNlEk4KDUNyZWF0ZVNlcnZpY2USHS53ZWZ0LnYxLkNyZWF0ZVNlcnZpY2VSZXF1ZXN0Gh4ud2VmdC52MS5DcmVhdGVTZXJ2aWNlUmVzcG9uc2USSwoMTGlzdFNlcnZpY2VzEhwud2VmdC52MS5MaXN0U2VydmljZXNSZXF1ZXN0Gh0ud2VmdC52MS5MaXN0U2VydmljZXNSZXNwb25zZRJRCg5JbnNwZWN0U2VydmljZRIeLndlZnQudjEuSW5zcGVjdFNlcnZpY2VSZXF1ZXN0Gh8ud2VmdC52MS5JbnNwZWN0U2VydmljZVJlc3BvbnNlEk4KDVJlbW92ZVNlcnZpY2USHS53ZWZ0LnYxLlJlbW92ZVNlcnZpY2VSZXF1ZXN0Gh4ud2VmdC52MS5SZW1vdmVTZXJ2aWNlUmVzcG9uc2ViBnByb3RvMw");
 
 /**
  * @generated from message weft.v1.Network
@@ -225,6 +225,13 @@ export type Endpoint = Message<"weft.v1.Endpoint"> & {
    * @generated from field: weft.v1.EndpointDns dns = 14;
    */
   dns?: EndpointDns | undefined;
+
+  /**
+   * Announced through gossip: services select their backends by them.
+   *
+   * @generated from field: map<string, string> labels = 15;
+   */
+  labels: { [key: string]: string };
 };
 
 /**
@@ -490,6 +497,13 @@ export type AttachEndpointRequest = Message<"weft.v1.AttachEndpointRequest"> & {
    * @generated from field: repeated string aliases = 5;
    */
   aliases: string[];
+
+  /**
+   * Labels the endpoint carries (services select their backends by them).
+   *
+   * @generated from field: map<string, string> labels = 6;
+   */
+  labels: { [key: string]: string };
 };
 
 /**
@@ -742,6 +756,295 @@ export const GetStatusResponseSchema: GenMessage<GetStatusResponse> = /*@__PURE_
   messageDesc(file_weft_v1_api, 25);
 
 /**
+ * A published port: PUBLISHED on every node's addresses reaches TARGET on a backend.
+ *
+ * @generated from message weft.v1.ServicePort
+ */
+export type ServicePort = Message<"weft.v1.ServicePort"> & {
+  /**
+   * tcp or udp.
+   *
+   * @generated from field: string protocol = 1;
+   */
+  protocol: string;
+
+  /**
+   * @generated from field: uint32 published = 2;
+   */
+  published: number;
+
+  /**
+   * @generated from field: uint32 target = 3;
+   */
+  target: number;
+
+  /**
+   * ingress (backends on any node) or local (this node's backends only; the client address is kept).
+   *
+   * @generated from field: string publish_mode = 4;
+   */
+  publishMode: string;
+};
+
+/**
+ * Describes the message weft.v1.ServicePort.
+ * Use `create(ServicePortSchema)` to create a new message.
+ */
+export const ServicePortSchema: GenMessage<ServicePort> = /*@__PURE__*/
+  messageDesc(file_weft_v1_api, 26);
+
+/**
+ * A live endpoint whose labels match the service's selector.
+ *
+ * @generated from message weft.v1.ServiceBackend
+ */
+export type ServiceBackend = Message<"weft.v1.ServiceBackend"> & {
+  /**
+   * @generated from field: string endpoint_id = 1;
+   */
+  endpointId: string;
+
+  /**
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * @generated from field: string ip = 3;
+   */
+  ip: string;
+
+  /**
+   * @generated from field: string node = 4;
+   */
+  node: string;
+};
+
+/**
+ * Describes the message weft.v1.ServiceBackend.
+ * Use `create(ServiceBackendSchema)` to create a new message.
+ */
+export const ServiceBackendSchema: GenMessage<ServiceBackend> = /*@__PURE__*/
+  messageDesc(file_weft_v1_api, 27);
+
+/**
+ * @generated from message weft.v1.Service
+ */
+export type Service = Message<"weft.v1.Service"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: string network = 2;
+   */
+  network: string;
+
+  /**
+   * @generated from field: map<string, string> selector = 3;
+   */
+  selector: { [key: string]: string };
+
+  /**
+   * @generated from field: repeated weft.v1.ServicePort ports = 4;
+   */
+  ports: ServicePort[];
+
+  /**
+   * vip or dnsrr.
+   *
+   * @generated from field: string mode = 5;
+   */
+  mode: string;
+
+  /**
+   * none or client-ip.
+   *
+   * @generated from field: string affinity = 6;
+   */
+  affinity: string;
+
+  /**
+   * vip mode: the service's virtual IP in its network; empty in dnsrr mode.
+   *
+   * @generated from field: string vip = 7;
+   */
+  vip: string;
+
+  /**
+   * Sorted by IP.
+   *
+   * @generated from field: repeated weft.v1.ServiceBackend backends = 8;
+   */
+  backends: ServiceBackend[];
+};
+
+/**
+ * Describes the message weft.v1.Service.
+ * Use `create(ServiceSchema)` to create a new message.
+ */
+export const ServiceSchema: GenMessage<Service> = /*@__PURE__*/
+  messageDesc(file_weft_v1_api, 28);
+
+/**
+ * @generated from message weft.v1.CreateServiceRequest
+ */
+export type CreateServiceRequest = Message<"weft.v1.CreateServiceRequest"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: string network = 2;
+   */
+  network: string;
+
+  /**
+   * @generated from field: map<string, string> selector = 3;
+   */
+  selector: { [key: string]: string };
+
+  /**
+   * @generated from field: repeated weft.v1.ServicePort ports = 4;
+   */
+  ports: ServicePort[];
+
+  /**
+   * Empty = vip.
+   *
+   * @generated from field: string mode = 5;
+   */
+  mode: string;
+
+  /**
+   * Empty = none.
+   *
+   * @generated from field: string affinity = 6;
+   */
+  affinity: string;
+};
+
+/**
+ * Describes the message weft.v1.CreateServiceRequest.
+ * Use `create(CreateServiceRequestSchema)` to create a new message.
+ */
+export const CreateServiceRequestSchema: GenMessage<CreateServiceRequest> = /*@__PURE__*/
+  messageDesc(file_weft_v1_api, 29);
+
+/**
+ * @generated from message weft.v1.CreateServiceResponse
+ */
+export type CreateServiceResponse = Message<"weft.v1.CreateServiceResponse"> & {
+  /**
+   * @generated from field: weft.v1.Service service = 1;
+   */
+  service?: Service | undefined;
+};
+
+/**
+ * Describes the message weft.v1.CreateServiceResponse.
+ * Use `create(CreateServiceResponseSchema)` to create a new message.
+ */
+export const CreateServiceResponseSchema: GenMessage<CreateServiceResponse> = /*@__PURE__*/
+  messageDesc(file_weft_v1_api, 30);
+
+/**
+ * @generated from message weft.v1.ListServicesRequest
+ */
+export type ListServicesRequest = Message<"weft.v1.ListServicesRequest"> & {
+};
+
+/**
+ * Describes the message weft.v1.ListServicesRequest.
+ * Use `create(ListServicesRequestSchema)` to create a new message.
+ */
+export const ListServicesRequestSchema: GenMessage<ListServicesRequest> = /*@__PURE__*/
+  messageDesc(file_weft_v1_api, 31);
+
+/**
+ * @generated from message weft.v1.ListServicesResponse
+ */
+export type ListServicesResponse = Message<"weft.v1.ListServicesResponse"> & {
+  /**
+   * @generated from field: repeated weft.v1.Service services = 1;
+   */
+  services: Service[];
+};
+
+/**
+ * Describes the message weft.v1.ListServicesResponse.
+ * Use `create(ListServicesResponseSchema)` to create a new message.
+ */
+export const ListServicesResponseSchema: GenMessage<ListServicesResponse> = /*@__PURE__*/
+  messageDesc(file_weft_v1_api, 32);
+
+/**
+ * @generated from message weft.v1.InspectServiceRequest
+ */
+export type InspectServiceRequest = Message<"weft.v1.InspectServiceRequest"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message weft.v1.InspectServiceRequest.
+ * Use `create(InspectServiceRequestSchema)` to create a new message.
+ */
+export const InspectServiceRequestSchema: GenMessage<InspectServiceRequest> = /*@__PURE__*/
+  messageDesc(file_weft_v1_api, 33);
+
+/**
+ * @generated from message weft.v1.InspectServiceResponse
+ */
+export type InspectServiceResponse = Message<"weft.v1.InspectServiceResponse"> & {
+  /**
+   * @generated from field: weft.v1.Service service = 1;
+   */
+  service?: Service | undefined;
+};
+
+/**
+ * Describes the message weft.v1.InspectServiceResponse.
+ * Use `create(InspectServiceResponseSchema)` to create a new message.
+ */
+export const InspectServiceResponseSchema: GenMessage<InspectServiceResponse> = /*@__PURE__*/
+  messageDesc(file_weft_v1_api, 34);
+
+/**
+ * @generated from message weft.v1.RemoveServiceRequest
+ */
+export type RemoveServiceRequest = Message<"weft.v1.RemoveServiceRequest"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message weft.v1.RemoveServiceRequest.
+ * Use `create(RemoveServiceRequestSchema)` to create a new message.
+ */
+export const RemoveServiceRequestSchema: GenMessage<RemoveServiceRequest> = /*@__PURE__*/
+  messageDesc(file_weft_v1_api, 35);
+
+/**
+ * @generated from message weft.v1.RemoveServiceResponse
+ */
+export type RemoveServiceResponse = Message<"weft.v1.RemoveServiceResponse"> & {
+};
+
+/**
+ * Describes the message weft.v1.RemoveServiceResponse.
+ * Use `create(RemoveServiceResponseSchema)` to create a new message.
+ */
+export const RemoveServiceResponseSchema: GenMessage<RemoveServiceResponse> = /*@__PURE__*/
+  messageDesc(file_weft_v1_api, 36);
+
+/**
  * The agent's local API, served on a unix socket (default /run/weft/weft.sock, mode 0660).
  * The CLI speaks only to this. Errors are gRPC statuses whose message starts with the field name.
  *
@@ -827,6 +1130,38 @@ export const WeftService: GenService<{
     methodKind: "unary";
     input: typeof GetStatusRequestSchema;
     output: typeof GetStatusResponseSchema;
+  },
+  /**
+   * @generated from rpc weft.v1.WeftService.CreateService
+   */
+  createService: {
+    methodKind: "unary";
+    input: typeof CreateServiceRequestSchema;
+    output: typeof CreateServiceResponseSchema;
+  },
+  /**
+   * @generated from rpc weft.v1.WeftService.ListServices
+   */
+  listServices: {
+    methodKind: "unary";
+    input: typeof ListServicesRequestSchema;
+    output: typeof ListServicesResponseSchema;
+  },
+  /**
+   * @generated from rpc weft.v1.WeftService.InspectService
+   */
+  inspectService: {
+    methodKind: "unary";
+    input: typeof InspectServiceRequestSchema;
+    output: typeof InspectServiceResponseSchema;
+  },
+  /**
+   * @generated from rpc weft.v1.WeftService.RemoveService
+   */
+  removeService: {
+    methodKind: "unary";
+    input: typeof RemoveServiceRequestSchema;
+    output: typeof RemoveServiceResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_weft_v1_api, 0);

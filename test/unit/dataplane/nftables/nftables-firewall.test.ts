@@ -1,10 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { KernelError, NftablesFirewall, renderFirewall, type NftRunner } from "../../../../dataplane/index.js";
+import { KernelError, NftablesFirewall, firewallTable, renderFirewall, type Conntrack, type NftRunner } from "../../../../dataplane/index.js";
 import { GOLDEN_CASES } from "./firewall-fixtures.js";
+import { service } from "./mesh-fixtures.js";
 
 /** A stand-in for nft holding one table: `-f -` stores the script, `list table` prints it back. */
 class FakeNft {
   table: string | undefined;
+  chains = "table inet weft {\n\tchain input {\n\t}\n}\n";
+  counter: string | undefined;
   calls: string[][] = [];
   failNext: string | undefined;
 
@@ -23,12 +26,17 @@ class FakeNft {
       if (this.table === undefined) throw new KernelError("nft list table inet weft: Error: No such file or directory", { errno: 2 });
       return this.table;
     }
+    if (args.join(" ") === "list chains inet") return this.chains;
+    if (args.join(" ") === "list counter inet weft mesh_no_backend") {
+      if (this.counter === undefined) throw new KernelError("nft list counter: Error: No such file or directory", { errno: 2 });
+      return this.counter;
+    }
     throw new Error(`unexpected nft ${args.join(" ")}`);
   };
 }
 
-const egress = renderFirewall(GOLDEN_CASES.egress!);
-const twoNetworks = renderFirewall(GOLDEN_CASES["two-networks"]!);
+const egress = firewallTable(GOLDEN_CASES.egress!);
+const twoNetworks = firewallTable(GOLDEN_CASES["two-networks"]!);
 
 describe("NftablesFirewall", () => {
   it("writes a rendering once, and again only when it changes", async () => {
@@ -41,7 +49,7 @@ describe("NftablesFirewall", () => {
     expect(await firewall.apply(egress)).toBe(false);
     expect(await firewall.apply(twoNetworks)).toBe(true);
     expect(nft.calls.filter((c) => c[0] === "-f")).toHaveLength(2);
-    expect(nft.table).toBe(`listed: ${twoNetworks}`);
+    expect(nft.table).toBe(`listed: ${renderFirewall(GOLDEN_CASES["two-networks"]!)}`);
   });
 
   it("never lists the whole ruleset, only its own table", async () => {
@@ -61,7 +69,7 @@ describe("NftablesFirewall", () => {
     nft.table = undefined; // nft flush ruleset
     expect(await firewall.observeTable()).toBe(false);
     expect(await firewall.apply(egress)).toBe(true);
-    expect(nft.table).toBe(`listed: ${egress}`);
+    expect(nft.table).toBe(`listed: ${renderFirewall(GOLDEN_CASES.egress!)}`);
   });
 
   it("finds a table that someone else changed (flushed chains) and writes again", async () => {
@@ -88,5 +96,63 @@ describe("NftablesFirewall", () => {
     expect(error).toBeInstanceOf(KernelError);
     expect((error as KernelError).message).toMatch(/Operation not supported/);
     expect(await firewall.apply(egress)).toBe(true);
+  });
+});
+
+describe("NftablesFirewall with the mesh", () => {
+  const b = (n: number) => Array.from({ length: n }, (_, i) => ({ ip: `10.40.2.${i + 1}`, local: false }));
+  const meshOf = (n: number, name = "web") => ({ services: [service(name, b(n), { vip: "10.40.255.1" })] });
+  const table = (n: number, name = "web") => firewallTable(GOLDEN_CASES.egress!, meshOf(n, name));
+
+  class RecordingConntrack implements Conntrack {
+    deleted: string[][] = [];
+    async deleteMeshEntries(ips: readonly string[]): Promise<number> {
+      this.deleted.push([...ips]);
+      return ips.length;
+    }
+  }
+
+  it("writes a backend change incrementally, says which kind it wrote, and deletes the conntrack entries of a removed backend", async () => {
+    const nft = new FakeNft();
+    const conntrack = new RecordingConntrack();
+    const writes: string[] = [];
+    const firewall = new NftablesFirewall({ run: nft.run, conntrack, onWrite: (_ms, kind) => writes.push(kind) });
+    await firewall.apply(table(3));
+    await firewall.apply(table(4));
+    expect(nft.table).toMatch(/^listed: #[^\n]*\n(delete|add) element inet weft mesh_backends_web/);
+    expect(conntrack.deleted).toEqual([]);
+    await firewall.apply(table(2));
+    expect(writes).toEqual(["full", "incremental", "incremental"]);
+    expect(conntrack.deleted).toEqual([["10.40.2.3", "10.40.2.4"]]);
+  });
+
+  it("falls back to a whole write when nft refuses the incremental one (the table changed behind its back)", async () => {
+    const nft = new FakeNft();
+    const writes: string[] = [];
+    const firewall = new NftablesFirewall({ run: nft.run, conntrack: new RecordingConntrack(), onWrite: (_ms, kind) => writes.push(kind) });
+    await firewall.apply(table(3));
+    nft.failNext = "Error: Could not process rule: No such file or directory";
+    expect(await firewall.apply(table(4))).toBe(true);
+    expect(writes).toEqual(["full", "full"]);
+    expect(nft.table).toBe(`listed: ${renderFirewall(GOLDEN_CASES.egress!, meshOf(4))}`);
+  });
+
+  it("lists only the chains of a big table to look for drift", async () => {
+    const nft = new FakeNft();
+    const firewall = new NftablesFirewall({ run: nft.run, conntrack: new RecordingConntrack(), fullListingLimit: 3 });
+    await firewall.apply(table(3));
+    expect(nft.calls.map((c) => c.join(" "))).toEqual(["-f -", "list chains inet"]);
+    expect(await firewall.observeTable()).toBe(true);
+    nft.chains = "";
+    expect(await firewall.observeTable()).toBe(false);
+  });
+
+  it("reads the no-backend counter alone for rejectedConnections(), 0 when there is no table", async () => {
+    const nft = new FakeNft();
+    const firewall = new NftablesFirewall({ run: nft.run });
+    expect(await firewall.rejectedConnections()).toBe(0);
+    nft.counter = "table inet weft {\n\tcounter mesh_no_backend {\n\t\tpackets 17 bytes 1020\n\t}\n}\n";
+    expect(await firewall.rejectedConnections()).toBe(17);
+    expect(nft.calls.at(-1)).toEqual(["list", "counter", "inet", "weft", "mesh_no_backend"]);
   });
 });

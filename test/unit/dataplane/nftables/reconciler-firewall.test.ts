@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { FakeKernel } from "../../../../dataplane/fake-kernel.js";
-import { KernelError, Reconciler, renderFirewall, type DesiredState, type Firewall } from "../../../../dataplane/index.js";
+import { KernelError, Reconciler, firewallChange, renderFirewall, type DesiredState, type Firewall, type NftTable } from "../../../../dataplane/index.js";
 import { desiredState, network } from "../fixtures.js";
 import { GOLDEN_CASES } from "./firewall-fixtures.js";
 
@@ -13,7 +13,9 @@ class RecordingFirewall implements Firewall {
 
   constructor(private readonly kernel: FakeKernel) {}
 
-  async apply(rendered: string): Promise<boolean> {
+  async apply(table: NftTable): Promise<boolean> {
+    const change = firewallChange(undefined, table);
+    const rendered = change.kind === "none" ? "" : change.script;
     this.events.push(`apply after ${this.kernel.applyCalls} kernel applies`);
     if (this.failApply) throw this.failApply;
     if (rendered === this.written) return false;
