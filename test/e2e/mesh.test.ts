@@ -10,6 +10,7 @@
 //   onlylocal app=both                                   9300:9000,mode=local tcp+udp
 //   empty     app=none    no backend                     9400:9000 tcp+udp
 //   rr        app=both    dnsrr, no published port
+//   sticky    app=both    --affinity client-ip         9500:9000 tcp
 import type { ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { attachContainer, labAgent, listLabServices, runWeftCli, type LabContainer, type LabHost, type LabService } from "../../agent/lab/index.js";
@@ -70,6 +71,7 @@ beforeAll(async () => {
   await weft("service", "create", "onlylocal", "--network", net, "--selector", "app=both", "--publish", "9300:9000,mode=local", "--publish", "9300:9000/udp,mode=local");
   await weft("service", "create", "empty", "--network", net, "--selector", "app=none", "--publish", "9400:9000", "--publish", "9400:9000/udp");
   await weft("service", "create", "rr", "--network", net, "--selector", "app=both", "--mode", "dnsrr");
+  await weft("service", "create", "sticky", "--network", net, "--selector", "app=both", "--affinity", "client-ip", "--publish", "9500:9000");
 }, 240_000);
 
 afterAll(async () => {
@@ -144,6 +146,16 @@ describe("VIPs and names", () => {
     expect(rr.mode).toBe("dnsrr");
     expect(rr.vip).toBeUndefined();
     expect(await pollUntil(() => resolveIn(client("h1").netns, "rr"), (a) => a.length === 2, 10_000)).toEqual([backends["b1"]!.ip, backends["b2"]!.ip].sort());
+  });
+
+  it("with --affinity client-ip keeps a client on one backend, the same through every node", async () => {
+    const chosen = new Set<string | undefined>();
+    for (const h of lab.state.hosts) {
+      const answers = await pollUntil(() => probeMany(world(), "tcp", h.underlayIp, 9500, 16), (as) => as.every((a) => a.backend !== undefined), 10_000);
+      for (const a of answers) chosen.add(a.backend);
+    }
+    expect(chosen.size, [...chosen].join(", ")).toBe(1);
+    expect(names("b1", "b2")).toContain([...chosen][0]);
   });
 
   it("spreads new connections evenly over the backends", async () => {
