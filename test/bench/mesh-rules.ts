@@ -69,7 +69,7 @@ function service(i: number, backendCount: number): DesiredService {
   };
 }
 
-export function benchMesh(services: number, backends: number, grown?: number): DesiredMesh {
+function benchMesh(services: number, backends: number, grown?: number): DesiredMesh {
   return { services: Array.from({ length: services }, (_, i) => service(i, i === grown ? backends + 1 : backends)) };
 }
 

@@ -1,13 +1,16 @@
 // The ingress routing mesh on real agents (a 3-host lab, a client container on each host, the world
 // on the underlay as the outside client). Services are made through the weft CLI, backends are
 // containers attached with labels, each answering "<its name> <client address it saw>" on TCP and
-// UDP port 9000 (test/helpers/mesh.ts).
+// UDP port 9000 (test/helpers/mesh.ts). UDP published in ingress mode is always masqueraded (a UDP
+// server bound to 0.0.0.0 would answer an outside client from the wrong address); mode=local keeps
+// the client's address for both.
 //
 //   both      app=both    backends b1 (h1), b2 (h2)      9100:9000 tcp+udp   (local and remote)
 //   remote    app=remote  backend r (h2)                 9200:9000 tcp+udp   (remote from h1/h3, local on h2)
 //   onlylocal app=both                                   9300:9000,mode=local tcp+udp
 //   empty     app=none    no backend                     9400:9000 tcp+udp
 //   rr        app=both    dnsrr, no published port
+//   sticky    app=both    --affinity client-ip         9500:9000 tcp
 import type { ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { attachContainer, labAgent, listLabServices, runWeftCli, type LabContainer, type LabHost, type LabService } from "../../agent/lab/index.js";
@@ -35,7 +38,7 @@ async function addBackend(key: string, hostName: string, app: string): Promise<L
   const index = 10 + Object.keys(backends).length;
   const backend = await attachContainer(host(hostName), `${lab.prefix}-${hostName}-c${index}`, lab.state.network!.name, { app });
   backends[key] = backend;
-  servers.push(await startBackend(backend.netns, PORT, backend.name));
+  servers.push(await startBackend(backend.netns, PORT, backend.name, backend.ip));
   return backend;
 }
 
@@ -68,6 +71,7 @@ beforeAll(async () => {
   await weft("service", "create", "onlylocal", "--network", net, "--selector", "app=both", "--publish", "9300:9000,mode=local", "--publish", "9300:9000/udp,mode=local");
   await weft("service", "create", "empty", "--network", net, "--selector", "app=none", "--publish", "9400:9000", "--publish", "9400:9000/udp");
   await weft("service", "create", "rr", "--network", net, "--selector", "app=both", "--mode", "dnsrr");
+  await weft("service", "create", "sticky", "--network", net, "--selector", "app=both", "--affinity", "client-ip", "--publish", "9500:9000");
 }, 240_000);
 
 afterAll(async () => {
@@ -88,18 +92,17 @@ describe("published ports", () => {
     }
   });
 
-  it("preserve the client's address when the chosen backend is local", async () => {
-    for (const proto of PROTOS) {
-      // h2 holds remote's only backend: every answer is local.
-      const local = await probeMany(world(), proto, host("h2").underlayIp, 9200, 8);
-      expect(local.map((a) => `${a.backend} ${a.client}`), proto).toEqual(Array(8).fill(`${backends["r"]!.name} ${WORLD_IP}`));
-      // h1 chooses between its own b1 and h2's b2: b1 sees the world.
-      const mixed = await probeMany(world(), proto, host("h1").underlayIp, 9100, 24);
-      const fromB1 = mixed.filter((a) => a.backend === backends["b1"]!.name);
-      expect(fromB1.length, `${proto}: b1 never chosen in 24 flows`).toBeGreaterThan(0);
-      expect(new Set(fromB1.map((a) => a.client)), proto).toEqual(new Set([WORLD_IP]));
-      expect(mixed.every((a) => a.backend !== undefined), JSON.stringify(tally(mixed))).toBe(true);
-    }
+  it("preserve the client's TCP address when the chosen backend is local (UDP in ingress mode is always masqueraded)", async () => {
+    const proto = "tcp";
+    // h2 holds remote's only backend: every answer is local.
+    const local = await probeMany(world(), proto, host("h2").underlayIp, 9200, 8);
+    expect(local.map((a) => `${a.backend} ${a.client}`)).toEqual(Array(8).fill(`${backends["r"]!.name} ${WORLD_IP}`));
+    // h1 chooses between its own b1 and h2's b2: b1 sees the world.
+    const mixed = await probeMany(world(), proto, host("h1").underlayIp, 9100, 24);
+    const fromB1 = mixed.filter((a) => a.backend === backends["b1"]!.name);
+    expect(fromB1.length, "b1 never chosen in 24 flows").toBeGreaterThan(0);
+    expect(new Set(fromB1.map((a) => a.client))).toEqual(new Set([WORLD_IP]));
+    expect(mixed.every((a) => a.backend !== undefined), JSON.stringify([...tally(mixed)])).toBe(true);
   });
 
   it("with mode=local send only to the node's own backends, always preserving the client's address, and reject on a node with none", async () => {
@@ -143,6 +146,16 @@ describe("VIPs and names", () => {
     expect(rr.mode).toBe("dnsrr");
     expect(rr.vip).toBeUndefined();
     expect(await pollUntil(() => resolveIn(client("h1").netns, "rr"), (a) => a.length === 2, 10_000)).toEqual([backends["b1"]!.ip, backends["b2"]!.ip].sort());
+  });
+
+  it("with --affinity client-ip keeps a client on one backend, the same through every node", async () => {
+    const chosen = new Set<string | undefined>();
+    for (const h of lab.state.hosts) {
+      const answers = await pollUntil(() => probeMany(world(), "tcp", h.underlayIp, 9500, 16), (as) => as.every((a) => a.backend !== undefined), 10_000);
+      for (const a of answers) chosen.add(a.backend);
+    }
+    expect(chosen.size, [...chosen].join(", ")).toBe(1);
+    expect(names("b1", "b2")).toContain([...chosen][0]);
   });
 
   it("spreads new connections evenly over the backends", async () => {

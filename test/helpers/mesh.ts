@@ -2,16 +2,18 @@
 // A backend answers every TCP connection and every UDP datagram with "<its name> <client address it
 // saw>", so one probe says which backend the mesh chose and whether the client's address survived;
 // after that line a TCP backend echoes what it gets (an established connection can be tested later).
+// The UDP side binds the backend's own overlay address, as the mesh asks of UDP servers that keep the
+// client's address (mode=local): one bound to 0.0.0.0 would answer from its default route's address.
 import { spawn, type ChildProcess } from "node:child_process";
 import { inNetns, pollUntil } from "./lab.js";
 
 const BACKEND = `
-const [port, name] = process.argv.slice(1);
+const [port, name, udpAddress] = process.argv.slice(1);
 const addr = (a) => String(a).replace(/^::ffff:/, "");
 require("node:net").createServer((s) => { s.on("error", () => {}); s.write(name + " " + addr(s.remoteAddress) + "\\n"); s.pipe(s); }).listen(Number(port), "0.0.0.0");
 const u = require("node:dgram").createSocket("udp4");
 u.on("message", (m, r) => u.send(name + " " + r.address + "\\n", r.port, r.address));
-u.bind(Number(port), "0.0.0.0");
+u.bind(Number(port), udpAddress);
 `;
 
 // \`count\` probes one after the other, each a new connection (TCP) or a new connected socket (UDP,
@@ -61,9 +63,9 @@ export interface Answer {
   error?: string;
 }
 
-/** Starts a TCP + UDP backend on `port` in `netns`, waits until both listen. */
-export async function startBackend(netns: string, port: number, name: string): Promise<ChildProcess> {
-  const child = spawn("ip", ["netns", "exec", netns, process.execPath, "-e", BACKEND, String(port), name], { stdio: "ignore" });
+/** Starts a TCP (any address) + UDP (`udpAddress`) backend on `port` in `netns`, waits until both listen. */
+export async function startBackend(netns: string, port: number, name: string, udpAddress: string): Promise<ChildProcess> {
+  const child = spawn("ip", ["netns", "exec", netns, process.execPath, "-e", BACKEND, String(port), name, udpAddress], { stdio: "ignore" });
   const listening = async (): Promise<boolean> => {
     const tcp = (await inNetns(netns, ["ss", "-Hltn", `sport = :${port}`])).stdout.trim() !== "";
     const udp = (await inNetns(netns, ["ss", "-Hlun", `sport = :${port}`])).stdout.trim() !== "";
