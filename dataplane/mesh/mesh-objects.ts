@@ -7,7 +7,8 @@
 //
 // Marks: the service chains tag the connection (ct mark bit MESH_CONNECTION_MARK) so that forward
 // accepts it whatever isolation says, and tag the packet (MESH_MASQUERADE_MARK) when the client is a
-// container; postrouting adds the bit when the chosen backend is on another host, then CLEARS it and
+// container (or always for UDP published in ingress mode, see serviceChain); postrouting adds the bit
+// when the chosen backend is on another host, then CLEARS it and
 // masquerades: the VXLAN device reuses the packet with its mark, so a bit left set would NAT the outer
 // packet too (kubernetes PR #92035). An outside client keeps its address when the backend is local.
 //
@@ -121,12 +122,16 @@ export function meshBackendIps(mesh: ValidMesh): Set<string> {
   return ips;
 }
 
-function serviceChain(name: string, service: DesiredService, map: string, size: number, port?: { protocol: MeshProtocol; target: number }): NftChain {
+function serviceChain(name: string, service: DesiredService, map: string, size: number, port?: { protocol: MeshProtocol; target: number; publishMode: "ingress" | "local" }): NftChain {
   const key = service.affinity === "client-ip" ? "ip saddr" : "ip saddr . th sport";
   const pick = `jhash ${key} mod ${size} seed ${hex(service.hashSeed)} map @${map}`;
+  // A UDP server bound to 0.0.0.0 answers from the address of its default route (its gateway-bridge
+  // leg), which conntrack cannot match to the flow: so UDP keeps the client's address only where the
+  // user asked for it (mode local) and the backend must answer from the address it was reached at.
+  const alwaysMasquerade = port?.protocol === "udp" && port.publishMode === "ingress";
   return chain(name, undefined, [
     `ct mark set ct mark | ${CONNECTION}`,
-    `ip saddr @mesh_client_subnets meta mark set meta mark | ${MASQUERADE}`,
+    alwaysMasquerade ? `meta mark set meta mark | ${MASQUERADE}` : `ip saddr @mesh_client_subnets meta mark set meta mark | ${MASQUERADE}`,
     port === undefined ? `dnat ip to ${pick}` : `meta l4proto ${port.protocol} dnat ip to ${pick} : ${port.target}`,
   ], true);
 }
