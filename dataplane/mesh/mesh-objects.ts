@@ -14,7 +14,7 @@
 //
 // No backend: a filter chain at dstnat - 10 (before NAT) counts and rejects new connections at once,
 // TCP with a reset, UDP with ICMP port unreachable.
-import type { NftChain, NftObject, NftSet } from "../nftables/nft-table.js";
+import type { NftChain, NftElements, NftObject, NftSet } from "../nftables/nft-table.js";
 import type { ValidMesh } from "./mesh-validation.js";
 import type { DesiredService, MeshProtocol } from "./mesh-state.js";
 
@@ -137,12 +137,13 @@ function serviceChain(name: string, service: DesiredService, map: string, size: 
 }
 
 function backendMap(name: string, service: DesiredService, table: readonly number[]): NftSet {
-  const elements = new Map<string, string>();
-  for (let slot = 0; slot < table.length; slot++) elements.set(String(slot), service.backends[table[slot]!]!.ip);
-  return set("map", name, ["typeof numgen inc mod 2 : ip daddr"], elements, true);
+  const ips = service.backends.map((b) => b.ip);
+  const slots = new Array<string>(table.length);
+  for (let slot = 0; slot < table.length; slot++) slots[slot] = ips[table[slot]!]!;
+  return set("map", name, ["typeof numgen inc mod 2 : ip daddr"], slots, true);
 }
 
-function set(kind: "set" | "map", name: string, declaration: string[], elements: ReadonlyMap<string, string | undefined>, incremental: boolean): NftSet {
+function set(kind: "set" | "map", name: string, declaration: string[], elements: NftElements, incremental: boolean): NftSet {
   return { kind, name, declaration, elements, incremental };
 }
 

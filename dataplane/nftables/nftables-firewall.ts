@@ -53,6 +53,7 @@ export class NftablesFirewall implements Firewall {
     const change = firewallChange(this.written, table);
     if (change.kind === "none") return false;
     const before = this.written;
+    const listedBefore = this.listed;
     this.written = undefined;
     this.listed = undefined;
     let kind: FirewallWriteKind = change.kind;
@@ -69,7 +70,9 @@ export class NftablesFirewall implements Firewall {
       await this.run(["-f", "-"], whole.script);
     }
     this.onWrite(performance.now() - started, kind);
-    this.listed = await this.listTable(table);
+    // A big table's record is its chains alone: an incremental write of elements leaves it as it was.
+    const sameChains = kind === "incremental" && change.kind === "incremental" && !change.chainsChanged && listedBefore !== undefined;
+    this.listed = sameChains && elementCount(table) > this.fullListingLimit ? listedBefore : await this.listTable(table);
     this.written = table;
     const gone = before === undefined ? [] : [...before.meshBackends].filter((ip) => !table.meshBackends.has(ip));
     if (gone.length > 0) await this.conntrack.deleteMeshEntries(gone);
