@@ -89,13 +89,13 @@ export function meshObjects(mesh: ValidMesh, context: MeshContext): NftObject[] 
     set("set", "mesh_refused_ports", ["typeof meta l4proto . th dport"], sorted(refusedPorts), true),
     chain("mesh_filter", "type filter hook prerouting priority dstnat - 10; policy accept;", [
       "meta l4proto { tcp, udp } iifname . ip daddr vmap @mesh_vip_filter",
-      `meta nfproto ipv4 fib daddr type local ip saddr != @${internal} meta l4proto . th dport @mesh_refused_ports goto mesh_refuse`,
+      `fib daddr type local ip saddr != @${internal} meta l4proto . th dport @mesh_refused_ports goto mesh_refuse`,
     ]),
     chain("mesh_refuse", undefined, [
       "ct state != new return",
-      `counter name ${MESH_NO_BACKEND_COUNTER}`,
+      `counter name "${MESH_NO_BACKEND_COUNTER}"`,
       "meta l4proto tcp reject with tcp reset",
-      "reject with icmpx port-unreachable",
+      "reject",
     ]),
     chain("mesh_dnat", "type nat hook prerouting priority dstnat; policy accept;", [
       "meta l4proto { tcp, udp } iifname . ip daddr vmap @mesh_vips",
@@ -124,7 +124,7 @@ export function meshBackendIps(mesh: ValidMesh): Set<string> {
 
 function serviceChain(name: string, service: DesiredService, map: string, size: number, port?: { protocol: MeshProtocol; target: number; publishMode: "ingress" | "local" }): NftChain {
   const key = service.affinity === "client-ip" ? "ip saddr" : "ip saddr . th sport";
-  const pick = `jhash ${key} mod ${size} seed ${hex(service.hashSeed)} map @${map}`;
+  const pick = `jhash ${key} mod ${size} seed 0x${service.hashSeed.toString(16)} map @${map}`;
   // A UDP server bound to 0.0.0.0 answers from the address of its default route (its gateway-bridge
   // leg), which conntrack cannot match to the flow: so UDP keeps the client's address only where the
   // user asked for it (mode local) and the backend must answer from the address it was reached at.
@@ -132,7 +132,12 @@ function serviceChain(name: string, service: DesiredService, map: string, size: 
   return chain(name, undefined, [
     `ct mark set ct mark | ${CONNECTION}`,
     alwaysMasquerade ? `meta mark set meta mark | ${MASQUERADE}` : `ip saddr @mesh_client_subnets meta mark set meta mark | ${MASQUERADE}`,
-    port === undefined ? `dnat ip to ${pick}` : `meta l4proto ${port.protocol} dnat ip to ${pick} : ${port.target}`,
+    // Written as nft lists it back (the port's protocol folded into the hash key), so listings compare.
+    port === undefined
+      ? `dnat ip to ${pick}`
+      : service.affinity === "client-ip"
+        ? `meta l4proto ${port.protocol} dnat ip to ${pick}:${port.target}`
+        : `dnat ip to ${pick.replace("th sport", `${port.protocol} sport`)}:${port.target}`,
   ], true);
 }
 

@@ -216,6 +216,17 @@ describe("the service mesh on the real kernel", () => {
     expect(ask(C, "tcp", HOST, 8080)).toBe(`b1 ${CLIENT} hi`);
   });
 
+  it("needs the loose rp_filter: with the gateway bridge strict too, the local backend's reply is dropped", () => {
+    const rpFilter = "/proc/sys/net/ipv4/conf/weft_gwbridge/rp_filter";
+    inNs(H, "sh", "-c", `echo 1 > ${rpFilter}`);
+    try {
+      expect(ask(C, "tcp", HOST, 8080)).toBe("timeout");
+    } finally {
+      inNs(H, "sh", "-c", `echo 2 > ${rpFilter}`);
+    }
+    expect(ask(C, "tcp", HOST, 8080)).toBe(`b1 ${CLIENT} hi`);
+  });
+
   it("keeps the outside client's address for UDP published with mode local, for a backend answering from the address it was reached at", () => {
     expect(ask(C, "udp", HOST, 8085)).toBe(`b1u ${CLIENT} hi`);
   });
