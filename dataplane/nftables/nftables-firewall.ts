@@ -6,6 +6,7 @@
 import { KernelError } from "../kernel-error.js";
 import { conntrackCommand, type Conntrack } from "../mesh/conntrack.js";
 import { MESH_NO_BACKEND_COUNTER } from "../mesh/mesh-objects.js";
+import { readInetCounterPackets } from "./nft-counter.js";
 import { elementCount, type NftTable } from "./nft-table.js";
 import { nftRunner, type NftRunner } from "./nft-command.js";
 import { firewallChange } from "./render-firewall.js";
@@ -30,6 +31,27 @@ export interface NftablesFirewallOptions {
   conntrack?: Conntrack;
   /** Above this many set elements, drift is looked for in the table's chains only. Default 20,000. */
   fullListingLimit?: number;
+  /** Reads a counter of weft's table; netlink in the agent's namespace by default (see nft-counter.ts). */
+  readCounter?: CounterReader;
+}
+
+/** The packet count of a named counter of weft's table, undefined when it (or the table) is absent. */
+export type CounterReader = (name: string) => Promise<number | undefined>;
+
+/** A CounterReader through `nft list counter` (for a namespace other than the agent's; slow on a big table). */
+export function nftCounterReader(run: NftRunner): CounterReader {
+  return async (name) => {
+    let listed: string;
+    try {
+      listed = await run(["list", "counter", FIREWALL_FAMILY, FIREWALL_TABLE, name]);
+    } catch (error) {
+      if (error instanceof KernelError && error.errno === 2) return undefined;
+      throw error;
+    }
+    const packets = /packets (\d+)/.exec(listed);
+    if (packets === null) throw new KernelError(`nft list counter ${name}: no packet count in its listing`);
+    return Number(packets[1]);
+  };
 }
 
 export class NftablesFirewall implements Firewall {
@@ -37,6 +59,7 @@ export class NftablesFirewall implements Firewall {
   private readonly onWrite: (durationMs: number, kind: FirewallWriteKind) => void;
   private readonly conntrack: Conntrack;
   private readonly fullListingLimit: number;
+  private readonly readCounter: CounterReader;
   // What apply() last wrote, and nft's listing right after: observeTable() compares against the
   // listing, since nft prints a table in its own layout.
   private written: NftTable | undefined;
@@ -47,6 +70,7 @@ export class NftablesFirewall implements Firewall {
     this.onWrite = options.onWrite ?? (() => {});
     this.conntrack = options.conntrack ?? conntrackCommand();
     this.fullListingLimit = options.fullListingLimit ?? 20_000;
+    this.readCounter = options.readCounter ?? (async (name) => readInetCounterPackets(FIREWALL_TABLE, name));
   }
 
   async apply(table: NftTable): Promise<boolean> {
@@ -90,16 +114,7 @@ export class NftablesFirewall implements Firewall {
 
   /** Connections rejected at once for lack of a backend since the table was last written whole (for metrics). */
   async rejectedConnections(): Promise<number> {
-    let listed: string;
-    try {
-      listed = await this.run(["list", "counter", FIREWALL_FAMILY, FIREWALL_TABLE, MESH_NO_BACKEND_COUNTER]);
-    } catch (error) {
-      if (error instanceof KernelError && error.errno === 2) return 0;
-      throw error;
-    }
-    const packets = /packets (\d+)/.exec(listed);
-    if (packets === null) throw new KernelError(`nft list counter ${MESH_NO_BACKEND_COUNTER}: no packet count in its listing`);
-    return Number(packets[1]);
+    return (await this.readCounter(MESH_NO_BACKEND_COUNTER)) ?? 0;
   }
 
   /** nft's listing of weft's table (of its chains alone for a big table), or undefined when there is none. */

@@ -14,6 +14,7 @@ import {
   egressHostIfNameFor,
   firewallTable,
   hostIfNameFor,
+  nftCounterReader,
   nftRunner,
   vtepMacFor,
   type DesiredService,
@@ -160,6 +161,7 @@ const writes: string[] = [];
 const firewall = new NftablesFirewall({
   run: nftRunner(["ip", "netns", "exec", H, "nft"]),
   conntrack: conntrackCommand(["ip", "netns", "exec", H, "conntrack"]),
+  readCounter: nftCounterReader(nftRunner(["ip", "netns", "exec", H, "nft"])),
   onWrite: (_ms, kind) => writes.push(kind),
 });
 
@@ -247,6 +249,10 @@ describe("the service mesh on the real kernel", () => {
     expect(ask(names.cc, "tcp", EMPTY_VIP, 80)).toBe("ECONNREFUSED");
     expect(ask(C, "udp", HOST, 8083)).toBe("ECONNREFUSED");
     expect(await firewall.rejectedConnections()).toBe(before + 3);
+    // The agent's reader (netlink, without nft's fetch of every map element) sees the same count.
+    const module = new URL("../../dataplane/nftables/nft-counter.ts", import.meta.url).pathname;
+    const script = `import { readInetCounterPackets } from ${JSON.stringify(module)}; console.log(readInetCounterPackets("weft", "mesh_no_backend"));`;
+    expect(inNs(H, "npx", "tsx", "-e", script).trim()).toBe(String(before + 3));
   });
 
   it("keeps an established TCP connection through an incremental change of its service", async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { KernelError, NftablesFirewall, firewallTable, renderFirewall, type Conntrack, type NftRunner } from "../../../../dataplane/index.js";
+import { KernelError, NftablesFirewall, firewallTable, nftCounterReader, renderFirewall, type Conntrack, type NftRunner } from "../../../../dataplane/index.js";
 import { GOLDEN_CASES } from "./firewall-fixtures.js";
 import { service } from "./mesh-fixtures.js";
 
@@ -147,9 +147,9 @@ describe("NftablesFirewall with the mesh", () => {
     expect(await firewall.observeTable()).toBe(false);
   });
 
-  it("reads the no-backend counter alone for rejectedConnections(), 0 when there is no table", async () => {
+  it("reads the no-backend counter alone for rejectedConnections() (here through nft), 0 when there is no table", async () => {
     const nft = new FakeNft();
-    const firewall = new NftablesFirewall({ run: nft.run });
+    const firewall = new NftablesFirewall({ run: nft.run, readCounter: nftCounterReader(nft.run) });
     expect(await firewall.rejectedConnections()).toBe(0);
     nft.counter = "table inet weft {\n\tcounter mesh_no_backend {\n\t\tpackets 17 bytes 1020\n\t}\n}\n";
     expect(await firewall.rejectedConnections()).toBe(17);
