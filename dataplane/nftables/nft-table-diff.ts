@@ -4,10 +4,17 @@
 // the removed chains (flushed, so the sets they use are free) and last the removed sets. nft has no
 // in-place element update: a changed element is deleted and added again in the same transaction.
 import { renderEntries, renderObject, renderTable, type NftChain, type NftElements, type NftObject, type NftSet, type NftTable } from "./nft-table.js";
+import type { SlotMapChange } from "./nft-slot-writer.js";
 import { FIREWALL_FAMILY, FIREWALL_TABLE } from "./table-name.js";
 
-/** chainsChanged: whether chains were added, removed or rewritten (else only set elements changed). */
-export type TableChange = { kind: "none" } | { kind: "full" | "incremental"; script: string; chainsChanged: boolean };
+/**
+ * chainsChanged: whether chains were added, removed or rewritten (else only set elements changed).
+ * slots: the same change as slot-map element changes alone, when that is all it is (a backend added or
+ * removed): it can then be written without nft (nft-slot-writer.ts).
+ */
+export type TableChange =
+  | { kind: "none" }
+  | { kind: "full" | "incremental"; script: string; chainsChanged: boolean; slots?: SlotMapChange[] };
 
 const AT = `${FIREWALL_FAMILY} ${FIREWALL_TABLE}`;
 
@@ -62,7 +69,14 @@ export function diffTable(written: NftTable | undefined, wanted: NftTable, heade
   }
   for (const object of removed) if (object.kind !== "chain") lines.push(`delete ${object.kind} ${AT} ${object.name}`);
   const chainsChanged = changedChains.length > 0 || [...added, ...removed].some((o) => o.kind === "chain");
-  return { kind: "incremental", script: `${lines.join("\n")}\n`, chainsChanged };
+  const script = `${lines.join("\n")}\n`;
+  const slotsOnly = added.length + removed.length + changedChains.length === 0 && changedSets.every(([b, a]) => Array.isArray(b.elements) && Array.isArray(a.elements));
+  if (!slotsOnly) return { kind: "incremental", script, chainsChanged };
+  const slots = changedSets.map(([before, after]): SlotMapChange => {
+    const { gone, come } = elementChanges(before.elements, after.elements);
+    return { map: after.name, remove: gone.map(Number), add: come.map(([slot, ip]) => [Number(slot), ip as string] as const) };
+  });
+  return { kind: "incremental", script, chainsChanged, slots };
 }
 
 function sameObject(a: NftObject, b: NftObject): boolean {

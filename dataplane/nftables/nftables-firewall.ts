@@ -7,6 +7,7 @@ import { KernelError } from "../kernel-error.js";
 import { conntrackCommand, type Conntrack } from "../mesh/conntrack.js";
 import { MESH_NO_BACKEND_COUNTER } from "../mesh/mesh-objects.js";
 import { readInetCounterPackets } from "./nft-counter.js";
+import { netlinkSlotWriter, type SlotWriter } from "./nft-slot-writer.js";
 import { elementCount, type NftTable } from "./nft-table.js";
 import { nftRunner, type NftRunner } from "./nft-command.js";
 import { firewallChange } from "./render-firewall.js";
@@ -31,8 +32,16 @@ export interface NftablesFirewallOptions {
   conntrack?: Conntrack;
   /** Above this many set elements, drift is looked for in the table's chains only. Default 20,000. */
   fullListingLimit?: number;
-  /** Reads a counter of weft's table; netlink in the agent's namespace by default (see nft-counter.ts). */
+  /**
+   * Reads a counter of weft's table. Default: netlink in the agent's namespace (nft-counter.ts) when
+   * `run` is not given, else through `run`'s nft (which may be in another namespace).
+   */
   readCounter?: CounterReader;
+  /**
+   * Writes changes confined to Maglev slot maps without nft. Default: netlink in the agent's namespace
+   * (nft-slot-writer.ts) when `run` is not given, else none (nft writes them).
+   */
+  writeSlots?: SlotWriter;
 }
 
 /** The packet count of a named counter of weft's table, undefined when it (or the table) is absent. */
@@ -60,6 +69,7 @@ export class NftablesFirewall implements Firewall {
   private readonly conntrack: Conntrack;
   private readonly fullListingLimit: number;
   private readonly readCounter: CounterReader;
+  private readonly writeSlots: SlotWriter | undefined;
   // What apply() last wrote, and nft's listing right after: observeTable() compares against the
   // listing, since nft prints a table in its own layout.
   private written: NftTable | undefined;
@@ -70,7 +80,10 @@ export class NftablesFirewall implements Firewall {
     this.onWrite = options.onWrite ?? (() => {});
     this.conntrack = options.conntrack ?? conntrackCommand();
     this.fullListingLimit = options.fullListingLimit ?? 20_000;
-    this.readCounter = options.readCounter ?? (async (name) => readInetCounterPackets(FIREWALL_TABLE, name));
+    // Netlink talks to the namespace of the calling thread: only the default nft runs there too.
+    const own = options.run === undefined;
+    this.readCounter = options.readCounter ?? (own ? async (name) => readInetCounterPackets(FIREWALL_TABLE, name) : nftCounterReader(this.run));
+    this.writeSlots = options.writeSlots ?? (own ? netlinkSlotWriter : undefined);
   }
 
   async apply(table: NftTable): Promise<boolean> {
@@ -83,7 +96,8 @@ export class NftablesFirewall implements Firewall {
     let kind: FirewallWriteKind = change.kind;
     let started = performance.now();
     try {
-      await this.run(["-f", "-"], change.script);
+      if (change.kind === "incremental" && change.slots !== undefined && this.writeSlots !== undefined) await this.writeSlots(FIREWALL_TABLE, change.slots);
+      else await this.run(["-f", "-"], change.script);
     } catch (error) {
       // The table is not as recorded (someone changed it since): write it whole instead.
       if (kind !== "incremental") throw error;
