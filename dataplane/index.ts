@@ -48,7 +48,16 @@ export { KernelWorkerClient } from "./kernel-worker-client.js";
 export { renderFirewall, firewallTable, firewallChange, FIREWALL_FAMILY, FIREWALL_TABLE } from "./nftables/render-firewall.js";
 export type { NftTable, NftObject, NftSet, NftChain, NftCounter } from "./nftables/nft-table.js";
 export type { TableChange } from "./nftables/nft-table-diff.js";
-export { NftablesFirewall, type Firewall, type FirewallWriteKind, type NftablesFirewallOptions } from "./nftables/nftables-firewall.js";
+export {
+  NftablesFirewall,
+  nftCounterReader,
+  type CounterReader,
+  type Firewall,
+  type FirewallWriteKind,
+  type NftablesFirewallOptions,
+} from "./nftables/nftables-firewall.js";
+export { readInetCounterPackets } from "./nftables/nft-counter.js";
+export { netlinkSlotWriter, type SlotWriter, type SlotMapChange } from "./nftables/nft-slot-writer.js";
 export { validateMesh, type ValidMesh } from "./mesh/mesh-validation.js";
 export { MESH_CONNECTION_MARK, MESH_MASQUERADE_MARK, MESH_NO_BACKEND_COUNTER } from "./mesh/mesh-objects.js";
 export { conntrackCommand, type Conntrack } from "./mesh/conntrack.js";

@@ -69,10 +69,13 @@ export class NetlinkSocket {
   private readonly receiveBuffer: Buffer;
   private nextSeq = 1;
 
-  /** `receiveBufferSize`: bytes read per recv (a few KiB are enough for single requests). */
-  constructor(options: { receiveBufferSize?: number } = {}) {
+  /**
+   * `receiveBufferSize`: bytes read per recv (a few KiB are enough for single requests). `protocol`:
+   * NETLINK_ROUTE by default; NETLINK_NETFILTER (12) to read nftables objects.
+   */
+  constructor(options: { receiveBufferSize?: number; protocol?: number } = {}) {
     this.receiveBuffer = Buffer.alloc(options.receiveBufferSize ?? RECV_BUFFER);
-    const fd = this.libc.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+    const fd = this.libc.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, options.protocol ?? NETLINK_ROUTE);
     if (fd < 0) throw this.errnoError("socket(AF_NETLINK)");
     this.fd = fd;
     try {

@@ -7,13 +7,14 @@
 //
 // Marks: the service chains tag the connection (ct mark bit MESH_CONNECTION_MARK) so that forward
 // accepts it whatever isolation says, and tag the packet (MESH_MASQUERADE_MARK) when the client is a
-// container; postrouting adds the bit when the chosen backend is on another host, then CLEARS it and
+// container (or always for UDP published in ingress mode, see serviceChain); postrouting adds the bit
+// when the chosen backend is on another host, then CLEARS it and
 // masquerades: the VXLAN device reuses the packet with its mark, so a bit left set would NAT the outer
 // packet too (kubernetes PR #92035). An outside client keeps its address when the backend is local.
 //
 // No backend: a filter chain at dstnat - 10 (before NAT) counts and rejects new connections at once,
 // TCP with a reset, UDP with ICMP port unreachable.
-import type { NftChain, NftObject, NftSet } from "../nftables/nft-table.js";
+import type { NftChain, NftElements, NftObject, NftSet } from "../nftables/nft-table.js";
 import type { ValidMesh } from "./mesh-validation.js";
 import type { DesiredService, MeshProtocol } from "./mesh-state.js";
 
@@ -88,13 +89,13 @@ export function meshObjects(mesh: ValidMesh, context: MeshContext): NftObject[] 
     set("set", "mesh_refused_ports", ["typeof meta l4proto . th dport"], sorted(refusedPorts), true),
     chain("mesh_filter", "type filter hook prerouting priority dstnat - 10; policy accept;", [
       "meta l4proto { tcp, udp } iifname . ip daddr vmap @mesh_vip_filter",
-      `meta nfproto ipv4 fib daddr type local ip saddr != @${internal} meta l4proto . th dport @mesh_refused_ports goto mesh_refuse`,
+      `fib daddr type local ip saddr != @${internal} meta l4proto . th dport @mesh_refused_ports goto mesh_refuse`,
     ]),
     chain("mesh_refuse", undefined, [
       "ct state != new return",
-      `counter name ${MESH_NO_BACKEND_COUNTER}`,
+      `counter name "${MESH_NO_BACKEND_COUNTER}"`,
       "meta l4proto tcp reject with tcp reset",
-      "reject with icmpx port-unreachable",
+      "reject",
     ]),
     chain("mesh_dnat", "type nat hook prerouting priority dstnat; policy accept;", [
       "meta l4proto { tcp, udp } iifname . ip daddr vmap @mesh_vips",
@@ -121,23 +122,33 @@ export function meshBackendIps(mesh: ValidMesh): Set<string> {
   return ips;
 }
 
-function serviceChain(name: string, service: DesiredService, map: string, size: number, port?: { protocol: MeshProtocol; target: number }): NftChain {
+function serviceChain(name: string, service: DesiredService, map: string, size: number, port?: { protocol: MeshProtocol; target: number; publishMode: "ingress" | "local" }): NftChain {
   const key = service.affinity === "client-ip" ? "ip saddr" : "ip saddr . th sport";
-  const pick = `jhash ${key} mod ${size} seed ${hex(service.hashSeed)} map @${map}`;
+  const pick = `jhash ${key} mod ${size} seed 0x${service.hashSeed.toString(16)} map @${map}`;
+  // A UDP server bound to 0.0.0.0 answers from the address of its default route (its gateway-bridge
+  // leg), which conntrack cannot match to the flow: so UDP keeps the client's address only where the
+  // user asked for it (mode local) and the backend must answer from the address it was reached at.
+  const alwaysMasquerade = port?.protocol === "udp" && port.publishMode === "ingress";
   return chain(name, undefined, [
     `ct mark set ct mark | ${CONNECTION}`,
-    `ip saddr @mesh_client_subnets meta mark set meta mark | ${MASQUERADE}`,
-    port === undefined ? `dnat ip to ${pick}` : `meta l4proto ${port.protocol} dnat ip to ${pick} : ${port.target}`,
+    alwaysMasquerade ? `meta mark set meta mark | ${MASQUERADE}` : `ip saddr @mesh_client_subnets meta mark set meta mark | ${MASQUERADE}`,
+    // Written as nft lists it back (the port's protocol folded into the hash key), so listings compare.
+    port === undefined
+      ? `dnat ip to ${pick}`
+      : service.affinity === "client-ip"
+        ? `meta l4proto ${port.protocol} dnat ip to ${pick}:${port.target}`
+        : `dnat ip to ${pick.replace("th sport", `${port.protocol} sport`)}:${port.target}`,
   ], true);
 }
 
 function backendMap(name: string, service: DesiredService, table: readonly number[]): NftSet {
-  const elements = new Map<string, string>();
-  for (let slot = 0; slot < table.length; slot++) elements.set(String(slot), service.backends[table[slot]!]!.ip);
-  return set("map", name, ["typeof numgen inc mod 2 : ip daddr"], elements, true);
+  const ips = service.backends.map((b) => b.ip);
+  const slots = new Array<string>(table.length);
+  for (let slot = 0; slot < table.length; slot++) slots[slot] = ips[table[slot]!]!;
+  return set("map", name, ["typeof numgen inc mod 2 : ip daddr"], slots, true);
 }
 
-function set(kind: "set" | "map", name: string, declaration: string[], elements: ReadonlyMap<string, string | undefined>, incremental: boolean): NftSet {
+function set(kind: "set" | "map", name: string, declaration: string[], elements: NftElements, incremental: boolean): NftSet {
   return { kind, name, declaration, elements, incremental };
 }
 

@@ -3,10 +3,18 @@
 // dangling: new sets and chains first, then rules, then elements (vmap elements point at chains), then
 // the removed chains (flushed, so the sets they use are free) and last the removed sets. nft has no
 // in-place element update: a changed element is deleted and added again in the same transaction.
-import { renderElements, renderObject, renderTable, type NftChain, type NftObject, type NftSet, type NftTable } from "./nft-table.js";
+import { renderEntries, renderObject, renderTable, type NftChain, type NftElements, type NftObject, type NftSet, type NftTable } from "./nft-table.js";
+import type { SlotMapChange } from "./nft-slot-writer.js";
 import { FIREWALL_FAMILY, FIREWALL_TABLE } from "./table-name.js";
 
-export type TableChange = { kind: "none" } | { kind: "full" | "incremental"; script: string };
+/**
+ * chainsChanged: whether chains were added, removed or rewritten (else only set elements changed).
+ * slots: the same change as slot-map element changes alone, when that is all it is (a backend added or
+ * removed): it can then be written without nft (nft-slot-writer.ts).
+ */
+export type TableChange =
+  | { kind: "none" }
+  | { kind: "full" | "incremental"; script: string; chainsChanged: boolean; slots?: SlotMapChange[] };
 
 const AT = `${FIREWALL_FAMILY} ${FIREWALL_TABLE}`;
 
@@ -15,7 +23,7 @@ const AT = `${FIREWALL_FAMILY} ${FIREWALL_TABLE}`;
  * object that is not incremental changed (the firewall part, base chains, a set's declaration).
  */
 export function diffTable(written: NftTable | undefined, wanted: NftTable, header: string): TableChange {
-  const full = (): TableChange => ({ kind: "full", script: renderTable(wanted, header) });
+  const full = (): TableChange => ({ kind: "full", script: renderTable(wanted, header), chainsChanged: true });
   if (written === undefined) return full();
   const added: NftObject[] = [];
   const removed: NftObject[] = [];
@@ -52,22 +60,23 @@ export function diffTable(written: NftTable | undefined, wanted: NftTable, heade
     for (const rule of chain.rules) lines.push(`add rule ${AT} ${chain.name} ${rule}`);
   }
   for (const [before, after] of changedSets) {
-    const gone: string[] = [];
-    const come: Array<[string, string | undefined]> = [];
-    for (const [key, value] of before.elements) {
-      if (!after.elements.has(key) || after.elements.get(key) !== value) gone.push(key);
-    }
-    for (const [key, value] of after.elements) {
-      if (!before.elements.has(key) || before.elements.get(key) !== value) come.push([key, value]);
-    }
+    const { gone, come } = elementChanges(before.elements, after.elements);
     if (gone.length > 0) lines.push(`delete element ${AT} ${after.name} { ${gone.join(", ")} }`);
-    if (come.length > 0) lines.push(`add element ${AT} ${after.name} { ${renderElements(come)} }`);
+    if (come.length > 0) lines.push(`add element ${AT} ${after.name} { ${renderEntries(come)} }`);
   }
   for (const object of removed) {
     if (object.kind === "chain") lines.push(`flush chain ${AT} ${object.name}`, `delete chain ${AT} ${object.name}`);
   }
   for (const object of removed) if (object.kind !== "chain") lines.push(`delete ${object.kind} ${AT} ${object.name}`);
-  return { kind: "incremental", script: `${lines.join("\n")}\n` };
+  const chainsChanged = changedChains.length > 0 || [...added, ...removed].some((o) => o.kind === "chain");
+  const script = `${lines.join("\n")}\n`;
+  const slotsOnly = added.length + removed.length + changedChains.length === 0 && changedSets.every(([b, a]) => Array.isArray(b.elements) && Array.isArray(a.elements));
+  if (!slotsOnly) return { kind: "incremental", script, chainsChanged };
+  const slots = changedSets.map(([before, after]): SlotMapChange => {
+    const { gone, come } = elementChanges(before.elements, after.elements);
+    return { map: after.name, remove: gone.map(Number), add: come.map(([slot, ip]) => [Number(slot), ip as string] as const) };
+  });
+  return { kind: "incremental", script, chainsChanged, slots };
 }
 
 function sameObject(a: NftObject, b: NftObject): boolean {
@@ -75,9 +84,40 @@ function sameObject(a: NftObject, b: NftObject): boolean {
   if (a.kind === "counter") return true;
   if (a.kind === "chain") return a.hook === (b as NftChain).hook && sameLines(a.rules, (b as NftChain).rules);
   const other = b as NftSet;
-  if (!sameLines(a.declaration, other.declaration) || a.elements.size !== other.elements.size) return false;
-  for (const [key, value] of a.elements) if (!other.elements.has(key) || other.elements.get(key) !== value) return false;
+  return sameLines(a.declaration, other.declaration) && sameElements(a.elements, other.elements);
+}
+
+function sameElements(a: NftElements, b: NftElements): boolean {
+  if (Array.isArray(a) && Array.isArray(b)) return sameLines(a, b);
+  const x = asMap(a);
+  const y = asMap(b);
+  if (x.size !== y.size) return false;
+  for (const [key, value] of x) if (!y.has(key) || y.get(key) !== value) return false;
   return true;
+}
+
+/** Keys to delete (gone, or with another value) and entries to add (new, or with another value). */
+function elementChanges(before: NftElements, after: NftElements): { gone: string[]; come: Array<[string, string | undefined]> } {
+  const gone: string[] = [];
+  const come: Array<[string, string | undefined]> = [];
+  if (Array.isArray(before) && Array.isArray(after)) {
+    for (let slot = 0; slot < Math.max(before.length, after.length); slot++) {
+      if (before[slot] === after[slot]) continue;
+      if (slot < before.length) gone.push(String(slot));
+      if (slot < after.length) come.push([String(slot), after[slot] as string]);
+    }
+    return { gone, come };
+  }
+  const x = asMap(before);
+  const y = asMap(after);
+  for (const [key, value] of x) if (!y.has(key) || y.get(key) !== value) gone.push(key);
+  for (const [key, value] of y) if (!x.has(key) || x.get(key) !== value) come.push([key, value]);
+  return { gone, come };
+}
+
+function asMap(elements: NftElements): ReadonlyMap<string, string | undefined> {
+  if (!Array.isArray(elements)) return elements as ReadonlyMap<string, string | undefined>;
+  return new Map((elements as readonly string[]).map((value, slot) => [String(slot), value]));
 }
 
 function sameLines(a: readonly string[], b: readonly string[]): boolean {

@@ -8,11 +8,17 @@ export interface NftSet {
   name: string;
   /** "typeof ...", "type ...", "flags ...", "auto-merge": the lines before the elements. */
   declaration: string[];
-  /** Element key (as nft reads it) -> value for a map, undefined for a set. */
-  elements: ReadonlyMap<string, string | undefined>;
+  elements: NftElements;
   /** Whether a change to its elements may be written alone (else the table is rewritten whole). */
   incremental: boolean;
 }
+
+/**
+ * Element key (as nft reads it) -> value for a map, undefined for a set; or, for a map keyed by slot
+ * number (a Maglev table), the values in slot order: compared and diffed as an array, which at a
+ * million slots is many times cheaper than a Map of strings.
+ */
+export type NftElements = ReadonlyMap<string, string | undefined> | readonly string[];
 
 export interface NftChain {
   kind: "chain";
@@ -71,14 +77,26 @@ export function renderObject(object: NftObject): string {
   }
 }
 
-export function renderElements(elements: ReadonlyMap<string, string | undefined> | Iterable<[string, string | undefined]>): string {
+export function renderElements(elements: NftElements): string {
+  if (!Array.isArray(elements)) return renderEntries(elements as ReadonlyMap<string, string | undefined>);
   const parts: string[] = [];
-  for (const [key, value] of elements) parts.push(value === undefined ? key : `${key} : ${value}`);
+  for (let slot = 0; slot < elements.length; slot++) parts.push(`${slot} : ${elements[slot] as string}`);
   return parts.join(", ");
+}
+
+/** Elements as key -> value entries (value undefined for a set). */
+export function renderEntries(entries: Iterable<[string, string | undefined]>): string {
+  const parts: string[] = [];
+  for (const [key, value] of entries) parts.push(value === undefined ? key : `${key} : ${value}`);
+  return parts.join(", ");
+}
+
+export function elementsSize(elements: NftElements): number {
+  return Array.isArray(elements) ? elements.length : (elements as ReadonlyMap<string, string | undefined>).size;
 }
 
 export function elementCount(table: NftTable): number {
   let count = 0;
-  for (const object of table.objects.values()) if (object.kind === "set" || object.kind === "map") count += object.elements.size;
+  for (const object of table.objects.values()) if (object.kind === "set" || object.kind === "map") count += elementsSize(object.elements);
   return count;
 }

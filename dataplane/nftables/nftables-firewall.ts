@@ -6,6 +6,8 @@
 import { KernelError } from "../kernel-error.js";
 import { conntrackCommand, type Conntrack } from "../mesh/conntrack.js";
 import { MESH_NO_BACKEND_COUNTER } from "../mesh/mesh-objects.js";
+import { readInetCounterPackets } from "./nft-counter.js";
+import { netlinkSlotWriter, type SlotWriter } from "./nft-slot-writer.js";
 import { elementCount, type NftTable } from "./nft-table.js";
 import { nftRunner, type NftRunner } from "./nft-command.js";
 import { firewallChange } from "./render-firewall.js";
@@ -30,6 +32,35 @@ export interface NftablesFirewallOptions {
   conntrack?: Conntrack;
   /** Above this many set elements, drift is looked for in the table's chains only. Default 20,000. */
   fullListingLimit?: number;
+  /**
+   * Reads a counter of weft's table. Default: netlink in the agent's namespace (nft-counter.ts) when
+   * `run` is not given, else through `run`'s nft (which may be in another namespace).
+   */
+  readCounter?: CounterReader;
+  /**
+   * Writes changes confined to Maglev slot maps without nft. Default: netlink in the agent's namespace
+   * (nft-slot-writer.ts) when `run` is not given, else none (nft writes them).
+   */
+  writeSlots?: SlotWriter;
+}
+
+/** The packet count of a named counter of weft's table, undefined when it (or the table) is absent. */
+export type CounterReader = (name: string) => Promise<number | undefined>;
+
+/** A CounterReader through `nft list counter` (for a namespace other than the agent's; slow on a big table). */
+export function nftCounterReader(run: NftRunner): CounterReader {
+  return async (name) => {
+    let listed: string;
+    try {
+      listed = await run(["list", "counter", FIREWALL_FAMILY, FIREWALL_TABLE, name]);
+    } catch (error) {
+      if (error instanceof KernelError && error.errno === 2) return undefined;
+      throw error;
+    }
+    const packets = /packets (\d+)/.exec(listed);
+    if (packets === null) throw new KernelError(`nft list counter ${name}: no packet count in its listing`);
+    return Number(packets[1]);
+  };
 }
 
 export class NftablesFirewall implements Firewall {
@@ -37,6 +68,8 @@ export class NftablesFirewall implements Firewall {
   private readonly onWrite: (durationMs: number, kind: FirewallWriteKind) => void;
   private readonly conntrack: Conntrack;
   private readonly fullListingLimit: number;
+  private readonly readCounter: CounterReader;
+  private readonly writeSlots: SlotWriter | undefined;
   // What apply() last wrote, and nft's listing right after: observeTable() compares against the
   // listing, since nft prints a table in its own layout.
   private written: NftTable | undefined;
@@ -47,18 +80,24 @@ export class NftablesFirewall implements Firewall {
     this.onWrite = options.onWrite ?? (() => {});
     this.conntrack = options.conntrack ?? conntrackCommand();
     this.fullListingLimit = options.fullListingLimit ?? 20_000;
+    // Netlink talks to the namespace of the calling thread: only the default nft runs there too.
+    const own = options.run === undefined;
+    this.readCounter = options.readCounter ?? (own ? async (name) => readInetCounterPackets(FIREWALL_TABLE, name) : nftCounterReader(this.run));
+    this.writeSlots = options.writeSlots ?? (own ? netlinkSlotWriter : undefined);
   }
 
   async apply(table: NftTable): Promise<boolean> {
     const change = firewallChange(this.written, table);
     if (change.kind === "none") return false;
     const before = this.written;
+    const listedBefore = this.listed;
     this.written = undefined;
     this.listed = undefined;
     let kind: FirewallWriteKind = change.kind;
     let started = performance.now();
     try {
-      await this.run(["-f", "-"], change.script);
+      if (change.kind === "incremental" && change.slots !== undefined && this.writeSlots !== undefined) await this.writeSlots(FIREWALL_TABLE, change.slots);
+      else await this.run(["-f", "-"], change.script);
     } catch (error) {
       // The table is not as recorded (someone changed it since): write it whole instead.
       if (kind !== "incremental") throw error;
@@ -69,7 +108,9 @@ export class NftablesFirewall implements Firewall {
       await this.run(["-f", "-"], whole.script);
     }
     this.onWrite(performance.now() - started, kind);
-    this.listed = await this.listTable(table);
+    // A big table's record is its chains alone: an incremental write of elements leaves it as it was.
+    const sameChains = kind === "incremental" && change.kind === "incremental" && !change.chainsChanged && listedBefore !== undefined;
+    this.listed = sameChains && elementCount(table) > this.fullListingLimit ? listedBefore : await this.listTable(table);
     this.written = table;
     const gone = before === undefined ? [] : [...before.meshBackends].filter((ip) => !table.meshBackends.has(ip));
     if (gone.length > 0) await this.conntrack.deleteMeshEntries(gone);
@@ -87,16 +128,7 @@ export class NftablesFirewall implements Firewall {
 
   /** Connections rejected at once for lack of a backend since the table was last written whole (for metrics). */
   async rejectedConnections(): Promise<number> {
-    let listed: string;
-    try {
-      listed = await this.run(["list", "counter", FIREWALL_FAMILY, FIREWALL_TABLE, MESH_NO_BACKEND_COUNTER]);
-    } catch (error) {
-      if (error instanceof KernelError && error.errno === 2) return 0;
-      throw error;
-    }
-    const packets = /packets (\d+)/.exec(listed);
-    if (packets === null) throw new KernelError(`nft list counter ${MESH_NO_BACKEND_COUNTER}: no packet count in its listing`);
-    return Number(packets[1]);
+    return (await this.readCounter(MESH_NO_BACKEND_COUNTER)) ?? 0;
   }
 
   /** nft's listing of weft's table (of its chains alone for a big table), or undefined when there is none. */

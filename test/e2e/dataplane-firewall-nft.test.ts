@@ -10,6 +10,7 @@ import { requireCommand } from "../../agent/host-dependencies.js";
 import { FakeKernel } from "../../dataplane/fake-kernel.js";
 import { NftablesFirewall, Reconciler, firewallTable, nftRunner, type DesiredState, type NftRunner } from "../../dataplane/index.js";
 import { GOLDEN_CASES, goldenFile } from "../unit/dataplane/nftables/firewall-fixtures.js";
+import { MESH_GOLDEN_CASES } from "../unit/dataplane/nftables/mesh-fixtures.js";
 
 const run = `weft${randomBytes(3).toString("hex")}`;
 const made: string[] = [];
@@ -48,7 +49,7 @@ describe("weft's nftables table on the real kernel", () => {
     for (const ns of made) spawnSync("ip", ["netns", "del", ns], { stdio: "ignore" });
   });
 
-  for (const name of Object.keys(GOLDEN_CASES)) {
+  for (const name of [...Object.keys(GOLDEN_CASES), ...Object.keys(MESH_GOLDEN_CASES)]) {
     it(`applies the golden file ${name}.nft in a fresh namespace and lists it back`, () => {
       const ns = freshNamespace();
       const file = goldenFile(name);
@@ -57,7 +58,7 @@ describe("weft's nftables table on the real kernel", () => {
       const golden = readFileSync(file, "utf8");
       // Every chain and set of the golden file is in the kernel, with its rules.
       for (const match of golden.matchAll(/^\t(chain|set) (\S+) \{/gm)) expect(listed).toContain(`${match[1]} ${match[2]} {`);
-      for (const rule of golden.split("\n").filter((l) => /^\t\t(iifname|oifname|ip |ct |meta |drop|jump)/.test(l))) expect(listed).toContain(rule);
+      for (const rule of golden.split("\n").filter((l) => /^\t\t(iifname|oifname|ip |ct |meta |drop|jump|counter|reject|masquerade|dnat|fib)/.test(l))) expect(listed).toContain(rule);
       expect(tables(ns)).toEqual(["table inet weft"]);
       // Applying it again replaces the table instead of adding to it.
       sh("ip", "netns", "exec", ns, "nft", "-f", file);

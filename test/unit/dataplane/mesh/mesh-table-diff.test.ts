@@ -139,7 +139,7 @@ describe("validateMesh (through firewallTable)", () => {
     const b = backends(3, 1);
     const m = mesh(service("loc", b, { table: roundRobin(b, 7), localTable: roundRobin(b, 7, (x) => x.local), ports: [{ protocol: "udp", published: 5300, target: 53, publishMode: "local" }] }));
     const text = renderFirewall(FIREWALL, m);
-    expect(text).toContain("meta l4proto udp dnat ip to jhash ip saddr . th sport mod 7 seed 0x1234abcd map @mesh_local_loc : 53");
+    expect(text).toContain("dnat ip to jhash ip saddr . udp sport mod 7 seed 0x1234abcd map @mesh_local_loc:53");
     expect(text).toMatch(/map mesh_local_loc \{\n\t\ttypeof numgen inc mod 2 : ip daddr\n\t\telements = \{ 0 : 10\.40\.2\.1, 1 : 10\.40\.2\.1,/);
   });
 });

@@ -41,7 +41,10 @@ const empty = service("empty.svc-1", [], { vip: "10.40.255.2", ports: [{ protoco
 const sticky = service("sticky", [{ ip: "10.40.2.9", local: false }], {
   affinity: "client-ip",
   hashSeed: 7,
-  ports: [{ protocol: "tcp", published: 7070, target: 70, publishMode: "local" }],
+  ports: [
+    { protocol: "tcp", published: 7070, target: 70, publishMode: "local" },
+    { protocol: "udp", published: 7071, target: 71, publishMode: "ingress" },
+  ],
 });
 
 export const MESH_GOLDEN_CASES: Readonly<Record<string, { firewall: DesiredFirewall; mesh: DesiredMesh }>> = {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { KernelError, NftablesFirewall, firewallTable, renderFirewall, type Conntrack, type NftRunner } from "../../../../dataplane/index.js";
+import { KernelError, NftablesFirewall, firewallTable, nftCounterReader, renderFirewall, type Conntrack, type NftRunner, type SlotMapChange, type SlotWriter } from "../../../../dataplane/index.js";
 import { GOLDEN_CASES } from "./firewall-fixtures.js";
 import { service } from "./mesh-fixtures.js";
 
@@ -147,12 +147,39 @@ describe("NftablesFirewall with the mesh", () => {
     expect(await firewall.observeTable()).toBe(false);
   });
 
-  it("reads the no-backend counter alone for rejectedConnections(), 0 when there is no table", async () => {
+  it("reads the no-backend counter alone for rejectedConnections() (here through nft), 0 when there is no table", async () => {
     const nft = new FakeNft();
-    const firewall = new NftablesFirewall({ run: nft.run });
+    const firewall = new NftablesFirewall({ run: nft.run, readCounter: nftCounterReader(nft.run) });
     expect(await firewall.rejectedConnections()).toBe(0);
     nft.counter = "table inet weft {\n\tcounter mesh_no_backend {\n\t\tpackets 17 bytes 1020\n\t}\n}\n";
     expect(await firewall.rejectedConnections()).toBe(17);
     expect(nft.calls.at(-1)).toEqual(["list", "counter", "inet", "weft", "mesh_no_backend"]);
+  });
+
+  it("writes a change confined to slot maps through the slot writer, not nft, and falls back to nft when it fails", async () => {
+    const nft = new FakeNft();
+    const slots: SlotMapChange[][] = [];
+    let fail = false;
+    const writeSlots: SlotWriter = async (_table, changes) => {
+      if (fail) throw new KernelError("nftables slot write: No such file or directory", { errno: 2 });
+      slots.push([...changes]);
+    };
+    const writes: string[] = [];
+    const firewall = new NftablesFirewall({ run: nft.run, writeSlots, conntrack: new RecordingConntrack(), onWrite: (_ms, kind) => writes.push(kind) });
+    await firewall.apply(table(3));
+    const scripts = (): number => nft.calls.filter((c) => c[0] === "-f").length;
+    expect(scripts()).toBe(1);
+    await firewall.apply(table(4));
+    expect(scripts()).toBe(1);
+    expect(slots).toHaveLength(1);
+    expect(slots[0]![0]!.map).toBe("mesh_backends_web");
+    expect(slots[0]![0]!.add.some(([, ip]) => ip === "10.40.2.4")).toBe(true);
+    expect(slots[0]![0]!.remove).toEqual(slots[0]![0]!.add.map(([slot]) => slot));
+    // A new service is not slots alone: nft writes it.
+    await firewall.apply(firewallTable(GOLDEN_CASES.egress!, { services: [...meshOf(4).services, service("zz", b(1))] }));
+    expect(scripts()).toBe(2);
+    fail = true;
+    await firewall.apply(firewallTable(GOLDEN_CASES.egress!, { services: [...meshOf(5).services, service("zz", b(1))] }));
+    expect(writes).toEqual(["full", "incremental", "incremental", "full"]);
   });
 });

@@ -3,6 +3,7 @@ import { FakeKernel } from "../../../../dataplane/fake-kernel.js";
 import { KernelError, Reconciler, firewallChange, renderFirewall, type DesiredState, type Firewall, type NftTable } from "../../../../dataplane/index.js";
 import { desiredState, network } from "../fixtures.js";
 import { GOLDEN_CASES } from "./firewall-fixtures.js";
+import { MESH_GOLDEN_CASES } from "./mesh-fixtures.js";
 
 /** Records what the reconciler asks of the firewall; `present` stands for the table in the kernel. */
 class RecordingFirewall implements Firewall {
@@ -107,5 +108,20 @@ describe("Reconciler with a firewall", () => {
     const report = await reconciler.reconcile(withFirewall(desiredState([network(42)])));
     expect(report.errors).toEqual([{ object: "firewall", message: expect.stringMatching(/Could not process rule/) }]);
     expect(report).toMatchObject({ linksCreated: 2, firewallApplied: false });
+  });
+
+  it("writes the mesh with the firewall part, and skips the whole write when the mesh is invalid", async () => {
+    const kernel = new FakeKernel();
+    const firewall = new RecordingFirewall(kernel);
+    const reconciler = new Reconciler(kernel, { firewall });
+    const mesh = MESH_GOLDEN_CASES["mesh-services"]!.mesh;
+    const report = await reconciler.reconcile({ ...withFirewall(desiredState([network(42)])), mesh });
+    expect(report.firewallApplied).toBe(true);
+    expect(firewall.written).toBe(renderFirewall(GOLDEN_CASES.egress!, mesh));
+    const bad = { services: [{ ...mesh.services[0]!, bridge: "weft-br99" }] };
+    const refused = await reconciler.reconcile({ ...withFirewall(desiredState([network(42)])), mesh: bad });
+    expect(refused.firewallApplied).toBe(false);
+    expect(refused.skipped).toEqual([{ object: "firewall", reason: expect.stringMatching(/^mesh\.services\[0\]\.bridge: weft-br99 is not the bridge of a network/) }]);
+    expect(firewall.written).toBe(renderFirewall(GOLDEN_CASES.egress!, mesh));
   });
 });
