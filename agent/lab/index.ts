@@ -7,7 +7,8 @@ export type { LabState, LabHost, LabContainer, LabWeb, CheckResult } from "./lab
 export { WEB_SERVICE, WEB_PUBLISHED_PORT, WEB_TARGET_PORT, WEB_LABELS } from "./lab-web.js";
 export { startHttpServer } from "./lab-http-server.js";
 export { attachContainer, withHostApi } from "./lab-containers.js";
-export { createLabService, listLabServices, removeLabService, runWeftCli, type LabService, type LabServicePort, type LabServiceSpec } from "./lab-services.js";
+export { createLabService, listLabServices, removeLabService, runWeftCli, type LabServiceSpec } from "./lab-services.js";
+export type { LabService, LabServicePort, LabServiceBackend } from "./lab-service.js";
 export { judgeAnswers, meshTargets } from "./lab-mesh-checks.js";
 export { LabError } from "./lab-error.js";
 export { DEFAULT_LAB_PREFIX, LAB_ROOT_DIR, isLabNetns, labDir, validateLabPrefix } from "./lab-names.js";

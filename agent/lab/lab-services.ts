@@ -12,34 +12,10 @@ import {
 import { packageRoot } from "../package-root.js";
 import { runCommand } from "./command-runner.js";
 import { withHostApi } from "./lab-containers.js";
+import type { LabService, LabServicePort } from "./lab-service.js";
 import type { LabHost } from "./lab-state.js";
 
 const WEFT_CLI = join(packageRoot(), "agent", "bin", "weft.js");
-
-export interface LabServicePort {
-  protocol: "tcp" | "udp";
-  published: number;
-  target: number;
-  publishMode: "ingress" | "local";
-}
-
-export interface LabServiceBackend {
-  name: string;
-  ip: string;
-  node: string;
-  endpointId: string;
-}
-
-export interface LabService {
-  name: string;
-  network: string;
-  mode: "vip" | "dnsrr";
-  /** vip mode only. */
-  vip?: string;
-  ports: LabServicePort[];
-  /** Sorted by IP, as the API gives them. */
-  backends: LabServiceBackend[];
-}
 
 export interface LabServiceSpec {
   name: string;

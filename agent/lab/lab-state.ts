@@ -2,7 +2,7 @@
 // `lab up`, so `lab down` after a crash knows as much as was built (and finds the rest by name).
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { labDir, labStateFile } from "./lab-names.js";
-import type { LabService } from "./lab-services.js";
+import type { LabService } from "./lab-service.js";
 
 export interface LabHost {
   /** h1 */

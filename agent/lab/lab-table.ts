@@ -1,7 +1,7 @@
 // How a lab looks to people (a table) and to scripts (`weft lab status --json`).
 import { printable } from "../../proto/values/index.js";
 import { renderTable as renderCliTable } from "../cli/table.js";
-import type { LabService } from "./lab-services.js";
+import type { LabService } from "./lab-service.js";
 import type { CheckResult, LabState } from "./lab-state.js";
 
 export interface LabStatusJson {

@@ -36,7 +36,7 @@ import {
 import { ISOLATED_LAB_NETWORK, resolveLabOptions, type LabOptions, type ResolvedLabOptions } from "./lab-options.js";
 import { readLabState, writeLabState, type CheckResult, type LabContainer, type LabHost, type LabState } from "./lab-state.js";
 
-const HOST_COMMANDS = ["etcd", "etcdctl", "ip", "bridge", "nft", "ping", "dnsmasq", "curl", "getent"] as const;
+const HOST_COMMANDS = ["etcd", "etcdctl", "ip", "bridge", "nft", "ping", "dnsmasq", "curl", "getent", "conntrack"] as const;
 
 export interface LabPrefixOptions {
   prefix?: string;
