@@ -13,7 +13,8 @@ const MAX_REQUEST_BYTES = 4 * 1024 * 1024;
 export async function startCniServer(socketPath: string, deps: CniHandlerDeps, log: (line: string) => void): Promise<Server> {
   await mkdir(dirname(socketPath), { recursive: true, mode: 0o755 });
   await removeStaleSocket(socketPath);
-  const server = createServer((socket) => {
+  // allowHalfOpen: the plugin closes its side after the request and still reads the answer.
+  const server = createServer({ allowHalfOpen: true }, (socket) => {
     const chunks: Buffer[] = [];
     let size = 0;
     socket.on("data", (chunk: Buffer) => {
