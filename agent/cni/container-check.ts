@@ -38,13 +38,14 @@ const run = promisify(execFile);
 export const nsenterInspector: NamespaceInspector = {
   async inspect(netnsPath) {
     const ip = async (...args: string[]): Promise<unknown> => {
-      const { stdout } = await run("nsenter", [`--net=${netnsPath}`, "ip", "-j", "-4", ...args], { timeout: 5000 });
+      const { stdout } = await run("nsenter", [`--net=${netnsPath}`, "ip", "-j", ...args], { timeout: 5000 });
       return JSON.parse(stdout || "[]");
     };
-    const links = (await ip("addr", "show")) as Array<{ ifname: string; addr_info?: Array<{ local: string; prefixlen: number }> }>;
-    const routes = (await ip("route", "show")) as Array<{ dst: string; gateway?: string; dev: string }>;
+    // Not `ip -4 addr`: it leaves out links without an IPv4 address, which CHECK must tell apart.
+    const links = (await ip("addr", "show")) as Array<{ ifname: string; addr_info?: Array<{ family: string; local: string; prefixlen: number }> }>;
+    const routes = (await ip("-4", "route", "show")) as Array<{ dst: string; gateway?: string; dev: string }>;
     return {
-      addresses: new Map(links.map((l) => [l.ifname, (l.addr_info ?? []).map((a) => `${a.local}/${a.prefixlen}`)])),
+      addresses: new Map(links.map((l) => [l.ifname, (l.addr_info ?? []).filter((a) => a.family === "inet").map((a) => `${a.local}/${a.prefixlen}`)])),
       routes: routes.map((r) => ({ dst: r.dst, dev: r.dev, ...(r.gateway ? { gateway: r.gateway } : {}) })),
     };
   },
