@@ -1,5 +1,7 @@
 // weft-cni driven with the real CNI protocol (CNI_* env + stdin, as libcni execs a plugin) against
-// real lab agents: ADD on two hosts gives containers that reach each other across hosts by address
+// real lab agents. `weft cni install` puts the plugin and conflist in place (refusing, leaving nothing,
+// when no agent answers); the installed plugin is then run with the conflist's config as libcni
+// would (cniVersion and name injected). ADD on two hosts gives containers that reach each other across hosts by address
 // and by name; CHECK sees the namespace as ADD left it and notices a missing address; DEL removes
 // the endpoint everywhere and is idempotent; GC removes what the runtime no longer lists; bad config
 // and an absent agent give the spec's codes. The compiled C forwarder is the plugin.
@@ -7,20 +9,23 @@
 // Until weftd serves the CNI socket itself, this file serves it next to each lab agent's API socket
 // (startCniServer over the agent's gRPC API, exactly what weftd runs); when weftd does, it uses weftd's.
 import { execFileSync, spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { Command } from "commander";
 import { connect, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { grpcCniAgent, nsenterInspector, startCniServer } from "../../agent/cni/index.js";
-import { installPlugin } from "../../agent/cni/cni-install.js";
+import { addCniCommands } from "../../agent/cli/cni-commands.js";
 import { endpointNameFor } from "../../agent/cni/cni-request.js";
 import { cniSocketPath } from "../../agent/cni/cni-wire.js";
 import { inNetns, pollUntil, resolveIn, withLab, withLabApi, type TestLab } from "../helpers/lab.js";
 
 let lab: TestLab;
 let binDir: string;
+let confDir: string;
 let plugin: string;
+let pluginConfig: Record<string, unknown>;
 const servers: Server[] = [];
 const agents: Array<{ close(): void }> = [];
 const namespaces: string[] = [];
@@ -39,7 +44,7 @@ function answers(path: string): Promise<boolean> {
 beforeAll(async () => {
   lab = await withLab({ hosts: 2, containers: 0 });
   binDir = await mkdtemp(join(tmpdir(), "weft-cni-bin-"));
-  plugin = (await installPlugin(binDir, { c: new URL("../../agent/bin/weft-cni.c", import.meta.url).pathname, node: new URL("../../agent/bin/weft-cni.cjs", import.meta.url).pathname })).path;
+  confDir = await mkdtemp(join(tmpdir(), "weft-cni-conf-"));
   for (const host of lab.state.hosts) {
     if (await answers(cniSocketPath(host.apiSocket))) continue;
     const agent = grpcCniAgent(host.apiSocket);
@@ -52,7 +57,7 @@ afterAll(async () => {
   for (const server of servers) await new Promise((resolve) => server.close(resolve));
   for (const agent of agents) agent.close();
   for (const ns of namespaces) execFileSync("ip", ["netns", "del", ns], { stdio: "ignore" });
-  if (binDir) await rm(binDir, { recursive: true, force: true });
+  for (const d of [binDir, confDir]) if (d) await rm(d, { recursive: true, force: true });
   await lab?.down();
 }, 60_000);
 
@@ -74,9 +79,18 @@ function cni(command: string, env: Record<string, string>, config: Record<string
   });
 }
 
+async function weftCni(args: string[]): Promise<string[]> {
+  const said: string[] = [];
+  const program = new Command("weft").option("--api-socket <path>").exitOverride();
+  addCniCommands(program, (line) => said.push(line));
+  await program.parseAsync(args, { from: "user" });
+  return said;
+}
+
+/** The installed conflist's weft entry, as libcni hands it to the plugin, pointed at `host`'s agent. */
 function configFor(host: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   const h = lab.state.hosts.find((x) => x.name === host)!;
-  return { cniVersion: "1.0.0", name: lab.state.network!.name, type: "weft", apiSocket: h.apiSocket, ...extra };
+  return { ...pluginConfig, apiSocket: h.apiSocket, ...extra };
 }
 
 function container(host: string, tag: string): { netns: string; env: Record<string, string> } {
@@ -89,6 +103,26 @@ function container(host: string, tag: string): { netns: string; env: Record<stri
 async function endpointNames(host: string): Promise<string[]> {
   return withLabApi(lab, host, async (api) => (await api.listEndpoints({ network: lab.state.network!.name })).endpoints.map((e) => e.name));
 }
+
+describe("weft cni install", () => {
+  it("refuses, installing nothing, when no agent answers", async () => {
+    await expect(weftCni(["--api-socket", "/run/weft/nobody-here.sock", "cni", "install", "--network", lab.state.network!.name, "--bin-dir", binDir, "--conf-dir", confDir])).rejects.toThrow(/nothing installed/);
+    expect([...(await readdir(binDir)), ...(await readdir(confDir))]).toEqual([]);
+  });
+
+  it("puts the plugin and a conflist naming the agent's socket in place", async () => {
+    const h1 = lab.state.hosts[0]!;
+    const network = lab.state.network!.name;
+    await weftCni(["--api-socket", h1.apiSocket, "cni", "install", "--network", network, "--bin-dir", binDir, "--conf-dir", confDir, "--portmap"]);
+    expect(await readdir(binDir)).toEqual(["weft"]);
+    expect(await readdir(confDir)).toEqual([`10-weft-${network}.conflist`]);
+    plugin = join(binDir, "weft");
+    const conflist = JSON.parse(await readFile(join(confDir, `10-weft-${network}.conflist`), "utf8")) as { cniVersion: string; name: string; plugins: Array<Record<string, unknown>> };
+    expect(conflist.plugins.map((p) => p["type"])).toEqual(["weft", "portmap"]);
+    expect(conflist.plugins[0]).toMatchObject({ network, apiSocket: h1.apiSocket });
+    pluginConfig = { cniVersion: conflist.cniVersion, name: conflist.name, ...conflist.plugins[0] };
+  });
+});
 
 describe("weft-cni over the CNI protocol", () => {
   let a: ReturnType<typeof container>;
