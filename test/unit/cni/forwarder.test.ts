@@ -108,6 +108,14 @@ describe("install", () => {
     await expect(promisify(execFile)("file", [cPlugin]).then((r) => r.stdout)).resolves.toMatch(/ELF/);
   });
 
+  it("falls back to the Node forwarder when nothing compiles, which runs alone as `weft` (CommonJS)", async () => {
+    const fallback = await installPlugin(join(dir, "bin-node"), { c: join(dir, "missing.c"), node: NODE_FORWARDER });
+    expect(fallback).toEqual({ path: join(dir, "bin-node", "weft"), kind: "node" });
+    const { code, stdout } = await runPlugin(fallback.path, { CNI_COMMAND: "VERSION" }, '{"cniVersion":"1.0.0"}');
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout)).toMatchObject({ cniVersion: "1.0.0" });
+  });
+
   it("writes the conflist naming the network and the agent's socket, portmap chained when asked", async () => {
     const path = await installConflist(join(dir, "net.d"), { name: "lab", network: "weft-lab", apiSocket: "/run/weft/h1.sock", cniVersion: "1.0.0", portmap: true });
     expect(path).toBe(join(dir, "net.d", "10-weft-lab.conflist"));
