@@ -110,14 +110,14 @@ describe("podman with weft's CNI plugin", () => {
 
   it("runs containers on two hosts that reach each other by address and by name, and the world", async () => {
     const network = lab.state.network!.name;
+    await podman("h2", ["run", "-d", "--name", b(), "--network", network, IMAGE, "sleep", "600"]);
     const started = performance.now();
     await podman("h1", ["run", "-d", "--name", a(), "--network", network, IMAGE, "sleep", "600"]);
-    await podman("h2", ["run", "-d", "--name", b(), "--network", network, IMAGE, "sleep", "600"]);
     const ipA = await podman("h1", ["inspect", "--format", `{{(index .NetworkSettings.Networks "${network}").IPAddress}}`, a()]);
     expect(ipA).toMatch(/^10\.40\./);
     const ping = (target: string) => podman("h2", ["exec", b(), "ping", "-c", "1", "-W", "2", target]).then(() => true, () => false);
     expect(await pollUntil(() => ping(ipA), (ok) => ok, 10_000)).toBe(true);
-    process.stdout.write(`podman run on h1 and h2 -> reachable across hosts: ${(performance.now() - started).toFixed(0)} ms\n`);
+    process.stdout.write(`podman run on h1 -> reachable from h2: ${(performance.now() - started).toFixed(0)} ms\n`);
     expect(await pollUntil(() => ping(a()), (ok) => ok, 10_000)).toBe(true);
     const h1 = lab.state.hosts.find((h) => h.name === "h1")!;
     expect(await podman("h1", ["exec", a(), "wget", "-q", "-O", "-", `http://${lab.state.world!.ip}/`])).toBe(h1.underlayIp);
