@@ -16,6 +16,7 @@ import { etcdClientOptions } from "./etcd-client-options.js";
 import { Agent, AGENT_VERSION } from "./agent.js";
 import { errorText } from "../proto/values/index.js";
 import { startApiServer } from "./api-server.js";
+import { cniSocketPath, grpcCniAgent, nsenterInspector, startCniServer } from "./cni/index.js";
 import { ConfigError, parseAgentConfig, parseClusterKey, parseHostPort, usage, type AgentConfig } from "./config.js";
 import { createLogger, type Logger } from "./log.js";
 import { startMetricsServer } from "./metrics-server.js";
@@ -131,10 +132,12 @@ async function run(config: AgentConfig, log: Logger): Promise<number> {
   });
   await agent.start();
   const api = await startApiServer(config.apiSocket, agent, (line) => log("warn", line));
+  const cniAgent = grpcCniAgent(config.apiSocket);
+  const cni = await startCniServer(cniSocketPath(config.apiSocket), { agent: cniAgent, inspector: nsenterInspector }, (line) => log("warn", line));
   const metricsServer = config.metricsListen
     ? await startMetricsServer(parseHostPort("metrics-listen", config.metricsListen, false), metrics, () => agent.ready())
     : undefined;
-  log("info", `weftd ${AGENT_VERSION} ready: api unix:${config.apiSocket}${config.metricsListen ? `, metrics http://${config.metricsListen}/metrics` : ""}`);
+  log("info", `weftd ${AGENT_VERSION} ready: api unix:${config.apiSocket}, cni unix:${cniSocketPath(config.apiSocket)}${config.metricsListen ? `, metrics http://${config.metricsListen}/metrics` : ""}`);
   notifySystemd("--ready");
 
   await new Promise<void>((resolve) => {
@@ -152,6 +155,8 @@ async function run(config: AgentConfig, log: Logger): Promise<number> {
   }, 5000);
   forceExit.unref();
   api.forceShutdown();
+  cni.close();
+  cniAgent.close();
   metricsServer?.close();
   await agent.stop();
   await signatureVerifier.close();

@@ -10,13 +10,13 @@ if [ "$(id -u)" != 0 ]; then
 fi
 # What the integration and e2e tests need from the host; installed when missing, and said so.
 missing=()
-for pair in dnsmasq:dnsmasq-base etcd:etcd-server etcdctl:etcd-client ip:iproute2 bridge:iproute2 nft:nftables ping:iputils-ping curl:curl openssl:openssl; do
+for pair in dnsmasq:dnsmasq-base etcd:etcd-server etcdctl:etcd-client ip:iproute2 bridge:iproute2 nft:nftables ping:iputils-ping curl:curl openssl:openssl conntrack:conntrack cc:gcc cc:libc6-dev podman:podman runc:runc busybox:busybox-static; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   pkgs=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')
   echo "npm test: installing missing packages with apt-get: $pkgs"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $pkgs >/dev/null || {
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $pkgs >/dev/null || {
     echo "npm test: could not install $pkgs; install them with 'apt-get install -y $pkgs'" >&2
     exit 1
   }

@@ -4,6 +4,7 @@ import { WeftService, type Endpoint } from "../../proto/gen/weft/v1/api_pb.js";
 import { printable } from "../../proto/values/index.js";
 import { renderTable } from "./table.js";
 import { addLabCommands } from "./lab-commands.js";
+import { addCniCommands } from "./cni-commands.js";
 import { CliError, DEFAULT_SOCKET, intArg, labelArg, print, withApi } from "./api-client.js";
 import { addServiceCommands } from "./service-commands.js";
 
@@ -167,6 +168,7 @@ export function buildProgram(env: Readonly<Record<string, string | undefined>>):
 
   addServiceCommands(program, withApi);
   addLabCommands(program);
+  addCniCommands(program);
   return program;
 }
 
