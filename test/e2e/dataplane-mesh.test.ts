@@ -5,6 +5,7 @@
 // answers with its name and the client address it sees.
 import { execFileSync, spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { rmSync, writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { requireCommand } from "../../agent/host-dependencies.js";
 import {
@@ -289,5 +290,31 @@ describe("the service mesh on the real kernel", () => {
     // The same flow is now refused at once instead of going on to the removed backend.
     expect(ask(C, "udp", HOST, 8082, "x", 40001)).toBe("ECONNREFUSED");
     await apply(base());
+  });
+
+  it("writes a backend change as slot elements over netlink in the agent's namespace, and new connections follow it", async () => {
+    // The agent's NftablesFirewall (no runner) writes slot-only changes over netlink in its own
+    // namespace: run it inside H, from the table this test's firewall wrote.
+    const dataplane = new URL("../../dataplane/index.ts", import.meta.url).pathname;
+    const desired = state(base());
+    const moved = base();
+    moved[0] = svc("web", [b2], { vip: VIP, ports: [tcp(8080)] });
+    const script = `
+      import { NftablesFirewall, firewallTable } from ${JSON.stringify(dataplane)};
+      const [from, to] = JSON.parse(process.argv[2]);
+      const kinds = [];
+      const firewall = new NftablesFirewall({ onWrite: (_ms, kind) => kinds.push(kind), conntrack: { deleteMeshEntries: async () => 0 } });
+      await firewall.apply(firewallTable(from.firewall, from.mesh));
+      await firewall.apply(firewallTable(to.firewall, to.mesh));
+      console.log(kinds.join(","));`;
+    const file = `/tmp/${run}-slots.mts`;
+    writeFileSync(file, script);
+    try {
+      expect(inNs(H, "npx", "tsx", file, JSON.stringify([desired, state(moved)])).trim()).toBe("full,incremental");
+    } finally {
+      rmSync(file, { force: true });
+    }
+    expect(ask(C, "tcp", HOST, 8080)).toBe(`b2 ${GATEWAY} hi`);
+    await firewall.apply(firewallTable(desired.firewall!, desired.mesh));
   });
 });
