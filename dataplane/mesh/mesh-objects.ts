@@ -102,8 +102,13 @@ export function meshObjects(mesh: ValidMesh, context: MeshContext): NftObject[] 
       `ip saddr @${internal} return`,
       "meta nfproto ipv4 fib daddr type local meta l4proto . th dport vmap @mesh_ports",
     ]),
+    // This host's own processes reach published ports too (not by loopback: that would need route_localnet).
+    chain("mesh_output", "type nat hook output priority -100; policy accept;", [
+      "ip daddr != 127.0.0.0/8 fib daddr type local meta l4proto . th dport vmap @mesh_ports",
+    ]),
     chain("mesh_masquerade", "type nat hook postrouting priority srcnat; policy accept;", [
       `ct mark & ${CONNECTION} == ${CONNECTION} ip daddr != @mesh_local_backends meta mark set meta mark | ${MASQUERADE}`,
+      `ct mark & ${CONNECTION} == ${CONNECTION} fib saddr type local meta mark set meta mark | ${MASQUERADE}`,
       `meta mark & ${MASQUERADE} == 0x00000000 return`,
       `meta mark set meta mark & ${KEEP_OTHER_BITS}`,
       "masquerade fully-random",

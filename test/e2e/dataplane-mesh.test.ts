@@ -234,6 +234,11 @@ describe("the service mesh on the real kernel", () => {
     expect(ask(C, "udp", HOST, 8085)).toBe(`b1u ${CLIENT} hi`);
   });
 
+  it("serves the host's own processes on a published port, masqueraded to its gateway address", () => {
+    expect(ask(H, "tcp", HOST, 8080)).toBe(`b1 ${GATEWAY} hi`);
+    expect(ask(H, "tcp", HOST, 8082)).toBe(`b2 ${GATEWAY} hi`);
+  });
+
   it("masquerades towards a backend on another host, TCP and UDP", () => {
     expect(ask(C, "tcp", HOST, 8082)).toBe(`b2 ${GATEWAY} hi`);
     expect(ask(C, "udp", HOST, 8082)).toBe(`b2 ${GATEWAY} hi`);
