@@ -82,7 +82,7 @@ export function meshObjects(mesh: ValidMesh, context: MeshContext): NftObject[] 
   return [
     { kind: "counter", name: MESH_NO_BACKEND_COUNTER, incremental: false },
     set("set", "mesh_client_subnets", ["type ipv4_addr", "flags interval", "auto-merge"], new Map(context.clientSubnets.map((s) => [s, undefined])), false),
-    set("set", "mesh_local_backends", ["type ipv4_addr"], sorted(localBackends), true),
+    { ...set("set", "mesh_local_backends", ["type ipv4_addr"], sorted(localBackends), true), addressSet: true },
     set("map", "mesh_vips", ["typeof iifname . ip daddr : verdict"], sorted(vips), true),
     set("map", "mesh_vip_filter", ["typeof iifname . ip daddr : verdict"], sorted(vipFilter), true),
     set("map", "mesh_ports", ["typeof meta l4proto . th dport : verdict"], sorted(ports), true),

@@ -302,20 +302,24 @@ describe("the service mesh on the real kernel", () => {
     // namespace: run it inside H, from the table this test's firewall wrote.
     const dataplane = new URL("../../dataplane/index.ts", import.meta.url).pathname;
     const desired = state(base());
+    const grown = base();
+    grown[0] = svc("web", [b1, { ip: "10.40.0.7", local: true }], { vip: VIP, ports: [tcp(8080)] });
     const moved = base();
     moved[0] = svc("web", [b2], { vip: VIP, ports: [tcp(8080)] });
     const script = `
       import { NftablesFirewall, firewallTable } from ${JSON.stringify(dataplane)};
-      const [from, to] = JSON.parse(process.argv[2]);
+      const states = JSON.parse(process.argv[2]);
       const kinds = [];
       const firewall = new NftablesFirewall({ onWrite: (_ms, kind) => kinds.push(kind), conntrack: { deleteMeshEntries: async () => 0 } });
-      await firewall.apply(firewallTable(from.firewall, from.mesh));
-      await firewall.apply(firewallTable(to.firewall, to.mesh));
+      for (const s of states) await firewall.apply(firewallTable(s.firewall, s.mesh));
       console.log(kinds.join(","));`;
     const file = `/tmp/${run}-slots.mts`;
     writeFileSync(file, script);
     try {
-      expect(inNs(H, "npx", "tsx", file, JSON.stringify([desired, state(moved)])).trim()).toBe("full,incremental");
+      expect(inNs(H, "npx", "tsx", file, JSON.stringify([desired, state(grown)])).trim()).toBe("full,incremental");
+      expect(inNs(H, "nft", "list", "set", "inet", "weft", "mesh_local_backends")).toMatch(/elements = \{ 10\.40\.0\.5, 10\.40\.0\.7 \}/);
+      expect(inNs(H, "npx", "tsx", file, JSON.stringify([grown, moved].map(state))).trim()).toBe("full,incremental");
+      expect(inNs(H, "nft", "list", "set", "inet", "weft", "mesh_local_backends")).toMatch(/elements = \{ 10\.40\.0\.5 \}/);
     } finally {
       rmSync(file, { force: true });
     }
