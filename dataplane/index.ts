@@ -57,7 +57,7 @@ export {
   type NftablesFirewallOptions,
 } from "./nftables/nftables-firewall.js";
 export { readInetCounterPackets } from "./nftables/nft-counter.js";
-export { netlinkSlotWriter, type SlotWriter, type SlotMapChange } from "./nftables/nft-slot-writer.js";
+export { netlinkSlotWriter, type SlotWriter, type SlotMapChange, type AddressSetChange } from "./nftables/nft-slot-writer.js";
 export { validateMesh, type ValidMesh } from "./mesh/mesh-validation.js";
 export { MESH_CONNECTION_MARK, MESH_MASQUERADE_MARK, MESH_NO_BACKEND_COUNTER } from "./mesh/mesh-objects.js";
 export { conntrackCommand, type Conntrack } from "./mesh/conntrack.js";

@@ -82,7 +82,7 @@ export function meshObjects(mesh: ValidMesh, context: MeshContext): NftObject[] 
   return [
     { kind: "counter", name: MESH_NO_BACKEND_COUNTER, incremental: false },
     set("set", "mesh_client_subnets", ["type ipv4_addr", "flags interval", "auto-merge"], new Map(context.clientSubnets.map((s) => [s, undefined])), false),
-    set("set", "mesh_local_backends", ["type ipv4_addr"], sorted(localBackends), true),
+    { ...set("set", "mesh_local_backends", ["type ipv4_addr"], sorted(localBackends), true), addressSet: true },
     set("map", "mesh_vips", ["typeof iifname . ip daddr : verdict"], sorted(vips), true),
     set("map", "mesh_vip_filter", ["typeof iifname . ip daddr : verdict"], sorted(vipFilter), true),
     set("map", "mesh_ports", ["typeof meta l4proto . th dport : verdict"], sorted(ports), true),
@@ -102,8 +102,13 @@ export function meshObjects(mesh: ValidMesh, context: MeshContext): NftObject[] 
       `ip saddr @${internal} return`,
       "meta nfproto ipv4 fib daddr type local meta l4proto . th dport vmap @mesh_ports",
     ]),
+    // This host's own processes reach published ports too (not by loopback: that would need route_localnet).
+    chain("mesh_output", "type nat hook output priority -100; policy accept;", [
+      "ip daddr != 127.0.0.0/8 fib daddr type local meta l4proto . th dport vmap @mesh_ports",
+    ]),
     chain("mesh_masquerade", "type nat hook postrouting priority srcnat; policy accept;", [
       `ct mark & ${CONNECTION} == ${CONNECTION} ip daddr != @mesh_local_backends meta mark set meta mark | ${MASQUERADE}`,
+      `ct mark & ${CONNECTION} == ${CONNECTION} fib saddr type local meta mark set meta mark | ${MASQUERADE}`,
       `meta mark & ${MASQUERADE} == 0x00000000 return`,
       `meta mark set meta mark & ${KEEP_OTHER_BITS}`,
       "masquerade fully-random",

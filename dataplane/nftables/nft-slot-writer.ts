@@ -31,23 +31,34 @@ export interface SlotMapChange {
   add: ReadonlyArray<readonly [number, string]>;
 }
 
-/** Writes the slot changes to `inet <table>` in one transaction; throws a KernelError naming the failure. */
-export type SlotWriter = (table: string, changes: readonly SlotMapChange[]) => Promise<void>;
+/** The changes of a set of IPv4 addresses (the mesh's local backends). */
+export interface AddressSetChange {
+  set: string;
+  remove: readonly string[];
+  add: readonly string[];
+}
+
+/** Writes the changes to `inet <table>` in one transaction; throws a KernelError naming the failure. */
+export type SlotWriter = (table: string, changes: readonly SlotMapChange[], addressSets?: readonly AddressSetChange[]) => Promise<void>;
 
 /** A SlotWriter over a netlink socket of the calling thread's network namespace (the agent's). */
-export const netlinkSlotWriter: SlotWriter = async (table, changes) => {
+export const netlinkSlotWriter: SlotWriter = async (table, changes, addressSets = []) => {
+  const removals: Array<[string, Attribute[]]> = [
+    ...changes.map((c): [string, Attribute[]] => [c.map, c.remove.map((slot) => element(slotKey(slot)))]),
+    ...addressSets.map((c): [string, Attribute[]] => [c.set, c.remove.map((ip) => element(addressKey(ip)))]),
+  ].filter(([, elements]) => elements.length > 0);
+  const additions: Array<[string, Attribute[]]> = [
+    ...changes.map((c): [string, Attribute[]] => [c.map, c.add.map(([slot, ip]) => element(slotKey(slot), addressKey(ip)))]),
+    ...addressSets.map((c): [string, Attribute[]] => [c.set, c.add.map((ip) => element(addressKey(ip)))]),
+  ].filter(([, elements]) => elements.length > 0);
+  if (removals.length + additions.length === 0) return;
   const socket = new NetlinkSocket({ protocol: NETLINK_NETFILTER, receiveBufferSize: 64 << 10 });
   try {
-    const count = changes.reduce((n, c) => n + (c.remove.length > 0 ? 1 : 0) + (c.add.length > 0 ? 1 : 0), 0);
-    const first = socket.allocateSeqs(count + 2);
+    const first = socket.allocateSeqs(removals.length + additions.length + 2);
     let seq = first;
     const messages: Buffer[] = [batchMessage(NFNL_MSG_BATCH_BEGIN, seq++)];
-    for (const change of changes) {
-      if (change.remove.length > 0) messages.push(elementsMessage(NFT_MSG_DELSETELEM, seq++, table, change.map, change.remove.map((slot) => element(slot))));
-    }
-    for (const change of changes) {
-      if (change.add.length > 0) messages.push(elementsMessage(NFT_MSG_NEWSETELEM, seq++, table, change.map, change.add.map(([slot, ip]) => element(slot, ip))));
-    }
+    for (const [set, elements] of removals) messages.push(elementsMessage(NFT_MSG_DELSETELEM, seq++, table, set, elements));
+    for (const [set, elements] of additions) messages.push(elementsMessage(NFT_MSG_NEWSETELEM, seq++, table, set, elements));
     const last = seq - 1;
     messages.push(batchMessage(NFNL_MSG_BATCH_END, seq));
     const errors = socket.sendBatch(Buffer.concat(messages), first + 1, last);
@@ -77,15 +88,22 @@ function elementsMessage(type: number, seq: number, table: string, map: string, 
   ]);
 }
 
-/** A slot key is the jhash result: a 32-bit integer in host byte order; the value an IPv4 address. */
-function element(slot: number, ip?: string): Attribute {
+/** A slot key is the jhash result: a 32-bit integer in host byte order. */
+function slotKey(slot: number): Buffer {
   const key = Buffer.alloc(4);
   key.writeUInt32LE(slot, 0);
+  return key;
+}
+
+/** An IPv4 address, in network byte order. */
+function addressKey(ip: string): Buffer {
+  const value = Buffer.alloc(4);
+  value.writeUInt32BE(parseIPv4(ip, "ip") >>> 0, 0);
+  return value;
+}
+
+function element(key: Buffer, data?: Buffer): Attribute {
   const nested: Attribute[] = [{ type: NFTA_SET_ELEM_KEY | NLA_F_NESTED, nested: [{ type: NFTA_DATA_VALUE, bytes: key }] }];
-  if (ip !== undefined) {
-    const value = Buffer.alloc(4);
-    value.writeUInt32BE(parseIPv4(ip, "ip") >>> 0, 0);
-    nested.push({ type: NFTA_SET_ELEM_DATA | NLA_F_NESTED, nested: [{ type: NFTA_DATA_VALUE, bytes: value }] });
-  }
+  if (data !== undefined) nested.push({ type: NFTA_SET_ELEM_DATA | NLA_F_NESTED, nested: [{ type: NFTA_DATA_VALUE, bytes: data }] });
   return { type: NFTA_LIST_ELEM | NLA_F_NESTED, nested };
 }

@@ -4,7 +4,7 @@
 // the removed chains (flushed, so the sets they use are free) and last the removed sets. nft has no
 // in-place element update: a changed element is deleted and added again in the same transaction.
 import { renderEntries, renderObject, renderTable, type NftChain, type NftElements, type NftObject, type NftSet, type NftTable } from "./nft-table.js";
-import type { SlotMapChange } from "./nft-slot-writer.js";
+import type { AddressSetChange, SlotMapChange } from "./nft-slot-writer.js";
 import { FIREWALL_FAMILY, FIREWALL_TABLE } from "./table-name.js";
 
 /**
@@ -14,7 +14,7 @@ import { FIREWALL_FAMILY, FIREWALL_TABLE } from "./table-name.js";
  */
 export type TableChange =
   | { kind: "none" }
-  | { kind: "full" | "incremental"; script: string; chainsChanged: boolean; slots?: SlotMapChange[] };
+  | { kind: "full" | "incremental"; script: string; chainsChanged: boolean; slots?: SlotMapChange[]; addressSets?: AddressSetChange[] };
 
 const AT = `${FIREWALL_FAMILY} ${FIREWALL_TABLE}`;
 
@@ -70,13 +70,19 @@ export function diffTable(written: NftTable | undefined, wanted: NftTable, heade
   for (const object of removed) if (object.kind !== "chain") lines.push(`delete ${object.kind} ${AT} ${object.name}`);
   const chainsChanged = changedChains.length > 0 || [...added, ...removed].some((o) => o.kind === "chain");
   const script = `${lines.join("\n")}\n`;
-  const slotsOnly = added.length + removed.length + changedChains.length === 0 && changedSets.every(([b, a]) => Array.isArray(b.elements) && Array.isArray(a.elements));
-  if (!slotsOnly) return { kind: "incremental", script, chainsChanged };
-  const slots = changedSets.map(([before, after]): SlotMapChange => {
+  const slotMaps = changedSets.filter(([b, a]) => Array.isArray(b.elements) && Array.isArray(a.elements));
+  const addressSets = changedSets.filter(([b, a]) => b.addressSet === true && a.addressSet === true);
+  const elementsOnly = added.length + removed.length + changedChains.length === 0 && slotMaps.length + addressSets.length === changedSets.length;
+  if (!elementsOnly) return { kind: "incremental", script, chainsChanged };
+  const slots = slotMaps.map(([before, after]): SlotMapChange => {
     const { gone, come } = elementChanges(before.elements, after.elements);
     return { map: after.name, remove: gone.map(Number), add: come.map(([slot, ip]) => [Number(slot), ip as string] as const) };
   });
-  return { kind: "incremental", script, chainsChanged, slots };
+  const addresses = addressSets.map(([before, after]): AddressSetChange => {
+    const { gone, come } = elementChanges(before.elements, after.elements);
+    return { set: after.name, remove: gone, add: come.map(([ip]) => ip) };
+  });
+  return { kind: "incremental", script, chainsChanged, slots, addressSets: addresses };
 }
 
 function sameObject(a: NftObject, b: NftObject): boolean {

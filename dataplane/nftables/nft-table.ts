@@ -11,6 +11,8 @@ export interface NftSet {
   elements: NftElements;
   /** Whether a change to its elements may be written alone (else the table is rewritten whole). */
   incremental: boolean;
+  /** A set of IPv4 addresses (type ipv4_addr): its element changes can be written without nft too. */
+  addressSet?: true;
 }
 
 /**

@@ -96,7 +96,7 @@ export class NftablesFirewall implements Firewall {
     let kind: FirewallWriteKind = change.kind;
     let started = performance.now();
     try {
-      if (change.kind === "incremental" && change.slots !== undefined && this.writeSlots !== undefined) await this.writeSlots(FIREWALL_TABLE, change.slots);
+      if (change.kind === "incremental" && change.slots !== undefined && this.writeSlots !== undefined) await this.writeSlots(FIREWALL_TABLE, change.slots, change.addressSets);
       else await this.run(["-f", "-"], change.script);
     } catch (error) {
       // The table is not as recorded (someone changed it since): write it whole instead.

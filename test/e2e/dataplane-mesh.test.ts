@@ -5,6 +5,7 @@
 // answers with its name and the client address it sees.
 import { execFileSync, spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { rmSync, writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { requireCommand } from "../../agent/host-dependencies.js";
 import {
@@ -233,6 +234,11 @@ describe("the service mesh on the real kernel", () => {
     expect(ask(C, "udp", HOST, 8085)).toBe(`b1u ${CLIENT} hi`);
   });
 
+  it("serves the host's own processes on a published port, masqueraded to its gateway address", () => {
+    expect(ask(H, "tcp", HOST, 8080)).toBe(`b1 ${GATEWAY} hi`);
+    expect(ask(H, "tcp", HOST, 8082)).toBe(`b2 ${GATEWAY} hi`);
+  });
+
   it("masquerades towards a backend on another host, TCP and UDP", () => {
     expect(ask(C, "tcp", HOST, 8082)).toBe(`b2 ${GATEWAY} hi`);
     expect(ask(C, "udp", HOST, 8082)).toBe(`b2 ${GATEWAY} hi`);
@@ -289,5 +295,35 @@ describe("the service mesh on the real kernel", () => {
     // The same flow is now refused at once instead of going on to the removed backend.
     expect(ask(C, "udp", HOST, 8082, "x", 40001)).toBe("ECONNREFUSED");
     await apply(base());
+  });
+
+  it("writes a backend change as slot elements over netlink in the agent's namespace, and new connections follow it", async () => {
+    // The agent's NftablesFirewall (no runner) writes slot-only changes over netlink in its own
+    // namespace: run it inside H, from the table this test's firewall wrote.
+    const dataplane = new URL("../../dataplane/index.ts", import.meta.url).pathname;
+    const desired = state(base());
+    const grown = base();
+    grown[0] = svc("web", [b1, { ip: "10.40.0.7", local: true }], { vip: VIP, ports: [tcp(8080)] });
+    const moved = base();
+    moved[0] = svc("web", [b2], { vip: VIP, ports: [tcp(8080)] });
+    const script = `
+      import { NftablesFirewall, firewallTable } from ${JSON.stringify(dataplane)};
+      const states = JSON.parse(process.argv[2]);
+      const kinds = [];
+      const firewall = new NftablesFirewall({ onWrite: (_ms, kind) => kinds.push(kind), conntrack: { deleteMeshEntries: async () => 0 } });
+      for (const s of states) await firewall.apply(firewallTable(s.firewall, s.mesh));
+      console.log(kinds.join(","));`;
+    const file = `/tmp/${run}-slots.mts`;
+    writeFileSync(file, script);
+    try {
+      expect(inNs(H, "npx", "tsx", file, JSON.stringify([desired, state(grown)])).trim()).toBe("full,incremental");
+      expect(inNs(H, "nft", "list", "set", "inet", "weft", "mesh_local_backends")).toMatch(/elements = \{ 10\.40\.0\.5, 10\.40\.0\.7 \}/);
+      expect(inNs(H, "npx", "tsx", file, JSON.stringify([grown, moved].map(state))).trim()).toBe("full,incremental");
+      expect(inNs(H, "nft", "list", "set", "inet", "weft", "mesh_local_backends")).toMatch(/elements = \{ 10\.40\.0\.5 \}/);
+    } finally {
+      rmSync(file, { force: true });
+    }
+    expect(ask(C, "tcp", HOST, 8080)).toBe(`b2 ${GATEWAY} hi`);
+    await firewall.apply(firewallTable(desired.firewall!, desired.mesh));
   });
 });

@@ -42,6 +42,17 @@ describe("firewallChange", () => {
     ]);
   });
 
+  it("describes a backend change as slot and address-set element changes alone, for the netlink writer", () => {
+    const local = (n: number): DesiredService => web(0, { backends: backends(n, n), table: roundRobin(backends(n, n), 7), localTable: roundRobin(backends(n, n), 7) });
+    const c = change(mesh(local(2)), mesh(local(3)));
+    if (c.kind !== "incremental") throw new Error(`expected an incremental change, got ${c.kind}`);
+    expect(c.addressSets).toEqual([{ set: "mesh_local_backends", remove: [], add: ["10.40.2.3"] }]);
+    expect(c.slots?.map((s) => s.map)).toEqual(["mesh_backends_web"]);
+    // A new service is more than elements: no netlink form.
+    const added = change(mesh(local(2)), mesh(local(2), service("b", backends(1), { vip: "10.40.255.2" })));
+    expect(added.kind === "incremental" && added.slots).toBe(undefined);
+  });
+
   it("adds a service's map and chains before the dispatch elements that point at them", () => {
     const lines = script(change(mesh(), mesh(web(2)))).split("\n").filter((l) => l !== "" && !l.startsWith("#"));
     const at = (prefix: string): number => lines.findIndex((l) => l.startsWith(prefix));

@@ -176,10 +176,10 @@ describe("NftablesFirewall with the mesh", () => {
     expect(slots[0]![0]!.add.some(([, ip]) => ip === "10.40.2.4")).toBe(true);
     expect(slots[0]![0]!.remove).toEqual(slots[0]![0]!.add.map(([slot]) => slot));
     // A new service is not slots alone: nft writes it.
-    await firewall.apply(firewallTable(GOLDEN_CASES.egress!, { services: [...meshOf(4).services, service("zz", b(1))] }));
+    await firewall.apply(firewallTable(GOLDEN_CASES.egress!, { services: [...meshOf(4).services, service("zz", b(1), { vip: "10.40.255.9" })] }));
     expect(scripts()).toBe(2);
     fail = true;
-    await firewall.apply(firewallTable(GOLDEN_CASES.egress!, { services: [...meshOf(5).services, service("zz", b(1))] }));
+    await firewall.apply(firewallTable(GOLDEN_CASES.egress!, { services: [...meshOf(5).services, service("zz", b(1), { vip: "10.40.255.9" })] }));
     expect(writes).toEqual(["full", "incremental", "incremental", "full"]);
   });
 });
