@@ -5,8 +5,9 @@
 // chains are fixed, and each service adds one map and one chain per VIP or published port, whatever
 // its number of backends. Changes of backends touch only map elements (written incrementally).
 //
-// Marks: the service chains tag the connection (ct mark bit MESH_CONNECTION_MARK) so that forward
-// accepts it whatever isolation says, and tag the packet (MESH_MASQUERADE_MARK) when the client is a
+// Marks: the service chains tag the connection (ct mark bit MESH_CONNECTION_MARK) so that postrouting
+// and the conntrack clean-up know the mesh's connections (forward accepts every DNATed one, see
+// render-firewall.ts), and tag the packet (MESH_MASQUERADE_MARK) when the client is a
 // container (or always for UDP published in ingress mode, see serviceChain); postrouting adds the bit
 // when the chosen backend is on another host, then CLEARS it and
 // masquerades: the VXLAN device reuses the packet with its mark, so a bit left set would NAT the outer
@@ -116,9 +117,6 @@ export function meshObjects(mesh: ValidMesh, context: MeshContext): NftObject[] 
     ...perService,
   ];
 }
-
-/** The forward chain's first rule: connections the mesh DNATed pass whatever isolation says. */
-export const MESH_FORWARD_RULE = `ct mark & ${CONNECTION} == ${CONNECTION} accept`;
 
 /** Every backend IP of every service: those that disappear get their conntrack entries deleted. */
 export function meshBackendIps(mesh: ValidMesh): Set<string> {

@@ -9,7 +9,8 @@
 //   br_netfilter, bridged traffic is seen here with iif = oif = the bridge); so no path between two
 //   networks, between a network and the gwbridge, or out of (or into) a network through host routing.
 //   Internal networks' addresses are never forwarded off their bridge whatever the interface.
-//   Connections the mesh DNATed (ct mark) pass first: a published port carries outside clients into a bridge.
+//   Connections DNATed on this host pass (after that rule, so never out of an internal network): the
+//   mesh's published ports and VIPs, and port mappings the operator set up (CNI portmap: podman run -p).
 // - forward on the gwbridge: members never reach each other (ICC off), and nothing but replies enters it.
 // - input from a container-facing bridge: replies, and dnsPort (udp, tcp) on that bridge's own gateway
 //   address; everything else to the host is dropped.
@@ -29,7 +30,7 @@ import {
   type IPv4Cidr,
 } from "../../proto/values/index.js";
 import type { DesiredFirewall, DesiredMesh } from "../desired-state.js";
-import { MESH_FORWARD_RULE, meshBackendIps, meshObjects } from "../mesh/mesh-objects.js";
+import { meshBackendIps, meshObjects } from "../mesh/mesh-objects.js";
 import { validateMesh } from "../mesh/mesh-validation.js";
 import { diffTable, type TableChange } from "./nft-table-diff.js";
 import { renderTable, type NftChain, type NftObject, type NftSet, type NftTable } from "./nft-table.js";
@@ -90,10 +91,10 @@ export function firewallTable(f: DesiredFirewall, mesh: DesiredMesh = { services
       "drop",
     ]),
     chain("forward", `type filter hook forward priority ${FILTER_PRIORITY}; policy accept;`, [
-      MESH_FORWARD_RULE,
+      "ip saddr @internal_subnets iifname . oifname != @same_bridge drop",
+      "ct status dnat accept",
       "iifname @overlay_bridges iifname . oifname != @same_bridge drop",
       "oifname @overlay_bridges iifname . oifname != @same_bridge drop",
-      "ip saddr @internal_subnets iifname . oifname != @same_bridge drop",
       ...(v.egress
         ? [
             `iifname ${quote(v.egress.bridge)} oifname ${quote(v.egress.bridge)} drop`,
