@@ -76,6 +76,17 @@ export function validateSelector(selector: unknown, field: string): Record<strin
   return valid;
 }
 
+/**
+ * Ports the cluster itself uses on every node's addresses, which a published port would capture: the
+ * mesh DNATs PUBLISHED on every local address of every node.
+ */
+const RESERVED_PORTS: ReadonlyMap<string, string> = new Map([
+  ["4789/udp", "VXLAN's port"],
+  ["7946/tcp", "weft's gossip port"],
+  ["2379/tcp", "etcd's client port"],
+  ["2380/tcp", "etcd's peer port"],
+]);
+
 function validatePorts(ports: unknown): ServicePort[] {
   if (ports === undefined) return [];
   if (!Array.isArray(ports)) throw invalid("ports", "must be a list");
@@ -92,6 +103,8 @@ function validatePorts(ports: unknown): ServicePort[] {
       publishMode: oneOf(p.publishMode ?? "ingress", PUBLISH_MODES, `${field}.publishMode`),
     };
     const key = `${valid.published}/${valid.protocol}`;
+    const reserved = RESERVED_PORTS.get(key);
+    if (reserved !== undefined) throw invalid(`${field}.published`, `${key} is ${reserved}: publishing it on every node would cut nodes off`);
     const first = seen.get(key);
     if (first !== undefined) throw invalid(`${field}.published`, `${key} is already published by ports[${first}]`);
     seen.set(key, i);

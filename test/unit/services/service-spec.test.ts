@@ -65,6 +65,15 @@ describe("validateServiceSpec", () => {
     }
   });
 
+  it("refuses the ports the cluster itself uses on every node (VXLAN, gossip, etcd)", () => {
+    for (const [published, protocol] of [[4789, "udp"], [7946, "tcp"], [2379, "tcp"], [2380, "tcp"]] as const) {
+      const error = rejection(() => validateServiceSpec({ ...spec, ports: [{ published, target: 80, protocol, publishMode: "ingress" }] }));
+      expect(error.field).toBe("ports[0].published");
+      expect(error.message).toMatch(/cut nodes off/);
+    }
+    expect(validateServiceSpec({ ...spec, ports: [{ published: 4789, target: 80, protocol: "tcp", publishMode: "ingress" }] }).ports).toHaveLength(1);
+  });
+
   it("accepts the same published port number once per protocol", () => {
     const ports = [
       { protocol: "tcp" as const, published: 53, target: 53, publishMode: "ingress" as const },
