@@ -12,8 +12,9 @@ export interface WeftNetwork {
 export interface DockerAgent extends Pick<CniAgent, "attach" | "detach" | "find"> {
   /** Undefined when weft has no network of that name. */
   findNetwork(name: string): Promise<WeftNetwork | undefined>;
+  listNetworks(): Promise<WeftNetwork[]>;
   createNetwork(request: { name: string; subnet: string; labels: Record<string, string> }): Promise<void>;
-  /** Throws not-found when the network is gone already. */
+  /** Throws not-found when the network is gone already, failed-precondition while in use. */
   removeNetwork(name: string): Promise<void>;
 }
 

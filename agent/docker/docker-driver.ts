@@ -80,6 +80,13 @@ export class DockerDriver {
       await this.deps.store.put({ networkId: request.networkId, weftNetwork: network.name, created: false, endpoints: {} });
       return NOTHING;
     }
+    // Docker's network ids differ from host to host (local scope): the same subnet given on another
+    // host finds the weft network the first host created, and so both hosts' containers meet.
+    const same = (await agent.listNetworks()).find((n) => n.subnet === request.subnet);
+    if (same) {
+      await this.deps.store.put({ networkId: request.networkId, weftNetwork: same.name, created: false, endpoints: {} });
+      return NOTHING;
+    }
     const name = createdNetworkName(request.networkId);
     await agent.createNetwork({ name, subnet: request.subnet!, labels: { [CREATED_BY_LABEL]: request.networkId.slice(0, 12) } });
     try {
@@ -95,7 +102,14 @@ export class DockerDriver {
     const networkId = parseNetworkId(body);
     const record = await this.deps.store.get(networkId);
     if (!record) return NOTHING;
-    if (record.created) await ignoreNotFound(this.deps.agent.removeNetwork(record.weftNetwork));
+    if (record.created) {
+      try {
+        await ignoreNotFound(this.deps.agent.removeNetwork(record.weftNetwork));
+      } catch (err) {
+        // Other hosts' containers still use it: the weft network stays (weft network rm, later).
+        if (!(err instanceof WeftError && err.code === "failed-precondition")) throw err;
+      }
+    }
     await this.deps.store.remove(networkId);
     return NOTHING;
   }

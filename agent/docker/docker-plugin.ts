@@ -38,7 +38,10 @@ export async function startDockerPlugin(options: DockerPluginOptions): Promise<D
   return {
     server,
     async close() {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      // dockerd keeps its plugin connections open: close them, or close() waits for their idle timeout.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await closed;
       agent.close();
     },
   };

@@ -33,6 +33,7 @@ export function grpcDockerAgent(apiSocket: string, deadlineMs = 30_000): DockerA
           throw err;
         }
       }),
+    listNetworks: () => call(async (a) => (await a.listNetworks({}, options)).networks.map((n) => ({ name: n.name, subnet: n.subnet, internal: n.internal }))),
     createNetwork: ({ name, subnet, labels }) =>
       call(async (a) => void (await a.createNetwork({ name, subnet, vni: 0, hostPrefixLen: 0, mtu: 0, internal: false, labels }, options))),
     removeNetwork: (name) => call(async (a) => void (await a.removeNetwork({ name }, options))),

@@ -19,8 +19,11 @@ class FakeAgent implements DockerAgent {
   async findNetwork(name: string) {
     return this.networks.get(name);
   }
+  async listNetworks() {
+    return [...this.networks.values()];
+  }
   async createNetwork({ name, subnet }: { name: string; subnet: string }) {
-    if (subnet === "10.40.0.0/16") throw new WeftError("invalid-argument", `subnet: ${subnet} overlaps network lab`, { field: "subnet" });
+    if (subnet.startsWith("10.40.")) throw new WeftError("invalid-argument", `subnet: ${subnet} overlaps network lab`, { field: "subnet" });
     this.networks.set(name, { name, subnet, internal: false });
   }
   async removeNetwork(name: string) {
@@ -104,6 +107,22 @@ describe("docker driver", () => {
     expect((await driver.handle("/NetworkDriver.DeleteNetwork", { NetworkID: NID })).status).toBe(200);
   });
 
+  it("a subnet alone that is a weft network's subnet maps onto it (another host's Docker created it), and keeps it", async () => {
+    const { driver, store, agent } = setup();
+    await driver.handle("/NetworkDriver.CreateNetwork", { NetworkID: NID, IPv4Data: [{ Pool: "10.40.0.0/16" }] });
+    expect(store.records.get(NID)).toMatchObject({ weftNetwork: "lab", created: false });
+    await driver.handle("/NetworkDriver.DeleteNetwork", { NetworkID: NID });
+    expect(agent.networks.has("lab")).toBe(true);
+  });
+
+  it("deleting a network other hosts still use keeps the weft network and succeeds", async () => {
+    const { driver, store, agent } = setup();
+    await driver.handle("/NetworkDriver.CreateNetwork", { NetworkID: NID, IPv4Data: [{ Pool: "10.77.0.0/16" }] });
+    agent.removeNetwork = () => Promise.reject(new WeftError("failed-precondition", "name: network is in use: live node(s) h2 hold slices of it", { field: "name" }));
+    expect((await driver.handle("/NetworkDriver.DeleteNetwork", { NetworkID: NID })).status).toBe(200);
+    expect(store.records.size).toBe(0);
+  });
+
   it.each([
     ["NetworkID", { ...createLab, NetworkID: "abc" }],
     ["Options.weft.network", { ...createLab, Options: { "com.docker.network.generic": { "weft.network": "no such name!" } } }],
@@ -113,7 +132,7 @@ describe("docker driver", () => {
     ["IPv4Data[0].Pool", { NetworkID: NID, IPv4Data: [{ Pool: "10.77.0.1/16" }] }],
     ["IPv6Data", { ...createLab, IPv6Data: [{ Pool: "fd00::/64" }] }],
     ["IPv4Data", { NetworkID: NID, Options: {} }],
-    ["subnet", { NetworkID: NID, IPv4Data: [{ Pool: "10.40.0.0/16" }] }],
+    ["subnet", { NetworkID: NID, IPv4Data: [{ Pool: "10.40.0.0/24" }] }],
   ])("refuses a CreateNetwork with a bad %s, naming it, and keeps nothing", async (field, body) => {
     const { driver, store, agent } = setup();
     const reply = await driver.handle("/NetworkDriver.CreateNetwork", body);
