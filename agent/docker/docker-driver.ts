@@ -75,7 +75,7 @@ export class DockerDriver {
       const network = await agent.findNetwork(request.weftNetwork);
       if (!network) throw new WeftError("not-found", `Options.weft.network: no weft network "${request.weftNetwork}" (weft network create)`, { field: "Options.weft.network" });
       if (request.subnet !== undefined && request.subnet !== network.subnet) {
-        throw new WeftError("invalid-argument", `IPv4Data[0].Pool: ${request.subnet} is not weft network ${network.name}'s subnet ${network.subnet} (give --subnet ${network.subnet}, or none with --ipam-driver null)`, { field: "IPv4Data[0].Pool" });
+        throw new WeftError("invalid-argument", `IPv4Data[0].Pool: ${request.subnet} is not weft network ${network.name}'s subnet ${network.subnet} (give --subnet ${network.subnet})`, { field: "IPv4Data[0].Pool" });
       }
       await this.deps.store.put({ networkId: request.networkId, weftNetwork: network.name, created: false, endpoints: {} });
       return NOTHING;
