@@ -22,6 +22,8 @@ export interface DockerAgent extends Pick<CniAgent, "attach" | "detach" | "find"
 export interface DockerContainer {
   name: string;
   pid: number;
+  /** The host file dockerd bind-mounts as the container's /etc/resolv.conf. */
+  resolvConfPath?: string;
 }
 
 export interface DockerEngine {

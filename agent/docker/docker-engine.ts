@@ -40,9 +40,11 @@ export function dockerEngine(socketPath: string): DockerEngine {
       // Keys are container ids once the endpoint is in a sandbox ("ep-..." before).
       const containerId = Object.entries(network?.Containers ?? {}).find(([key, c]) => c.EndpointID === endpointId && /^[0-9a-f]{64}$/.test(key))?.[0];
       if (!containerId) return undefined;
-      const container = (await getJson(socketPath, `/containers/${containerId}/json`)) as { Name?: string; State?: { Pid?: number } } | undefined;
+      const container = (await getJson(socketPath, `/containers/${containerId}/json`)) as { Name?: string; State?: { Pid?: number }; ResolvConfPath?: string } | undefined;
       const pid = container?.State?.Pid ?? 0;
-      return Number.isInteger(pid) && pid > 0 ? ({ name: container?.Name ?? "", pid } satisfies DockerContainer) : undefined;
+      if (!Number.isInteger(pid) || pid <= 0) return undefined;
+      const resolvConfPath = container?.ResolvConfPath;
+      return { name: container?.Name ?? "", pid, ...(typeof resolvConfPath === "string" && resolvConfPath ? { resolvConfPath } : {}) } satisfies DockerContainer;
     },
   };
 }

@@ -8,6 +8,7 @@ import { startDockerServer } from "./docker-server.js";
 import { EndpointAttacher } from "./endpoint-attacher.js";
 import { grpcDockerAgent } from "./grpc-docker-agent.js";
 import { fileNetworkStore } from "./network-store.js";
+import { pointResolvConf } from "./resolv-conf.js";
 
 export interface DockerPluginOptions {
   apiSocket: string;
@@ -31,6 +32,7 @@ export async function startDockerPlugin(options: DockerPluginOptions): Promise<D
     agent,
     engine: dockerEngine(options.dockerSocket),
     record: (networkId, endpointId, name, wanted) => driver!.recordAttached(networkId, endpointId, name, wanted),
+    pointResolvConf,
     log: options.log,
   });
   driver = new DockerDriver({ agent, store: fileNetworkStore(join(options.stateDir, "docker")), attacher });

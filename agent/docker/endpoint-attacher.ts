@@ -6,6 +6,7 @@ import { errorText, printable, WeftError } from "../../proto/values/index.js";
 import type { DockerAgent, DockerEngine } from "./docker-agent.js";
 import { endpointNameFor, type Attacher } from "./docker-driver.js";
 import type { DockerNetworkRecord } from "./network-store.js";
+import { weftResolvConf } from "./resolv-conf.js";
 
 export interface AttacherOptions {
   agent: DockerAgent;
@@ -17,6 +18,8 @@ export interface AttacherOptions {
   record: (networkId: string, endpointId: string, weftName: string, wanted: () => boolean) => Promise<boolean>;
   /** The container's interface on the weft network. */
   ifName?: string;
+  /** Rewrites a container's resolv.conf (resolv-conf.ts); true when it did. */
+  pointResolvConf?: (path: string, content: string) => Promise<boolean>;
   pollMs?: number;
   timeoutMs?: number;
   log: (line: string) => void;
@@ -69,13 +72,14 @@ export class EndpointAttacher implements Attacher {
     if (entry.cancelled) return;
     const request = { network: record.weftNetwork, netns: `/proc/${container.pid}/ns/net`, ifName: this.options.ifName ?? "eth0", aliases: [] };
     let name = endpointNameFor(container.name, endpointId);
+    let endpoint;
     try {
-      await agent.attach({ ...request, name });
+      endpoint = await agent.attach({ ...request, name });
     } catch (err) {
       // A name weft already has (another container of that name elsewhere) falls back to the id.
       if (!(err instanceof WeftError && err.code === "already-exists" && err.field === "name")) throw err;
       name = endpointNameFor("", endpointId);
-      await agent.attach({ ...request, name });
+      endpoint = await agent.attach({ ...request, name });
     }
     if (!(await this.options.record(record.networkId, endpointId, name, () => !entry.cancelled))) {
       // Leave came while attaching.
@@ -83,5 +87,13 @@ export class EndpointAttacher implements Attacher {
       return;
     }
     this.options.log(`docker: container ${printable(container.name)} attached to ${record.weftNetwork} as ${name}`);
+    const resolvConf = weftResolvConf(endpoint.dns, record.weftNetwork);
+    if (container.resolvConfPath && resolvConf && this.options.pointResolvConf) {
+      try {
+        await this.options.pointResolvConf(container.resolvConfPath, resolvConf);
+      } catch (err) {
+        this.options.log(`docker: container ${printable(container.name)}: resolv.conf left as dockerd wrote it: ${errorText(err)}`);
+      }
+    }
   }
 }

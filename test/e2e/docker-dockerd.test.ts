@@ -3,7 +3,8 @@
 // fails) with its own data-root, exec-root, pidfile and socket, and no bridge or iptables of its own;
 // weft's Docker driver served per host on /run/docker/plugins/<lab prefix>-<host>.sock (started here
 // while weftd does not serve it itself); an image from `docker import` of a busybox rootfs. Containers
-// on two hosts reach each other by address and by name (weft's DNS on their gateway) and the world,
+// on two hosts reach each other by address and by name (the driver points their resolv.conf at weft's
+// DNS on their gateway) and the world,
 // `docker rm` removes the endpoint everywhere, a restart of weftd keeps their traffic, and a restart of
 // dockerd finds its weft network again.
 // Needs docker.io (dockerd, containerd, runc) and busybox-static.
@@ -132,9 +133,14 @@ describe("dockerd with weft's network driver", () => {
     expect(await pollUntil(() => ping("h2", b(), ipA), (ok) => ok, 15_000)).toBe(true);
     process.stdout.write(`docker run on h1 -> reachable from h2: ${(performance.now() - started).toFixed(0)} ms\n`);
     expect(await ping("h1", a(), ipB)).toBe(true);
-    // By name: weft's DNS on the container's gateway answers the other host's container.
-    const gateway = (await weftEndpoint("h1", a()))!.gateway;
-    expect(await docker("h1", ["exec", a(), "nslookup", b(), gateway])).toContain(ipB);
+    // By name: the driver points the container's resolver at weft's DNS on its gateway, which knows
+    // the other host's container (dockerd's embedded resolver does not).
+    const nameserver = `nameserver ${(await weftEndpoint("h1", a()))!.gateway}`;
+    expect(await pollUntil(() => docker("h1", ["exec", a(), "cat", "/etc/resolv.conf"]), (text) => text.includes(nameserver), 10_000)).toContain(nameserver);
+    await pollUntil(() => docker("h2", ["exec", b(), "cat", "/etc/resolv.conf"]), (text) => text.includes("# weft"), 10_000);
+    expect(await docker("h1", ["exec", a(), "nslookup", b()])).toContain(ipB);
+    expect(await ping("h1", a(), b())).toBe(true);
+    expect(await ping("h2", b(), a())).toBe(true);
     const h1 = lab.state.hosts.find((h) => h.name === "h1")!;
     expect(await docker("h1", ["exec", a(), "wget", "-q", "-O", "-", `http://${lab.state.world!.ip}/`])).toBe(h1.underlayIp);
   });

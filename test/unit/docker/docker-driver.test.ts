@@ -32,7 +32,7 @@ class FakeAgent implements DockerAgent {
   async attach(request: CniAttachRequest): Promise<CniEndpoint> {
     if (this.endpoints.has(request.name)) throw new WeftError("already-exists", `name: an endpoint named "${request.name}" already exists`, { field: "name" });
     this.attached.push(request);
-    const endpoint: CniEndpoint = { id: `id-${request.name}`, name: request.name, network: request.network, local: true, gateway: "10.40.1.1", mtu: 1450, interfaces: [{ name: request.ifName, mac: "02:42:0a:28:01:02", ip: "10.40.1.2/16" }] };
+    const endpoint: CniEndpoint = { id: `id-${request.name}`, name: request.name, network: request.network, local: true, gateway: "10.40.1.1", mtu: 1450, interfaces: [{ name: request.ifName, mac: "02:42:0a:28:01:02", ip: "10.40.1.2/16" }], dns: { nameservers: ["10.40.1.1"], search: [request.network] } };
     this.endpoints.set(request.name, endpoint);
     return endpoint;
   }
@@ -68,9 +68,11 @@ function setup() {
   const engine = new FakeEngine();
   const store = memoryStore();
   let driver: DockerDriver | undefined;
-  const attacher = new EndpointAttacher({ agent, engine, record: (n, e, name, wanted) => driver!.recordAttached(n, e, name, wanted), pollMs: 1, timeoutMs: 5000, log: () => undefined });
+  const resolvConfs: Array<[string, string]> = [];
+  const pointResolvConf = async (path: string, content: string) => Boolean(resolvConfs.push([path, content]));
+  const attacher = new EndpointAttacher({ agent, engine, record: (n, e, name, wanted) => driver!.recordAttached(n, e, name, wanted), pointResolvConf, pollMs: 1, timeoutMs: 5000, log: () => undefined });
   driver = new DockerDriver({ agent, store, attacher });
-  return { agent, engine, store, attacher, driver };
+  return { agent, engine, store, attacher, driver, resolvConfs };
 }
 
 const createLab = { NetworkID: NID, Options: { "com.docker.network.generic": { "weft.network": "lab" } }, IPv4Data: [{ AddressSpace: "LocalDefault", Pool: "10.40.0.0/16", Gateway: "10.40.0.1/16" }], IPv6Data: [] };
@@ -143,15 +145,17 @@ describe("docker driver", () => {
   });
 
   it("attaches a weft endpoint in the container's namespace once dockerd reports its pid, named after the container", async () => {
-    const { driver, store, agent, engine, attacher } = setup();
+    const { driver, store, agent, engine, attacher, resolvConfs } = setup();
     await driver.handle("/NetworkDriver.CreateNetwork", createLab);
     expect(await driver.handle("/NetworkDriver.CreateEndpoint", { NetworkID: NID, EndpointID: EID, Interface: { Address: "10.40.0.2/16" }, Options: {} })).toEqual({ status: 200, body: {} });
     const join = await driver.handle("/NetworkDriver.Join", { NetworkID: NID, EndpointID: EID, SandboxKey: "/var/run/docker/netns/0123456789ab", Options: {} });
     expect(join).toEqual({ status: 200, body: { DisableGatewayService: true } });
     // Join returned before the container exists; the attach follows when dockerd has started it.
     expect(agent.attached).toEqual([]);
-    engine.containers.set(EID, { name: "/web", pid: 4242 });
+    engine.containers.set(EID, { name: "/web", pid: 4242, resolvConfPath: "/var/lib/docker/containers/x/resolv.conf" });
     await attacher.settled();
+    // Its resolver: weft's DNS on its gateway.
+    expect(resolvConfs).toEqual([["/var/lib/docker/containers/x/resolv.conf", expect.stringContaining("nameserver 10.40.1.1\nsearch lab\n")]]);
     expect(agent.attached).toEqual([{ network: "lab", netns: "/proc/4242/ns/net", name: "web", ifName: "eth0", aliases: [] }]);
     expect(store.records.get(NID)?.endpoints[EID]).toBe("web");
     const info = await driver.handle("/NetworkDriver.EndpointOperInfo", { NetworkID: NID, EndpointID: EID });
