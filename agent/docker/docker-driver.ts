@@ -3,7 +3,8 @@
 // container's namespace. Docker calls Join before the container's process exists and would move an
 // interface only from its own namespace, which is not how weft attaches, so Join answers at once
 // (no interface, no gateway: weft's egress leg is the default route) and the attach follows in the
-// background as soon as dockerd reports the container's pid (endpoint-attacher.ts).
+// background as soon as dockerd reports the container's pid (endpoint-attacher.ts), which then also
+// points the container's resolv.conf at weft's DNS (resolv-conf.ts).
 import { isName, WeftError } from "../../proto/values/index.js";
 import type { DockerAgent } from "./docker-agent.js";
 import { parseCreateNetwork, parseEndpoint, parseJoin, parseNetworkId } from "./docker-request.js";

@@ -68,6 +68,12 @@ async function stopDockerd(host: string): Promise<void> {
   daemons.delete(host);
 }
 
+/** The driver as weftd serves it, its state under the host's dir (kept across restarts). */
+async function startPlugin(host: string): Promise<void> {
+  const h = lab.state.hosts.find((x) => x.name === host)!;
+  plugins.set(host, await startDockerPlugin({ apiSocket: h.apiSocket, pluginSocket: dockerPluginSocketPath(pluginName(host)), dockerSocket: dockerSocket(host), stateDir: join(dir, host, "weft"), log: () => undefined }));
+}
+
 async function weftEndpoint(host: string, name: string) {
   return withLabApi(lab, host, async (api) => (await api.listEndpoints({ network: lab.state.network!.name })).endpoints.find((e) => e.name === name));
 }
@@ -80,8 +86,7 @@ beforeAll(async () => {
   lab = await withLab({ hosts: 2, containers: 0 });
   dir = await mkdtemp(join(tmpdir(), "weft-docker-"));
   for (const host of HOSTS) {
-    const h = lab.state.hosts.find((x) => x.name === host)!;
-    plugins.set(host, await startDockerPlugin({ apiSocket: h.apiSocket, pluginSocket: dockerPluginSocketPath(pluginName(host)), dockerSocket: dockerSocket(host), stateDir: join(dir, host, "weft"), log: () => undefined }));
+    await startPlugin(host);
     await startDockerd(host);
   }
   const rootfs = join(dir, "rootfs");
@@ -145,10 +150,13 @@ describe("dockerd with weft's network driver", () => {
     expect(await docker("h1", ["exec", a(), "wget", "-q", "-O", "-", `http://${lab.state.world!.ip}/`])).toBe(h1.underlayIp);
   });
 
-  it("a restart of weftd keeps the containers' traffic", async () => {
+  it("a restart of weftd (and of the driver it serves, which keeps its state on disk) keeps the containers' traffic", async () => {
     const ipB = await ipOf("h2", b());
+    await plugins.get("h1")!.close();
+    plugins.delete("h1");
     await labAgent("stop", "h1", { prefix: lab.prefix });
     await labAgent("start", "h1", { prefix: lab.prefix });
+    await startPlugin("h1");
     const ok = await pollUntil(() => docker("h1", ["exec", a(), "ping", "-c", "1", "-W", "2", ipB]).then(() => true, () => false), (x) => x, 20_000);
     expect(ok).toBe(true);
   });
