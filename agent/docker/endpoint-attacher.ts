@@ -62,12 +62,19 @@ export class EndpointAttacher implements Attacher {
   private async attach(record: DockerNetworkRecord, endpointId: string, entry: Pending): Promise<void> {
     const { agent, engine, pollMs = 50, timeoutMs = 60_000 } = this.options;
     const deadline = Date.now() + timeoutMs;
-    let container = await engine.containerFor(record.networkId, endpointId);
+    // dockerd failing to answer once (busy starting the container) is retried like "not yet".
+    let lastError = "";
+    const look = () =>
+      engine.containerFor(record.networkId, endpointId).catch((err: unknown) => {
+        lastError = `; last: ${errorText(err)}`;
+        return undefined;
+      });
+    let container = await look();
     while (!container) {
       if (entry.cancelled) return;
-      if (Date.now() > deadline) throw new WeftError("unavailable", `dockerd did not start the container within ${timeoutMs} ms; not attached`);
+      if (Date.now() > deadline) throw new WeftError("unavailable", `dockerd did not start the container within ${timeoutMs} ms${lastError}; not attached`);
       await new Promise((resolve) => setTimeout(resolve, pollMs));
-      container = await engine.containerFor(record.networkId, endpointId);
+      container = await look();
     }
     if (entry.cancelled) return;
     const request = { network: record.weftNetwork, netns: `/proc/${container.pid}/ns/net`, ifName: this.options.ifName ?? "eth0", aliases: [] };

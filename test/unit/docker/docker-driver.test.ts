@@ -169,6 +169,19 @@ describe("docker driver", () => {
     expect((await driver.handle("/NetworkDriver.DeleteEndpoint", { NetworkID: NID, EndpointID: EID })).status).toBe(200);
   });
 
+  it("dockerd failing to answer while it starts the container is retried, then the attach goes on", async () => {
+    const { driver, agent, engine, attacher } = setup();
+    await driver.handle("/NetworkDriver.CreateNetwork", createLab);
+    await driver.handle("/NetworkDriver.CreateEndpoint", { NetworkID: NID, EndpointID: EID });
+    let failures = 2;
+    const real = engine.containerFor.bind(engine);
+    engine.containerFor = (n, e) => (failures-- > 0 ? Promise.reject(new WeftError("unavailable", "dockerd: HTTP 500")) : real(n, e));
+    engine.containers.set(EID, { name: "/web", pid: 9 });
+    await driver.handle("/NetworkDriver.Join", { NetworkID: NID, EndpointID: EID, SandboxKey: "/var/run/docker/netns/x" });
+    await attacher.settled();
+    expect(agent.attached.map((r) => r.netns)).toEqual(["/proc/9/ns/net"]);
+  });
+
   it("falls back to the endpoint id for a container name weft already has", async () => {
     const { driver, agent, engine, attacher } = setup();
     await agent.attach({ network: "lab", netns: "other", name: "web", ifName: "eth0", aliases: [] });
