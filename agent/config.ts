@@ -3,7 +3,7 @@
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
 import { parse as parseYaml } from "yaml";
-import { NAME_RULE, WeftError, isIPv4, isInterfaceName, isName, parseIPv4Cidr } from "../proto/values/index.js";
+import { NAME_RULE, WeftError, isIPv4, isInterfaceName, isName, parseIPv4Cidr, printable } from "../proto/values/index.js";
 import { DEFAULT_EGRESS_SUBNET } from "./desired-state/egress-part.js";
 import { MAX_EGRESS_PREFIX, MIN_EGRESS_PREFIX } from "./egress-subnet.js";
 
@@ -28,6 +28,10 @@ export interface AgentConfig {
   egressSubnet: string;
   /** The resolv.conf whose nameservers weft's DNS forwards other names to. */
   dnsResolvConf: string;
+  /** Serve Docker's remote network driver under this name (/run/docker/plugins/NAME.sock); absent: off. */
+  dockerPlugin?: string;
+  /** dockerd's API socket, which the Docker driver asks for a container's pid. */
+  dockerSocket: string;
 }
 
 /** A setting weftd cannot use: names the flag (also as the WeftError's field). */
@@ -79,6 +83,8 @@ const OPTIONS: readonly Option[] = [
     help: "subnet of this host's egress bridge weft_gwbridge, refused when it overlaps a route the host has (default 172.18.0.0/16)",
   },
   { flag: "dns-resolv-conf", env: "WEFT_DNS_RESOLV_CONF", key: "dnsResolvConf", help: "resolv.conf naming the resolvers other names are forwarded to (default /etc/resolv.conf)" },
+  { flag: "docker-plugin", env: "WEFT_DOCKER_PLUGIN", key: "dockerPlugin", help: "serve Docker's network driver as NAME (/run/docker/plugins/NAME.sock, docker network create -d NAME); off by default" },
+  { flag: "docker-socket", env: "WEFT_DOCKER_SOCKET", key: "dockerSocket", help: "dockerd's API socket (default /run/docker.sock)" },
 ];
 
 export function usage(): string {
@@ -191,6 +197,10 @@ export function parseAgentConfig(
   }
   const dnsResolvConf = get("dns-resolv-conf") ?? "/etc/resolv.conf";
   if (!dnsResolvConf.startsWith("/")) throw new ConfigError("dns-resolv-conf", `"${dnsResolvConf}" must be an absolute path`);
+  const dockerPlugin = get("docker-plugin");
+  if (dockerPlugin !== undefined && !isName(dockerPlugin)) throw new ConfigError("docker-plugin", `"${printable(dockerPlugin)}" is not a name (${NAME_RULE})`);
+  const dockerSocket = get("docker-socket") ?? "/run/docker.sock";
+  if (!dockerSocket.startsWith("/")) throw new ConfigError("docker-socket", `"${printable(dockerSocket)}" must be an absolute path`);
 
   const config: AgentConfig = {
     nodeName,
@@ -206,7 +216,9 @@ export function parseAgentConfig(
     underlayArpRetransmitMs,
     egressSubnet,
     dnsResolvConf,
+    dockerSocket,
   };
+  if (dockerPlugin !== undefined) config.dockerPlugin = dockerPlugin;
   if (usesTls) config.etcdTls = definedOnly(tls);
   const clusterKeyFile = get("cluster-key-file");
   if (clusterKeyFile !== undefined) config.clusterKeyFile = clusterKeyFile;

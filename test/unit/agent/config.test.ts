@@ -35,6 +35,15 @@ describe("weftd configuration", () => {
     expect(failure(["--dns-resolv-conf", "resolv.conf"], { WEFT_UNDERLAY_IP: "10.0.0.9" }).flag).toBe("dns-resolv-conf");
   });
 
+  it("serves the Docker driver only when named, and names the flag for a bad name or socket", () => {
+    const off = run([], { WEFT_UNDERLAY_IP: "10.0.0.9" });
+    expect(off.dockerPlugin).toBeUndefined();
+    expect(off.dockerSocket).toBe("/run/docker.sock");
+    expect(run(["--docker-plugin", "weft"], { WEFT_UNDERLAY_IP: "10.0.0.9", WEFT_DOCKER_SOCKET: "/var/run/d.sock" })).toMatchObject({ dockerPlugin: "weft", dockerSocket: "/var/run/d.sock" });
+    expect(failure(["--docker-plugin", "../x"], { WEFT_UNDERLAY_IP: "10.0.0.9" }).flag).toBe("docker-plugin");
+    expect(failure(["--docker-socket", "docker.sock"], { WEFT_UNDERLAY_IP: "10.0.0.9" }).flag).toBe("docker-socket");
+  });
+
   it("takes flags over environment over file over defaults", () => {
     const files = { "/etc/weft.yaml": "nodeName: from-file\netcdEndpoints: [http://10.0.0.1:2379, http://10.0.0.2:2379]\nunderlayIp: 10.0.0.9\n" };
     const config = run(["--config", "/etc/weft.yaml", "--node-name", "from-flag"], { WEFT_NODE_NAME: "from-env", WEFT_STATE_DIR: "/srv/weft" }, files);
