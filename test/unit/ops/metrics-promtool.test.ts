@@ -1,0 +1,69 @@
+// /metrics as weftd builds it (process metrics plus every part's series, each populated) must pass
+// `promtool check metrics`, Prometheus' own linter (Debian's prometheus package ships promtool).
+import { spawnSync } from "node:child_process";
+import { describe, expect, it } from "vitest";
+import { AgentMetrics, createMetricsRegistry, firewallWriteHistogram } from "../../../agent/metrics.js";
+import { MeshMetrics } from "../../../agent/services/mesh-metrics.js";
+import { DnsMetrics } from "../../../agent/dns/dns-metrics.js";
+import { GossipMetrics } from "../../../controlplane/gossip/gossip-metrics.js";
+import { RegistryValueReader } from "../../../controlplane/registry/registry-values.js";
+import { registryKeys } from "../../../controlplane/registry/keys.js";
+
+async function agentExposition(): Promise<string> {
+  const registry = createMetricsRegistry();
+  const agent = new AgentMetrics(registry, "n1", "1.2.3");
+  agent.setEndpoints(2, 7);
+  agent.recordReconcile({ linksCreated: 1, linksDeleted: 0, fdbAdded: 7, fdbRemoved: 0, neighboursAdded: 7, neighboursRemoved: 0, errors: [], skipped: [], orphanVeths: [], durationMs: 3 }, "full");
+  agent.recordReconcileFailure();
+  agent.recordSkipped("build", 1);
+  agent.setOrphanVeths(0);
+  agent.setServices([]);
+  firewallWriteHistogram(registry).observe(0.01);
+  new MeshMetrics(registry, async () => 4).recordRuleApply(5, "full");
+  const dns = new DnsMetrics(registry);
+  dns.query("answered");
+  dns.forwarded(0.002, "answered");
+  const gossip = new GossipMetrics(registry);
+  gossip.rejected("stale-frame");
+  gossip.sent(100);
+  gossip.received();
+  gossip.entries(9);
+  gossip.peers(2, 1);
+  new RegistryValueReader(registryKeys(), { metrics: registry });
+  return registry.metrics();
+}
+
+describe("/metrics exposition", () => {
+  it("passes promtool check metrics with no finding", async () => {
+    const text = await agentExposition();
+    const run = spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" });
+    expect(run.error).toBeUndefined();
+    expect({ status: run.status, out: `${run.stdout}${run.stderr}` }).toEqual({ status: 0, out: "" });
+  });
+
+  it("has weft_build_info, process metrics under weft_, and no gauge ending in _total", async () => {
+    const text = await agentExposition();
+    expect(text).toMatch(/^weft_build_info\{version="1\.2\.3",node="n1",nodejs="[^"]+"\} 1$/m);
+    expect(text).toContain("# TYPE weft_process_cpu_seconds_total counter");
+    expect(text).toContain("# TYPE weft_nodejs_active_handles gauge");
+    for (const line of text.split("\n").filter((l) => l.startsWith("# TYPE "))) {
+      const [, , name, type] = line.split(" ");
+      expect(name).toMatch(/^weft_[a-z0-9_]+$/);
+      expect({ name, total: name!.endsWith("_total") }).toEqual({ name, total: type === "counter" });
+      // Base units only: seconds and bytes, never milliseconds or kilobytes.
+      expect(name).not.toMatch(/_(ms|milliseconds|microseconds|kb|kilobytes|mb|megabytes)(_|$)/);
+    }
+  });
+
+  it("reports the objects the last full reconcile could not program", async () => {
+    const registry = createMetricsRegistry();
+    const agent = new AgentMetrics(registry, "n1", "1.2.3");
+    const base = { linksCreated: 0, linksDeleted: 0, fdbAdded: 0, fdbRemoved: 0, neighboursAdded: 0, neighboursRemoved: 0, orphanVeths: [], durationMs: 1 };
+    agent.recordReconcile({ ...base, errors: [{ object: "fdb x", message: "EINVAL" }], skipped: [] }, "full");
+    expect(await registry.metrics()).toContain("weft_kernel_unapplied_entries 1");
+    agent.recordReconcile({ ...base, errors: [], skipped: [] }, "incremental");
+    expect(await registry.metrics()).toContain("weft_kernel_unapplied_entries 1");
+    agent.recordReconcile({ ...base, errors: [], skipped: [] }, "full");
+    expect(await registry.metrics()).toContain("weft_kernel_unapplied_entries 0");
+  });
+});
