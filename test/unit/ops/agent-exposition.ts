@@ -3,7 +3,9 @@ import { AgentMetrics, createMetricsRegistry, firewallWriteHistogram } from "../
 import { MeshMetrics } from "../../../agent/services/mesh-metrics.js";
 import { DnsMetrics } from "../../../agent/dns/dns-metrics.js";
 import { GossipMetrics } from "../../../controlplane/gossip/gossip-metrics.js";
-import { RegistryValueReader } from "../../../controlplane/registry/registry-values.js";
+import { INVALID_VALUES_METRIC, RegistryValueReader } from "../../../controlplane/registry/registry-values.js";
+import type { ServiceWithBackends } from "../../../agent/desired-state/mesh-part.js";
+import type { Counter } from "prom-client";
 import { registryKeys } from "../../../controlplane/registry/keys.js";
 
 export async function agentExposition(): Promise<string> {
@@ -14,7 +16,7 @@ export async function agentExposition(): Promise<string> {
   agent.recordReconcileFailure();
   agent.recordSkipped("build", 1);
   agent.setOrphanVeths(0);
-  agent.setServices([]);
+  agent.setServices([{ record: { name: "web" }, backends: [{}, {}] }] as unknown as ServiceWithBackends[]);
   firewallWriteHistogram(registry).observe(0.01);
   new MeshMetrics(registry, async () => 4).recordRuleApply(5, "full");
   const dns = new DnsMetrics(registry);
@@ -27,5 +29,6 @@ export async function agentExposition(): Promise<string> {
   gossip.entries(9);
   gossip.peers(2, 1);
   new RegistryValueReader(registryKeys(), { metrics: registry });
+  (registry.getSingleMetric(INVALID_VALUES_METRIC) as Counter<"kind">).inc({ kind: "node" });
   return registry.metrics();
 }
