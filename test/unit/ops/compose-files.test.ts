@@ -1,4 +1,5 @@
-// compose/: docker-compose.yml passes `docker-compose config` (Debian's 1.29), the multipass user data
+// compose/: docker-compose.yml passes `docker-compose config` (Debian's 1.29), the Vagrantfile
+// `vagrant validate --ignore-provider`, the multipass user data
 // passes `cloud-init schema`, carries the very files compose/ holds, and the shared provisioning
 // script parses as sh.
 import { spawnSync } from "node:child_process";
@@ -26,6 +27,15 @@ describe("compose/docker-compose.yml", () => {
       expect(agent.privileged).toBe(true);
       expect(agent.environment).toMatchObject({ WEFT_NODE_NAME: name, WEFT_ETCD_ENDPOINTS: "http://etcd:2379", WEFT_UNDERLAY_IFACE: "eth0" });
     }
+  });
+});
+
+describe("compose/Vagrantfile", () => {
+  it("passes vagrant validate --ignore-provider, with the underlay named as eth1 and etcd on the first VM", () => {
+    const result = run("vagrant", ["validate", "--ignore-provider"]);
+    expect(result.status, result.stdout + result.stderr).toBe(0);
+    const text = readFileSync(join(DIR, "Vagrantfile"), "utf8");
+    expect(text).toContain('args: [name, "eth1", "#{SUBNET}.11", i == 1 ? "etcd" : ""]');
   });
 });
 
