@@ -87,14 +87,15 @@ describe("weftd.service", () => {
       expect(path).toBe("/etc/weft/weftd.yaml");
       return yaml;
     };
-    const plain = parseAgentConfig(["--config", "/etc/weft/weftd.yaml"], {}, read);
-    expect(plain.kind).toBe("run");
-    if (plain.kind !== "run") return;
-    expect(plain.config).toMatchObject({ stateDir: "/var/lib/weft", apiSocket: "/run/weft/weft.sock", metricsListen: "127.0.0.1:9464", underlayArpRetransmitMs: 200 });
-    // Every commented example in the environment file, uncommented, is a setting weftd knows.
-    const withEnv = parseAgentConfig(["--config", "/etc/weft/weftd.yaml"], env, read);
-    expect(withEnv.kind).toBe("run");
-    if (withEnv.kind !== "run") return;
-    expect(withEnv.config.underlay.iface).toBe(env["WEFT_UNDERLAY_IFACE"]);
+    // The yaml holds the cluster's settings; the underlay is per node, so the environment file sets it.
+    expect(() => parseAgentConfig(["--config", "/etc/weft/weftd.yaml"], {}, read)).toThrow(/underlay/);
+    const shipped = Object.fromEntries(Object.entries(env).filter(([k]) => new RegExp(`^${k}=`, "m").test(readFileSync(join(DIR, "weftd.default"), "utf8"))));
+    const parsed = parseAgentConfig(["--config", "/etc/weft/weftd.yaml"], shipped, read);
+    expect(parsed.kind).toBe("run");
+    if (parsed.kind !== "run") return;
+    expect(parsed.config).toMatchObject({ stateDir: "/var/lib/weft", apiSocket: "/run/weft/weft.sock", metricsListen: "127.0.0.1:9464", underlayArpRetransmitMs: 200, underlay: { iface: "eth0" } });
+    // Every commented example in the environment file, uncommented, is a setting weftd accepts.
+    const withExamples = parseAgentConfig(["--config", "/etc/weft/weftd.yaml"], env, read);
+    expect(withExamples.kind).toBe("run");
   });
 });
