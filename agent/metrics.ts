@@ -40,6 +40,7 @@ export class AgentMetrics {
   private readonly services: prom.Gauge;
   private readonly serviceBackends: prom.Gauge<"service">;
   private readonly unappliedEntries: prom.Gauge;
+  private readonly networkEndpoints: prom.Gauge<"network">;
 
   constructor(registry: prom.Registry, node: string, version: string) {
     const buildInfo = new prom.Gauge({
@@ -102,6 +103,12 @@ export class AgentMetrics {
       labelNames: ["service"],
       registers: [registry],
     });
+    this.networkEndpoints = new prom.Gauge({
+      name: "weft_network_local_endpoints",
+      help: "This node's own endpoints, by network.",
+      labelNames: ["network"],
+      registers: [registry],
+    });
     this.unappliedEntries = new prom.Gauge({
       name: "weft_kernel_unapplied_entries",
       help: "Objects of the desired kernel state the last full reconcile could not program (failed or skipped as invalid): above 0, the kernel diverges from the endpoint table.",
@@ -144,6 +151,14 @@ export class AgentMetrics {
   setEndpoints(local: number, remote: number): void {
     this.endpoints.set({ kind: "local" }, local);
     this.endpoints.set({ kind: "remote" }, remote);
+  }
+
+  /** Replaces the per-network series, so a network this node left loses its series. */
+  setLocalEndpointsByNetwork(endpoints: readonly { network: string }[]): void {
+    const counts = new Map<string, number>();
+    for (const { network } of endpoints) counts.set(network, (counts.get(network) ?? 0) + 1);
+    this.networkEndpoints.reset();
+    for (const [network, count] of counts) this.networkEndpoints.set({ network }, count);
   }
 
   setEtcdConnected(connected: boolean): void {

@@ -12,6 +12,7 @@ export async function agentExposition(): Promise<string> {
   const registry = createMetricsRegistry();
   const agent = new AgentMetrics(registry, "n1", "1.2.3");
   agent.setEndpoints(2, 7);
+  agent.setLocalEndpointsByNetwork([{ network: "blue" }, { network: "blue" }, { network: "red" }]);
   agent.recordReconcile({ linksCreated: 1, linksDeleted: 0, fdbAdded: 7, fdbRemoved: 0, neighboursAdded: 7, neighboursRemoved: 0, errors: [], skipped: [], orphanVeths: [], durationMs: 3 }, "full");
   agent.recordReconcileFailure();
   agent.recordSkipped("build", 1);

@@ -65,7 +65,7 @@ describe("Grafana dashboard", () => {
 
   it("shows what the issue asks for at a glance", () => {
     const titles = panels.map((p) => p.title);
-    for (const want of ["Nodes", "Peers by state, per agent", "Endpoints per node", "Reconcile latency (p50, p99)", "Kernel programming rate", "Gossip traffic", "Gossip rejections", "DNS queries", "Mesh: rejected connections and rule writes"]) {
+    for (const want of ["Nodes", "Peers by state, per agent", "Endpoints per node and network", "Reconcile latency (p50, p99)", "Kernel programming rate", "Gossip traffic", "Gossip rejections", "DNS queries", "Mesh: rejected connections and rule writes"]) {
       expect(titles).toContain(want);
     }
   });

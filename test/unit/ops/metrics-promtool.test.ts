@@ -27,6 +27,19 @@ describe("/metrics exposition", () => {
     }
   });
 
+  it("counts this node's endpoints per network, dropping a network's series when its last endpoint goes", async () => {
+    const registry = createMetricsRegistry();
+    const agent = new AgentMetrics(registry, "n1", "1.2.3");
+    agent.setLocalEndpointsByNetwork([{ network: "blue" }, { network: "blue" }, { network: "red" }]);
+    let text = await registry.metrics();
+    expect(text).toContain('weft_network_local_endpoints{network="blue"} 2');
+    expect(text).toContain('weft_network_local_endpoints{network="red"} 1');
+    agent.setLocalEndpointsByNetwork([{ network: "blue" }]);
+    text = await registry.metrics();
+    expect(text).toContain('weft_network_local_endpoints{network="blue"} 1');
+    expect(text).not.toContain('network="red"');
+  });
+
   it("reports the objects the last full reconcile could not program", async () => {
     const registry = createMetricsRegistry();
     const agent = new AgentMetrics(registry, "n1", "1.2.3");
