@@ -1,10 +1,11 @@
 // weftd.service under a real systemd: a podman container with systemd as PID 1 on a Debian 12 root
-// (debootstrap from Debian's archive, cached in /var/tmp), Debian's etcd-server inside, this checkout
-// and the host's node bind-mounted, /usr/bin/weftd pointing at it. The unit as shipped (plus a drop-in
+// (debootstrap from Debian's archive, cached in /var/tmp), Debian's etcd-server inside, weft installed
+// from the release tarball (compose/install/build-release.sh) and enabled. The unit as shipped (plus a drop-in
 // shortening WatchdogSec for the test) becomes active only once weftd says READY=1, with its status
 // line, running with only the unit's four capabilities; a weftd whose event loop stops (SIGSTOP) is killed by the watchdog and started again.
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { packageRoot } from "../../agent/package-root.js";
@@ -14,6 +15,7 @@ const REPO = packageRoot();
 const ROOT = "/var/tmp/weft-ops-systemd-root";
 const PACKAGES = "systemd,systemd-sysv,dbus,iproute2,nftables,conntrack,util-linux,etcd-server,procps";
 const container = `${uniqueLabPrefix()}-systemd`;
+let release: string | undefined;
 
 function podman(...args: string[]): string {
   return execFileSync("podman", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
@@ -40,22 +42,23 @@ beforeAll(() => {
   writeFileSync(join(etc, "default/weftd"), readFileSync(join(REPO, "compose/systemd/weftd.default")));
   writeFileSync(join(etc, "systemd/system/weftd.service"), readFileSync(join(REPO, "compose/systemd/weftd.service")));
   writeFileSync(join(etc, "systemd/system/weftd.service.d/test.conf"), "[Service]\nWatchdogSec=4s\n");
-  mkdirSync(join(etc, "systemd/system/multi-user.target.wants"), { recursive: true });
+  // Not enabled in the cached root: the test installs and enables it as an operator would.
   rmSync(join(etc, "systemd/system/multi-user.target.wants/weftd.service"), { force: true });
-  symlinkSync("/etc/systemd/system/weftd.service", join(etc, "systemd/system/multi-user.target.wants/weftd.service"));
   rmSync(join(ROOT, "usr/bin/weftd"), { force: true });
-  symlinkSync(join(REPO, "agent/bin/weftd.js"), join(ROOT, "usr/bin/weftd"));
-
-  const modules = realpathSync(join(REPO, "node_modules"));
+  release = mkdtempSync(join(tmpdir(), "weft-release-"));
+  execFileSync(join(REPO, "compose/install/build-release.sh"), [release], { stdio: ["ignore", "ignore", "inherit"] });
   podman(
     "--runtime", "runc", "--cgroup-manager", "cgroupfs", "--events-backend", "file", "run", "-d", "--name", container, "--privileged", "--systemd=always", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096",
-    "-v", `${REPO}:${REPO}:ro`, "-v", `${modules}:${modules}:ro`, "-v", `${realpathSync(process.execPath)}:/usr/bin/node:ro`,
-    "--rootfs", `${ROOT}:O`, "/lib/systemd/systemd",
+    "-v", `${release}:/release:ro`, "--rootfs", `${ROOT}:O`, "/lib/systemd/systemd",
   );
+  // The README's install: unpack the release, then enable and start the unit.
+  const install = spawnSync("podman", ["exec", container, "sh", "-c", "i=0; until systemctl is-system-running --wait >/dev/null 2>&1 || [ \"$(systemctl is-system-running 2>/dev/null)\" = degraded ]; do i=$((i+1)); [ $i -lt 300 ] || exit 1; sleep 0.1; done; tar -C / -xzf /release/*.tar.gz && systemctl daemon-reload && systemctl enable --now --no-block weftd"], { encoding: "utf8" });
+  if (install.status !== 0) throw new Error(`install failed: ${install.stdout}${install.stderr}`);
 }, 600_000);
 
 afterAll(() => {
   spawnSync("podman", ["rm", "-f", "-t", "0", container], { stdio: "ignore" });
+  if (release) rmSync(release, { recursive: true, force: true });
 }, 60_000);
 
 describe("weftd.service under systemd", () => {
