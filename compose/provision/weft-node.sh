@@ -7,7 +7,8 @@
 #
 # The underlay interface is named explicitly: Vagrant's NAT interface has the same address
 # (10.0.2.15) on every VM, and an agent that picked it would advertise an address every node shares.
-# weftd itself must already be installed at /usr/bin/weftd (the install path in the README).
+# weftd comes from the release tarball (compose/install/build-release.sh): WEFT_RELEASE names it, or
+# it is already installed at /usr/bin/weftd.
 set -eu
 node=$1 iface=$2 etcd_ip=$3 role=${4:-}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -27,6 +28,11 @@ ETCD_ADVERTISE_CLIENT_URLS=http://$etcd_ip:2379
 CONF
   systemctl restart etcd
 fi
+
+if [ -n "${WEFT_RELEASE:-}" ]; then
+  tar -C / -xzf "$WEFT_RELEASE"
+fi
+/usr/bin/weftd --version
 
 install -d -m 0755 /etc/weft
 install -m 0644 "$systemd_dir/weftd.yaml" /etc/weft/weftd.yaml
