@@ -4,6 +4,31 @@ import * as prom from "prom-client";
 import type { ReconcileReport } from "../dataplane/index.js";
 import type { ServiceWithBackends } from "./desired-state/mesh-part.js";
 
+/**
+ * The registry weftd serves: prom-client's process and Node.js metrics under weft_, minus the gauges
+ * it names with _total (nodejs_active_handles_total and the like), which break Prometheus' rule that
+ * only counters end in _total and fail `promtool check metrics`; their per-type gauges
+ * (weft_nodejs_active_handles{type}) carry the same numbers, sum() gives the total.
+ */
+export function createMetricsRegistry(): prom.Registry {
+  const registry = new prom.Registry();
+  prom.collectDefaultMetrics({ register: registry, prefix: "weft_" });
+  for (const metric of registry.getMetricsAsArray()) {
+    const { name, type } = metric as unknown as { name: string; type: string };
+    if (type !== "counter" && name.endsWith("_total")) registry.removeSingleMetric(name);
+  }
+  return registry;
+}
+
+export function firewallWriteHistogram(registry: prom.Registry): prom.Histogram {
+  return new prom.Histogram({
+    name: "weft_firewall_apply_duration_seconds",
+    help: "Time to write weft's nftables table (isolation, egress masquerade) in one nft transaction; its count is the number of writes.",
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    registers: [registry],
+  });
+}
+
 export class AgentMetrics {
   private readonly endpoints: prom.Gauge<"kind">;
   private readonly reconciles: prom.Counter<"result">;
@@ -14,6 +39,8 @@ export class AgentMetrics {
   private readonly orphanVeths: prom.Gauge;
   private readonly services: prom.Gauge;
   private readonly serviceBackends: prom.Gauge<"service">;
+  private readonly unappliedEntries: prom.Gauge;
+  private readonly networkEndpoints: prom.Gauge<"network">;
 
   constructor(registry: prom.Registry, node: string, version: string) {
     const buildInfo = new prom.Gauge({
@@ -76,6 +103,17 @@ export class AgentMetrics {
       labelNames: ["service"],
       registers: [registry],
     });
+    this.networkEndpoints = new prom.Gauge({
+      name: "weft_network_local_endpoints",
+      help: "This node's own endpoints, by network.",
+      labelNames: ["network"],
+      registers: [registry],
+    });
+    this.unappliedEntries = new prom.Gauge({
+      name: "weft_kernel_unapplied_entries",
+      help: "Objects of the desired kernel state the last full reconcile could not program (failed or skipped as invalid): above 0, the kernel diverges from the endpoint table.",
+      registers: [registry],
+    });
   }
 
   /** Replaces the per-service series, so a removed service's series goes with it. */
@@ -96,6 +134,8 @@ export class AgentMetrics {
   recordReconcile(report: ReconcileReport, kind: "full" | "incremental"): void {
     this.reconciles.inc({ result: report.errors.length === 0 ? "ok" : "partial" });
     this.reconcileSeconds.observe({ kind }, report.durationMs / 1000);
+    // A full run compares against everything; an incremental one only sees the entries gossip changed.
+    if (kind === "full") this.unappliedEntries.set(report.errors.length + report.skipped.length);
     this.kernelChanges.inc({ object: "link", op: "add" }, report.linksCreated);
     this.kernelChanges.inc({ object: "link", op: "remove" }, report.linksDeleted);
     this.kernelChanges.inc({ object: "fdb", op: "add" }, report.fdbAdded);
@@ -111,6 +151,14 @@ export class AgentMetrics {
   setEndpoints(local: number, remote: number): void {
     this.endpoints.set({ kind: "local" }, local);
     this.endpoints.set({ kind: "remote" }, remote);
+  }
+
+  /** Replaces the per-network series, so a network this node left loses its series. */
+  setLocalEndpointsByNetwork(endpoints: readonly { network: string }[]): void {
+    const counts = new Map<string, number>();
+    for (const { network } of endpoints) counts.set(network, (counts.get(network) ?? 0) + 1);
+    this.networkEndpoints.reset();
+    for (const [network, count] of counts) this.networkEndpoints.set({ network }, count);
   }
 
   setEtcdConnected(connected: boolean): void {

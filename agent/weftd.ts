@@ -1,10 +1,8 @@
 // weftd: the composition root. Reads argv and the environment, builds the real collaborators
 // (etcd registry, Linux kernel, gRPC gossip transport) and runs the Agent until SIGTERM/SIGINT.
 // On shutdown it leaves the kernel as it is: containers keep their traffic while the agent restarts.
-import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import * as prom from "prom-client";
 import { createEtcdRegistry } from "../controlplane/registry/index.js";
 import { createGrpcTransport, workerSignatureVerifier } from "../controlplane/gossip/index.js";
 import { createLinuxKernel, inspectUnderlay, lowerArpRetransmit } from "../dataplane/index.js";
@@ -19,11 +17,13 @@ import { startApiServer } from "./api-server.js";
 import { cniSocketPath, grpcCniAgent, nsenterInspector, startCniServer } from "./cni/index.js";
 import { ConfigError, parseAgentConfig, parseClusterKey, parseHostPort, usage, type AgentConfig } from "./config.js";
 import { createLogger, type Logger } from "./log.js";
+import { createMetricsRegistry, firewallWriteHistogram } from "./metrics.js";
 import { startMetricsServer } from "./metrics-server.js";
 import { loadOrCreateNodeKey } from "./node-identity.js";
 import { StateStore } from "./state-store.js";
 import { requireCommand } from "./host-dependencies.js";
 import { MeshMetrics } from "./services/mesh-metrics.js";
+import { SystemdNotifier, sendNotifyDatagram } from "./systemd/index.js";
 
 async function main(): Promise<number> {
   let config: AgentConfig;
@@ -55,6 +55,8 @@ async function main(): Promise<number> {
 }
 
 async function run(config: AgentConfig, log: Logger): Promise<number> {
+  const systemd = systemdNotifier(log);
+  systemd.starting("starting: checking the host, then registering in etcd");
   if (process.getuid?.() !== 0) log("warn", "not running as root: programming the kernel needs CAP_NET_ADMIN");
   // The mesh deletes a removed backend's connection-tracking entries with it.
   requireCommand("conntrack");
@@ -87,14 +89,8 @@ async function run(config: AgentConfig, log: Logger): Promise<number> {
     throw new ConfigError("cluster-key-file", `cannot read ${config.clusterKeyFile}: ${errorText(err)}`);
   })) : undefined;
 
-  const metrics = new prom.Registry();
-  prom.collectDefaultMetrics({ register: metrics, prefix: "weft_" });
-  const firewallWrites = new prom.Histogram({
-    name: "weft_firewall_apply_duration_seconds",
-    help: "Time to write weft's nftables table (isolation, egress masquerade) in one nft transaction; its count is the number of writes",
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
-    registers: [metrics],
-  });
+  const metrics = createMetricsRegistry();
+  const firewallWrites = firewallWriteHistogram(metrics);
   const meshMetrics = new MeshMetrics(metrics, () => firewall.rejectedConnections());
   const firewall = new NftablesFirewall({
     onWrite: (ms, kind?: "full" | "incremental") => {
@@ -130,6 +126,7 @@ async function run(config: AgentConfig, log: Logger): Promise<number> {
     log,
     signatureVerifier,
   });
+  systemd.starting(`registering in etcd ${config.etcdEndpoints.join(",")}, syncing and reconciling the kernel`);
   await agent.start();
   const api = await startApiServer(config.apiSocket, agent, (line) => log("warn", line));
   const cniAgent = grpcCniAgent(config.apiSocket);
@@ -138,7 +135,8 @@ async function run(config: AgentConfig, log: Logger): Promise<number> {
     ? await startMetricsServer(parseHostPort("metrics-listen", config.metricsListen, false), metrics, () => agent.ready())
     : undefined;
   log("info", `weftd ${AGENT_VERSION} ready: api unix:${config.apiSocket}, cni unix:${cniSocketPath(config.apiSocket)}${config.metricsListen ? `, metrics http://${config.metricsListen}/metrics` : ""}`);
-  notifySystemd("--ready");
+  // agent.start() returned: registered in etcd, gossip and slices synced, the kernel reconciled once.
+  systemd.ready(`ready: node ${config.nodeName}, api unix:${config.apiSocket}`);
 
   await new Promise<void>((resolve) => {
     const onSignal = (signal: string): void => {
@@ -148,7 +146,7 @@ async function run(config: AgentConfig, log: Logger): Promise<number> {
     process.once("SIGTERM", () => onSignal("SIGTERM"));
     process.once("SIGINT", () => onSignal("SIGINT"));
   });
-  notifySystemd("--stopping");
+  systemd.stopping();
   const forceExit = setTimeout(() => {
     log("warn", "shutdown took longer than 5 s; exiting");
     process.exit(0);
@@ -163,10 +161,16 @@ async function run(config: AgentConfig, log: Logger): Promise<number> {
   return 0;
 }
 
-// Node has no unix datagram sockets, so readiness goes through systemd-notify (NotifyAccess=all).
-function notifySystemd(flag: string): void {
-  if (!process.env["NOTIFY_SOCKET"]) return;
-  execFile("systemd-notify", [flag], () => undefined);
+/**
+ * Reads NOTIFY_SOCKET and WATCHDOG_* and removes them from the environment, so the programs weftd runs
+ * (ip, nft, conntrack) do not inherit them (sd_notify's unset_environment).
+ */
+function systemdNotifier(log: Logger): SystemdNotifier {
+  const env = { ...process.env };
+  for (const key of ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"]) delete process.env[key];
+  const notifier = new SystemdNotifier({ env, pid: process.pid, send: sendNotifyDatagram, warn: (line) => log("warn", line) });
+  if (notifier.enabled) log("info", `systemd: notifying readiness${notifier.watchdogIntervalMs ? `, watchdog ping every ${notifier.watchdogIntervalMs} ms` : ""}`);
+  return notifier;
 }
 
 main().then(

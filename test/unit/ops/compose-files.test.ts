@@ -1,0 +1,67 @@
+// compose/: docker-compose.yml passes `docker-compose config` (Debian's 1.29), the Vagrantfile
+// `vagrant validate --ignore-provider`, the multipass user data
+// passes `cloud-init schema`, carries the very files compose/ holds, and the shared provisioning
+// script parses as sh.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parse as parseYaml } from "yaml";
+import { describe, expect, it } from "vitest";
+
+const DIR = join(import.meta.dirname, "../../../compose");
+
+function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(command, args, { cwd: DIR, encoding: "utf8", env });
+  expect(result.error, `${command} ${args.join(" ")}`).toBeUndefined();
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+describe("compose/docker-compose.yml", () => {
+  it("passes docker-compose config: etcd, three privileged agents on the underlay, Prometheus and Grafana", () => {
+    const result = run("docker-compose", ["-f", "docker-compose.yml", "config"]);
+    expect(result.status, result.stderr).toBe(0);
+    const config = parseYaml(result.stdout) as { services: Record<string, { privileged?: boolean; environment?: Record<string, string>; volumes?: unknown[] }> };
+    expect(Object.keys(config.services).sort()).toEqual(["etcd", "grafana", "prometheus", "weft1", "weft2", "weft3"]);
+    for (const name of ["weft1", "weft2", "weft3"]) {
+      const agent = config.services[name]!;
+      expect(agent.privileged).toBe(true);
+      expect(agent.environment).toMatchObject({ WEFT_NODE_NAME: name, WEFT_ETCD_ENDPOINTS: "http://etcd:2379", WEFT_UNDERLAY_IFACE: "eth0" });
+    }
+  });
+});
+
+describe("compose/Vagrantfile", () => {
+  it("passes vagrant validate --ignore-provider, with the underlay named as eth1 and etcd on the first VM", () => {
+    // Vagrant keeps its machine state in .vagrant/ beside the Vagrantfile: put it in a scratch dir.
+    const dotfiles = mkdtempSync(join(tmpdir(), "weft-vagrant-"));
+    const result = run("vagrant", ["validate", "--ignore-provider"], { ...process.env, VAGRANT_DOTFILE_PATH: dotfiles });
+    rmSync(dotfiles, { recursive: true, force: true });
+    expect(result.status, result.stdout + result.stderr).toBe(0);
+    const text = readFileSync(join(DIR, "Vagrantfile"), "utf8");
+    expect(text).toContain('args: [name, "eth1", "#{SUBNET}.11", i == 1 ? "etcd" : ""]');
+  });
+});
+
+describe("compose/multipass/cloud-init.yaml", () => {
+  it("passes cloud-init schema", () => {
+    const result = run("cloud-init", ["schema", "--config-file", "multipass/cloud-init.yaml"]);
+    expect(result.status, result.stdout + result.stderr).toBe(0);
+    expect(result.stdout).toContain("Valid cloud-config");
+  });
+
+  it("carries the same provisioning script and unit files as compose/", () => {
+    const userData = parseYaml(readFileSync(join(DIR, "multipass/cloud-init.yaml"), "utf8")) as { write_files: Array<{ path: string; content: string }> };
+    const copies = Object.fromEntries(userData.write_files.map((f) => [f.path, f.content]));
+    for (const file of ["provision/weft-node.sh", "systemd/weftd.service", "systemd/weftd.yaml"]) {
+      expect(copies[`/opt/weft-compose/${file}`], `${file}: run compose/multipass/render-cloud-init.sh`).toBe(readFileSync(join(DIR, file), "utf8"));
+    }
+  });
+});
+
+describe("compose/provision/weft-node.sh", () => {
+  it("parses as POSIX sh", () => {
+    const result = run("sh", ["-n", "provision/weft-node.sh"]);
+    expect(result.status, result.stderr).toBe(0);
+  });
+});
