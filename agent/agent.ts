@@ -400,6 +400,7 @@ export class Agent {
   private async onReport(report: ReconcileReport, kind: RunKind, remoteProgrammed: number): Promise<void> {
     this.metrics.recordReconcile(report, kind);
     this.metrics.setEndpoints(this.state.endpoints.length, remoteProgrammed);
+    this.metrics.setLocalEndpointsByNetwork(this.state.endpoints);
     this.metrics.recordSkipped("reconcile", report.skipped.length);
     for (const error of report.errors) this.options.log("warn", `reconcile: ${printable(error.object)}: ${printable(error.message)}`);
     if (kind !== "full") return;

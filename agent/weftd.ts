@@ -15,6 +15,7 @@ import { Agent, AGENT_VERSION } from "./agent.js";
 import { errorText } from "../proto/values/index.js";
 import { startApiServer } from "./api-server.js";
 import { cniSocketPath, grpcCniAgent, nsenterInspector, startCniServer } from "./cni/index.js";
+import { dockerPluginSocketPath, startDockerPlugin } from "./docker/index.js";
 import { ConfigError, parseAgentConfig, parseClusterKey, parseHostPort, usage, type AgentConfig } from "./config.js";
 import { createLogger, type Logger } from "./log.js";
 import { createMetricsRegistry, firewallWriteHistogram } from "./metrics.js";
@@ -131,6 +132,9 @@ async function run(config: AgentConfig, log: Logger): Promise<number> {
   const api = await startApiServer(config.apiSocket, agent, (line) => log("warn", line));
   const cniAgent = grpcCniAgent(config.apiSocket);
   const cni = await startCniServer(cniSocketPath(config.apiSocket), { agent: cniAgent, inspector: nsenterInspector }, (line) => log("warn", line));
+  const docker = config.dockerPlugin
+    ? await startDockerPlugin({ apiSocket: config.apiSocket, pluginSocket: dockerPluginSocketPath(config.dockerPlugin), dockerSocket: config.dockerSocket, stateDir: config.stateDir, log: (line) => log("warn", line) })
+    : undefined;
   const metricsServer = config.metricsListen
     ? await startMetricsServer(parseHostPort("metrics-listen", config.metricsListen, false), metrics, () => agent.ready())
     : undefined;
@@ -155,6 +159,7 @@ async function run(config: AgentConfig, log: Logger): Promise<number> {
   api.forceShutdown();
   cni.close();
   cniAgent.close();
+  await docker?.close();
   metricsServer?.close();
   await agent.stop();
   await signatureVerifier.close();

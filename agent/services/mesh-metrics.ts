@@ -17,7 +17,7 @@ export class MeshMetrics {
       registers: [registry],
     });
     this.applySeconds = new prom.Histogram({
-      name: "weft_mesh_rule_apply_seconds",
+      name: "weft_mesh_rule_apply_duration_seconds",
       help: "Time of one write of weft's nftables table, by kind (full or incremental).",
       labelNames: ["kind"],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5],

@@ -1,7 +1,7 @@
 // Rule updates at scale: weft's table with 1,000 services x 10 backends (each a VIP and a published
 // port, Maglev tables of the contract's size) written by the firewall shell into a scratch network
 // namespace, then one backend added to one service. The times are the shell's own (onWrite: the nft
-// transaction alone), so they are what the agent's weft_mesh_rule_apply_seconds reports.
+// transaction alone), so they are what the agent's weft_mesh_rule_apply_duration_seconds reports.
 //
 // `npx tsx test/bench/mesh-rules.ts [--runs N]` prints them as JSON.
 import { execFile } from "node:child_process";

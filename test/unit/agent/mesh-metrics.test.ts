@@ -13,7 +13,7 @@ describe("MeshMetrics", () => {
     const text = await registry.metrics();
     expect(text).toContain('weft_mesh_rule_applies_total{kind="full"} 1');
     expect(text).toContain('weft_mesh_rule_applies_total{kind="incremental"} 2');
-    expect(text).toContain('weft_mesh_rule_apply_seconds_count{kind="incremental"} 2');
+    expect(text).toContain('weft_mesh_rule_apply_duration_seconds_count{kind="incremental"} 2');
     expect(text).toContain("weft_mesh_rejected_connections_total 3");
     rejected = 10;
     expect(await registry.metrics()).toContain("weft_mesh_rejected_connections_total 10");
