@@ -1,6 +1,8 @@
 // The programs weft needs from the host, and the Debian packages that provide them. The lab installs
 // what is missing (and says so); everything else fails with a message naming the package.
 import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { errorText } from "../proto/values/index.js";
 
 export const HOST_PACKAGES: Readonly<Record<string, string>> = {
   etcd: "etcd-server",
@@ -48,5 +50,21 @@ export function installMissing(commands: readonly string[], log: (line: string) 
     stdio: "inherit",
     env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
   });
+  for (const pkg of missing) stopPackageService(pkg, log);
   return missing;
+}
+
+/** Services a package starts on install that weft only wanted the program of: Debian's etcd-server
+ * enables and starts a system-wide etcd on 127.0.0.1:2379 at every boot, but the lab runs its own. */
+const PACKAGE_SERVICES: Readonly<Record<string, string>> = { "etcd-server": "etcd.service" };
+
+function stopPackageService(pkg: string, log: (line: string) => void): void {
+  const unit = PACKAGE_SERVICES[pkg];
+  if (unit === undefined || !existsSync("/run/systemd/system")) return;
+  try {
+    execFileSync("systemctl", ["disable", "--now", unit], { stdio: "ignore" });
+    log(`${pkg} is installed for its program only: stopped and disabled ${unit}`);
+  } catch (err) {
+    log(`could not stop ${unit} that ${pkg} started: ${errorText(err)} (stop it with 'systemctl disable --now ${unit}')`);
+  }
 }
