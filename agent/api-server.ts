@@ -2,8 +2,7 @@
 // messages and the Agent; errors become gRPC statuses in api-status.ts.
 import * as grpc from "@grpc/grpc-js";
 import { create } from "@bufbuild/protobuf";
-import { chmod, lstat, mkdir, unlink } from "node:fs/promises";
-import { connect } from "node:net";
+import { chmod, mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
 import { errorText, printable } from "../proto/values/index.js";
 import type { NetworkRecord } from "../controlplane/registry/index.js";
@@ -23,6 +22,7 @@ import type { Agent, EndpointView } from "./agent.js";
 import { toStatusError } from "./api-status.js";
 import { gatewayIp } from "./networks/gateway.js";
 import { serviceSpecOf, toService } from "./services/service-messages.js";
+import { removeStaleSocket } from "./stale-socket.js";
 
 export async function startApiServer(
   socketPath: string,
@@ -30,7 +30,7 @@ export async function startApiServer(
   log: (line: string) => void,
 ): Promise<grpc.Server> {
   await mkdir(dirname(socketPath), { recursive: true, mode: 0o755 });
-  await removeStaleSocket(socketPath);
+  await removeStaleSocket(socketPath, "--api-socket");
   const server = new grpc.Server();
   const handle = <T>(work: () => T | Promise<T>): Promise<T> =>
     Promise.resolve()
@@ -157,25 +157,4 @@ function toEndpoint(view: EndpointView): Endpoint {
     interfaces: interfaces.map((i) => create(EndpointInterfaceSchema, i)),
     ...(dns ? { dns: create(EndpointDnsSchema, dns) } : {}),
   });
-}
-
-/** Removes a socket file left by an agent that died, refusing to steal one that still answers. */
-async function removeStaleSocket(path: string): Promise<void> {
-  try {
-    const info = await lstat(path);
-    if (!info.isSocket()) throw new Error(`--api-socket: ${path} exists and is not a socket`);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
-    throw err;
-  }
-  const alive = await new Promise<boolean>((resolve) => {
-    const socket = connect(path);
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => resolve(false));
-  });
-  if (alive) throw new Error(`--api-socket: another agent is serving ${path}`);
-  await unlink(path);
 }

@@ -1,18 +1,19 @@
 // weftd's CNI socket: one request per connection (see cni-wire.ts), answered by handleCni. Root only
 // (mode 0600): attaching puts interfaces into any namespace.
-import { chmod, lstat, mkdir, unlink } from "node:fs/promises";
-import { connect, createServer, type Server } from "node:net";
+import { chmod, mkdir } from "node:fs/promises";
+import { createServer, type Server } from "node:net";
 import { dirname } from "node:path";
 import { errorText } from "../../proto/values/index.js";
 import { CNI_CODE, CniError, errorResult } from "./cni-error.js";
 import { handleCni, type CniHandlerDeps } from "./cni-handler.js";
 import { decodeRequest, encodeResponse } from "./cni-wire.js";
+import { removeStaleSocket } from "../stale-socket.js";
 
 const MAX_REQUEST_BYTES = 4 * 1024 * 1024;
 
 export async function startCniServer(socketPath: string, deps: CniHandlerDeps, log: (line: string) => void): Promise<Server> {
   await mkdir(dirname(socketPath), { recursive: true, mode: 0o755 });
-  await removeStaleSocket(socketPath);
+  await removeStaleSocket(socketPath, "cni socket");
   // allowHalfOpen: the plugin closes its side after the request and still reads the answer.
   const server = createServer({ allowHalfOpen: true }, (socket) => {
     const chunks: Buffer[] = [];
@@ -55,24 +56,4 @@ async function answer(frame: Buffer, deps: CniHandlerDeps): Promise<Buffer> {
   }
   const reply = await handleCni(request.env, request.stdin, deps);
   return encodeResponse(reply.exitCode, reply.stdout);
-}
-
-/** Removes a socket left by an agent that died, refusing to steal one that still answers. */
-async function removeStaleSocket(path: string): Promise<void> {
-  try {
-    if (!(await lstat(path)).isSocket()) throw new Error(`cni socket: ${path} exists and is not a socket`);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
-    throw err;
-  }
-  const alive = await new Promise<boolean>((resolve) => {
-    const probe = connect(path);
-    probe.once("connect", () => {
-      probe.destroy();
-      resolve(true);
-    });
-    probe.once("error", () => resolve(false));
-  });
-  if (alive) throw new Error(`cni socket: another agent is serving ${path}`);
-  await unlink(path);
 }

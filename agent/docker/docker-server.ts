@@ -1,12 +1,12 @@
 // weftd's Docker plugin socket: /run/docker/plugins/NAME.sock, where dockerd discovers plugins (the
 // name is per agent, because lab hosts share that directory). HTTP POSTs with JSON bodies, answered
 // by DockerDriver. Root only (mode 0600): a Join attaches interfaces into any container.
-import { chmod, lstat, mkdir, unlink } from "node:fs/promises";
+import { chmod, mkdir } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
-import { connect } from "node:net";
 import { dirname, join } from "node:path";
 import { errorText, isName, WeftError } from "../../proto/values/index.js";
 import type { DockerDriver } from "./docker-driver.js";
+import { removeStaleSocket } from "../stale-socket.js";
 
 const MAX_REQUEST_BYTES = 1024 * 1024;
 const CONTENT_TYPE = "application/vnd.docker.plugins.v1+json";
@@ -21,7 +21,7 @@ export function dockerPluginSocketPath(name: string, dir = DOCKER_PLUGIN_DIR): s
 
 export async function startDockerServer(socketPath: string, driver: DockerDriver, log: (line: string) => void): Promise<Server> {
   await mkdir(dirname(socketPath), { recursive: true, mode: 0o755 });
-  await removeStaleSocket(socketPath);
+  await removeStaleSocket(socketPath, "docker plugin socket");
   const server = createServer((req, res) => {
     const reply = (status: number, body: unknown): void => {
       res.writeHead(status, { "Content-Type": CONTENT_TYPE });
@@ -60,24 +60,4 @@ export async function startDockerServer(socketPath: string, driver: DockerDriver
   });
   await chmod(socketPath, 0o600);
   return server;
-}
-
-/** Removes a socket left by an agent that died, refusing to steal one that still answers. */
-async function removeStaleSocket(path: string): Promise<void> {
-  try {
-    if (!(await lstat(path)).isSocket()) throw new Error(`docker plugin socket: ${path} exists and is not a socket`);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
-    throw err;
-  }
-  const alive = await new Promise<boolean>((resolve) => {
-    const probe = connect(path);
-    probe.once("connect", () => {
-      probe.destroy();
-      resolve(true);
-    });
-    probe.once("error", () => resolve(false));
-  });
-  if (alive) throw new Error(`docker plugin socket: another agent is serving ${path}`);
-  await unlink(path);
 }
