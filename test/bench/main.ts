@@ -3,13 +3,15 @@
 // performance table. Parts: flood, signatures, kernel, dns (weft's DNS against dnsmasq), lab (latencies
 // and TCP throughput), names (attach to name resolvable on another host), egress (TCP through the
 // gwbridge and NAT against the underlay), mesh (published ports against direct, spread, a dead node's
-// backend, rule updates at 1,000 services), scale. lab, names, egress and mesh's traffic share one
+// backend, rule updates at 1,000 services), cni (weft-cni ADD/DEL round trips against bridge + host-local),
+// scale. lab, names, egress and mesh's traffic share one
 // 3-host lab (mesh last: it kills an agent). --only measures just those and leaves the README alone
 // (a partial table would drop rows). Benchmarks are not tests: nothing here asserts a target.
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { parseArgs } from "node:util";
 import { labDown, labUp } from "../../agent/lab/index.js";
+import { measureCniRoundTrips, type CniRoundTrips } from "./cni-rate.js";
 import { measureDnsRate, type DnsRate } from "./dns-rate.js";
 import { measureEgressThroughput, type EgressThroughput } from "./egress-throughput.js";
 import { measureFloodStall, type FloodResult } from "./gossip-flood.js";
@@ -32,7 +34,7 @@ export function percentile(values: readonly number[], p: number): number {
 
 const round = (n: number, digits = 1): number => Math.round(n * 10 ** digits) / 10 ** digits;
 
-const PARTS = ["flood", "signatures", "kernel", "dns", "lab", "names", "egress", "mesh", "scale"] as const;
+const PARTS = ["flood", "signatures", "kernel", "dns", "lab", "names", "egress", "mesh", "cni", "scale"] as const;
 type Part = (typeof PARTS)[number];
 
 function wholeNumber(name: string, text: string, min: number): number {
@@ -135,6 +137,12 @@ async function main(): Promise<void> {
     meshRules = await measureMeshRules({ runs });
   }
 
+  let cni: CniRoundTrips | undefined;
+  if (wanted("cni")) {
+    say(`cni: ${attaches} ADD/DEL round trips through weft-cni against a lab weftd, then through Debian's bridge + host-local; then ${Math.max(1, Math.floor(attaches / 4))} podman runs, each until reachable from another host (test/bench/cni-rate.ts)`);
+    cni = await measureCniRoundTrips({ iterations: attaches, podmanRuns: Math.max(1, Math.floor(attaches / 4)), percentile });
+  }
+
   let scale: (AgentScale & { runs: number }) | undefined;
   if (wanted("scale")) {
     say("one real agent holding 50,000 remote endpoints (test/bench/agent-scale.ts)");
@@ -149,6 +157,7 @@ async function main(): Promise<void> {
     ...(names ? { names } : {}),
     ...(egress ? { egress } : {}),
     ...(meshTraffic || meshRules ? { mesh: { ...(meshTraffic ? { traffic: meshTraffic } : {}), ...(meshRules ? { rules: meshRules } : {}) } } : {}),
+    ...(cni ? { cni } : {}),
     ...(signatures ? { signatures } : {}),
     ...(flood ? { floodMaxStallMs: flood.maxStallMs, floodP99StallMs: flood.p99StallMs, floodIdleMaxStallMs: flood.idleMaxStallMs } : {}),
     ...(scale
@@ -157,10 +166,10 @@ async function main(): Promise<void> {
   };
   process.stdout.write((values.json ? JSON.stringify(result) : JSON.stringify(result, null, 2)) + "\n");
   if (only === undefined && !values["no-readme"]) {
-    if (!latency || !kernel || !iproute2 || !throughput || !signatures || !flood || !dns || !names || !egress || !meshTraffic || !meshRules) {
+    if (!latency || !kernel || !iproute2 || !throughput || !signatures || !flood || !dns || !names || !egress || !meshTraffic || !meshRules || !cni) {
       throw new Error("a part is missing: the README table needs them all");
     }
-    await writeReadmeTable({ attaches, runs, latency, kernel, iproute2, throughput, signatures, flood, dns, names, egress, mesh: { traffic: meshTraffic, rules: meshRules }, scale });
+    await writeReadmeTable({ attaches, runs, latency, kernel, iproute2, throughput, signatures, flood, dns, names, egress, mesh: { traffic: meshTraffic, rules: meshRules }, cni, scale });
     say("README.md performance table updated");
   }
 }

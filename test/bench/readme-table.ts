@@ -1,6 +1,7 @@
 // The README's performance table, between <!-- bench:start --> and <!-- bench:end -->, rendered from
 // one run of `npm run bench`. Nothing else in the README is touched.
 import { readFile, writeFile } from "node:fs/promises";
+import type { CniRoundTrips } from "./cni-rate.js";
 import type { DnsRate } from "./dns-rate.js";
 import type { EgressThroughput } from "./egress-throughput.js";
 import type { FloodResult } from "./gossip-flood.js";
@@ -33,6 +34,7 @@ export interface BenchFigures {
   names: { attachToResolvableP50Ms: number; attachToResolvableP99Ms: number };
   egress: EgressThroughput;
   mesh: { traffic: MeshTraffic; rules: MeshRules };
+  cni: CniRoundTrips;
   scale: (AgentScale & { runs: number }) | undefined;
 }
 
@@ -49,6 +51,7 @@ export function renderTable(f: BenchFigures, date: string): string {
   const e = f.egress;
   const m = f.mesh.traffic;
   const r = f.mesh.rules;
+  const c = f.cni;
   return [
     START,
     `Measured by \`npm run bench\` on ${date} (2 cores, Debian 12, real kernel, hosts as network namespaces on one machine).`,
@@ -68,6 +71,11 @@ export function renderTable(f: BenchFigures, date: string): string {
     `| a backend's agent killed -> no new connection to it | ${m.agentKilledLastAnswerMs === undefined ? "none after the kill" : `${(m.agentKilledLastAnswerMs / 1000).toFixed(1)} s`} | < 15 s | h3's weftd SIGKILLed while the world keeps connecting through h1 (4 at a time); time from the kill to the last connection h3's backend answered, watched for ${(m.agentKilledWatchedMs / 1000).toFixed(0)} s |`,
     `| mesh rules, full apply at ${count(r.services)} services x ${r.backendsPerService} backends | ${r.fullApplyMs} ms | | the rendered table (weft's firewall plus the mesh) written by one \`nft -f\` from a process in a scratch namespace, the firewall shell's own write time; median of ${r.runs} runs |`,
     `| mesh rules, one backend added to one service | ${r.oneBackendAddedMs} ms | < 20 ms | the incremental update of the same table (the slot map elements of one service that moved, as weftd writes them: ${r.kinds[1] ?? "incremental"}, one nf_tables netlink batch); median of ${r.runs} runs; kube-proxy's nftables mode: ~141 ms to add one service at 10,000 |`,
+    `| CNI ADD round trip p50 / p99 | ${c.weft.addP50Ms} / ${c.weft.addP99Ms} ms | | ${c.iterations} ADDs, each followed by its DEL, through the installed weft-cni (the C forwarder) to a 1-host lab's weftd (veth, address, endpoint published), exec'd with the spec's env and stdin via \`nsenter --net\` into the host's namespace; Debian's \`bridge\` + \`host-local\` doing a single-host ADD the same way in the same run: ${c.bridge.addP50Ms} / ${c.bridge.addP99Ms} ms |`,
+    `| CNI DEL round trip p50 / p99 | ${c.weft.delP50Ms} / ${c.weft.delP99Ms} ms | | same runs; \`bridge\` + \`host-local\`: ${c.bridge.delP50Ms} / ${c.bridge.delP99Ms} ms |`,
+    ...(c.podman
+      ? [`| \`podman run\` -> reachable from another host p50 / p99 | ${c.podman.runToReachableP50Ms} / ${c.podman.runToReachableP99Ms} ms | | ${c.podman.runs} runs of \`podman run -d --network <weft network>\` (Debian's podman 4.3, CNI backend, runc) in h1's namespace of a 2-host lab, from the call until a lab container on h2 gets a ping reply from the new container's address (a ping every ~50 ms); each container removed before the next |`]
+      : []),
     `| DNS p99 at ${count(d.weft.steady.ratePerSec)} queries/s | ${d.weft.steady.p99Ms} ms (p50 ${d.weft.steady.p50Ms} ms) | < 1 ms | one agent's DnsServer on loopback, ${d.endpoints} names, A queries at a steady rate for ${(d.weft.steady.sent / d.weft.steady.ratePerSec).toFixed(0)} s from a worker thread (${count(d.weft.steady.answered)} of ${count(d.weft.steady.sent)} answered); ${d.dnsmasq.version.replace(/\s+Copyright.*$/, "")} from its hosts file, same load, same run: p99 ${d.dnsmasq.steady.p99Ms} ms (p50 ${d.dnsmasq.steady.p50Ms} ms, ${count(d.dnsmasq.steady.answered)} of ${count(d.dnsmasq.steady.sent)} answered) |`,
     `| DNS answers/s | ${count(d.weft.maxAnswersPerSec)} (dnsmasq ${count(d.dnsmasq.maxAnswersPerSec)}, weft ${(d.weft.maxAnswersPerSec / d.dnsmasq.maxAnswersPerSec).toFixed(2)}x) | >= dnsmasq | the same servers with ${d.window} queries always outstanding, same run |`,
     `| kernel programming, add | ${count(f.kernel.addPerSec)} entries/s | >= 500,000 | 5,000 remote endpoints = 10,000 FDB + neighbour entries, batched rtnetlink, median of ${f.runs} runs; \`bridge -batch\` + \`ip -batch\` on the same kernel in the same run: ${count(f.iproute2.addPerSec)}/s (weft ${(f.kernel.addPerSec / f.iproute2.addPerSec).toFixed(1)}x as fast) |`,

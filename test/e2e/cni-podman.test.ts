@@ -2,7 +2,8 @@
 // then `podman run --network weft-lab` on two hosts (podman started in the host's network namespace
 // with nsenter, its own storage and config in a temp dir, an image imported from a busybox rootfs
 // tarball): the containers reach each other across hosts by address and by name, reach the world
-// through the egress bridge, and `podman rm` removes the endpoint on every host.
+// through the egress bridge, and `podman rm` removes the endpoint on every host; `podman run -p` publishes
+// a port on the host's underlay address through the standard portmap plugin chained after weft.
 // Needs podman, containernetworking-plugins, runc and busybox-static (.ci/run installs them).
 // runc, not crun: crun refuses this machine's hybrid cgroup layout; the ulimits: the defaults exceed
 // what a process may set here.
@@ -85,7 +86,8 @@ beforeAll(async () => {
   const rootfs = join(dir, "rootfs");
   await mkdir(join(rootfs, "bin"), { recursive: true });
   await copyFile("/bin/busybox", join(rootfs, "bin", "busybox"));
-  for (const applet of ["sh", "sleep", "ping", "nslookup", "wget", "ip", "cat"]) await symlink("busybox", join(rootfs, "bin", applet));
+  await mkdir(join(rootfs, "www"));
+  for (const applet of ["sh", "sleep", "ping", "nslookup", "wget", "ip", "cat", "httpd"]) await symlink("busybox", join(rootfs, "bin", applet));
   await run("tar", ["-C", rootfs, "-cf", join(dir, "rootfs.tar"), "."]);
   await podman("h1", ["import", join(dir, "rootfs.tar"), IMAGE]);
 }, 240_000);
@@ -128,5 +130,21 @@ describe("podman with weft's CNI plugin", () => {
     await podman("h1", ["rm", "-f", "-t", "0", a()]);
     expect(await pollUntil(() => endpointNames("h2"), (names) => names.filter((n) => n.startsWith("cni-")).length === 1, 5000)).toHaveLength(1);
     expect(await endpointNames("h1")).toHaveLength(1);
+  });
+
+  it("podman run -p publishes a port through the chained portmap plugin, and podman rm takes it away", async () => {
+    const network = lab.state.network!.name;
+    const name = `${lab.prefix}-pw`;
+    const h1 = lab.state.hosts.find((h) => h.name === "h1")!;
+    const answer = `answer from ${name}`;
+    await podman("h1", ["run", "-d", "--name", name, "--network", network, "-p", "18080:8080", IMAGE, "sh", "-c", `echo '${answer}' > /www/index.html && exec httpd -f -p 8080 -h /www`]);
+    const fetch = () =>
+      run("ip", ["netns", "exec", lab.state.world!.netns, "curl", "-s", "-m", "2", `http://${h1.underlayIp}:18080/`]).then(
+        ({ stdout }) => stdout.trim(),
+        () => "",
+      );
+    expect(await pollUntil(fetch, (body) => body === answer, 10_000)).toBe(answer);
+    await podman("h1", ["rm", "-f", "-t", "0", name]);
+    expect(await pollUntil(fetch, (body) => body === "", 10_000)).toBe("");
   });
 });
