@@ -25,8 +25,9 @@ export function addLabCommands(program: Command): void {
     .option("--prefix <prefix>", "name prefix of everything the lab makes", "weft")
     .option("--cluster-key", "seal gossip with a generated cluster key")
     .option("--underlay-mtu <n>", "MTU of the underlay bridge and links", count("underlay-mtu", 1280, 9000), 1500)
-    .action(async (opts: { hosts: number; containers: number; prefix: string; clusterKey?: boolean; underlayMtu: number }, cmd: Command) => {
-      const { state, checks } = await labUp({ hosts: opts.hosts, containers: opts.containers, prefix: opts.prefix, clusterKey: opts.clusterKey, underlayMtu: opts.underlayMtu, log: say });
+    .option("--monitoring", "also start Prometheus (Debian's), scraping every agent with weft's alert rules")
+    .action(async (opts: { hosts: number; containers: number; prefix: string; clusterKey?: boolean; underlayMtu: number; monitoring?: boolean }, cmd: Command) => {
+      const { state, checks } = await labUp({ hosts: opts.hosts, containers: opts.containers, prefix: opts.prefix, clusterKey: opts.clusterKey, underlayMtu: opts.underlayMtu, monitoring: opts.monitoring, log: say });
       const json = (cmd.optsWithGlobals() as { json?: boolean }).json;
       if (json) process.stdout.write(JSON.stringify({ ...labStatusJson(state), checks }, null, 2) + "\n");
       else process.stdout.write(formatLabTable(state, checks));
@@ -60,7 +61,7 @@ export function addLabCommands(program: Command): void {
     });
   lab
     .command("down")
-    .description("remove everything the lab made: agents, etcd, namespaces, state (also after a crash)")
+    .description("remove everything the lab made: agents, etcd, Prometheus and its data, namespaces, state (also after a crash)")
     .option("--prefix <prefix>", "name prefix of the lab", "weft")
     .action(async (opts: { prefix: string }) => {
       await labDown({ prefix: opts.prefix, log: say });

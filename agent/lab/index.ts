@@ -16,3 +16,4 @@ export { listLabNetns } from "./lab-namespaces.js";
 export { pidsWithCommandLine } from "./detached-process.js";
 export { agentStatus } from "./lab-agent-process.js";
 export { runPingChecks, crossHostPairs } from "./lab-checks.js";
+export { labPrometheusConfig, labPrometheusUrl, PROMETHEUS_PORT } from "./lab-prometheus.js";

@@ -22,6 +22,8 @@ export interface LabOptions {
   underlayMtu?: number;
   /** The service `web` with its backends (lab-web.ts); default: when there are containers. */
   web?: boolean;
+  /** Prometheus scraping every agent (lab-prometheus.ts); default false. */
+  monitoring?: boolean;
 }
 
 export interface ResolvedLabOptions {
@@ -33,6 +35,7 @@ export interface ResolvedLabOptions {
   clusterKey: boolean;
   underlayMtu: number;
   web: boolean;
+  monitoring: boolean;
 }
 
 /** The lab's second network: one container on each of the first two hosts, isolated from the first. */
@@ -63,7 +66,7 @@ export function resolveLabOptions(options: LabOptions): ResolvedLabOptions {
   if (network.name === ISOLATED_LAB_NETWORK.name || network.vni === ISOLATED_LAB_NETWORK.vni) {
     throw new LabError("network", `name ${ISOLATED_LAB_NETWORK.name} and VNI ${ISOLATED_LAB_NETWORK.vni} belong to the lab's second network`);
   }
-  return { hosts, containers, prefix, network, log: options.log ?? (() => {}), clusterKey: options.clusterKey ?? false, underlayMtu, web: options.web ?? containers > 0 };
+  return { hosts, containers, prefix, network, log: options.log ?? (() => {}), clusterKey: options.clusterKey ?? false, underlayMtu, web: options.web ?? containers > 0, monitoring: options.monitoring ?? false };
 }
 
 function integerIn(field: string, value: unknown, min: number, max: number): number {

@@ -61,6 +61,8 @@ export interface LabState {
   isolated?: LabContainer[];
   /** The service `web` and its backends (lab-web.ts). */
   web?: LabWeb;
+  /** Prometheus (`lab up --monitoring`, lab-prometheus.ts): where it answers and its PID. */
+  prometheus?: { netns: string; url: string; pid: number; dataDir: string };
   /** Filled in by labStatus from a running agent (never written to state.json): the cluster's services. */
   services?: LabService[];
 }

@@ -8,6 +8,8 @@ export interface LabStatusJson {
   hosts: { name: string; netns: string; underlayIp: string; agentPid: number; apiSocket: string; running?: boolean }[];
   containers: { name: string; host: string; netns: string; network: string; ip: string; mac: string; endpointId: string }[];
   etcd: { endpoint: string; netns: string; pid: number };
+  /** `lab up --monitoring`: Prometheus, reachable from the lab's namespaces. */
+  prometheus?: { url: string; netns: string; pid: number };
   /** The cluster's services, as a running agent lists them (lab status only). */
   services?: LabService[];
   /** The lab's service `web`: its name, VIP, published port and backend containers. */
@@ -34,6 +36,7 @@ export function labStatusJson(state: LabState): LabStatusJson {
       endpointId: c.endpointId,
     })),
     etcd: { endpoint: state.etcd.endpoint, netns: state.etcd.netns, pid: state.etcd.pid },
+    ...(state.prometheus ? { prometheus: { url: state.prometheus.url, netns: state.prometheus.netns, pid: state.prometheus.pid } } : {}),
     ...(state.services ? { services: state.services } : {}),
     ...(state.web
       ? {
@@ -52,6 +55,7 @@ export function labStatusJson(state: LabState): LabStatusJson {
 export function formatLabTable(state: LabState, checks: readonly CheckResult[]): string {
   const sections: string[] = [];
   sections.push(`lab ${printable(state.prefix)}: etcd ${state.etcd.endpoint} (netns ${state.etcd.netns}, pid ${state.etcd.pid})`);
+  if (state.prometheus) sections.push(`prometheus ${state.prometheus.url} (netns ${state.prometheus.netns}, pid ${state.prometheus.pid}): scrapes every agent`);
   sections.push(
     renderTable(
       ["HOST", "NETNS", "UNDERLAY IP", "AGENT PID", "STATE", "API SOCKET"],

@@ -18,6 +18,7 @@ import { WEB_PUBLISHED_PORT, WEB_SERVICE, createLabWeb, webBackendHosts } from "
 import { runEgressChecks, runIsolationChecks, runNameChecks } from "./lab-world-checks.js";
 import { createWorld, removeNetnsConfigs, writeNetnsResolvConf } from "./lab-world.js";
 import { startLabEtcd } from "./lab-etcd.js";
+import { startLabPrometheus } from "./lab-prometheus.js";
 import { createHostNamespace, createUnderlay, deleteNetns, listLabNetns, netnsPids } from "./lab-namespaces.js";
 import {
   DEFAULT_LAB_PREFIX,
@@ -60,6 +61,14 @@ export async function labUp(options: LabOptions): Promise<{ state: LabState; che
     state.hosts = await Promise.all(state.hosts.map((host) => startLabAgent(host, state.clusterKeyFile)));
     await writeLabState(state);
     await waitAllAgentsReady(state.hosts);
+    if (resolved.monitoring) {
+      installMissing(["prometheus"], log);
+      log(`starting Prometheus in ${worldNetns(state.prefix)}, scraping ${state.hosts.length} agents`);
+      const { configFile: _config, ...prometheus } = await startLabPrometheus(state.prefix, state.hosts.map((h) => h.metricsAddr));
+      state.prometheus = prometheus;
+      await writeLabState(state);
+      log(`Prometheus at ${prometheus.url} (from the lab's namespaces, e.g. 'ip netns exec ${prometheus.netns} curl ${prometheus.url}/api/v1/targets')`);
+    }
 
     const network = resolved.network;
     log(`creating network ${network.name} (${network.subnet}, VNI ${network.vni})`);
@@ -191,7 +200,7 @@ export async function labDown(options: LabPrefixOptions = {}): Promise<void> {
   const dir = labDir(prefix);
   const state = await readLabState(prefix);
 
-  const recorded = [...(state?.hosts.map((h) => h.agentPid) ?? []), state?.etcd.pid ?? 0].filter((pid) => pid > 0);
+  const recorded = [...(state?.hosts.map((h) => h.agentPid) ?? []), state?.etcd.pid ?? 0, state?.prometheus?.pid ?? 0].filter((pid) => pid > 0);
   const ours = await Promise.all(recorded.map(async (pid) => ((await commandLineOf(pid))?.includes(`${dir}/`) ? pid : 0)));
   const pids = [...new Set([...ours.filter((pid) => pid > 0), ...(await pidsWithCommandLine(`${dir}/`))])];
   if (pids.length > 0) log(`stopping ${pids.length} lab processes`);
