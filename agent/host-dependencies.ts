@@ -46,7 +46,7 @@ export function installMissing(commands: readonly string[], log: (line: string) 
   if (process.getuid?.() !== 0) throw new Error(`missing ${missing.join(", ")}; installing them needs root (apt-get)`);
   log(`installing missing packages with apt-get: ${missing.join(" ")}`);
   execFileSync("apt-get", ["update", "-qq"], { stdio: "inherit" });
-  execFileSync("apt-get", ["install", "-y", "-qq", ...missing], {
+  execFileSync("apt-get", ["install", "-y", "-qq", "--no-install-recommends", ...missing], {
     stdio: "inherit",
     env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
   });
@@ -55,8 +55,9 @@ export function installMissing(commands: readonly string[], log: (line: string) 
 }
 
 /** Services a package starts on install that weft only wanted the program of: Debian's etcd-server
- * enables and starts a system-wide etcd on 127.0.0.1:2379 at every boot, but the lab runs its own. */
-const PACKAGE_SERVICES: Readonly<Record<string, string>> = { "etcd-server": "etcd.service" };
+ * enables and starts a system-wide etcd on 127.0.0.1:2379 at every boot (prometheus likewise on :9090),
+ * but the lab runs its own. */
+const PACKAGE_SERVICES: Readonly<Record<string, string>> = { "etcd-server": "etcd.service", prometheus: "prometheus.service" };
 
 function stopPackageService(pkg: string, log: (line: string) => void): void {
   const unit = PACKAGE_SERVICES[pkg];

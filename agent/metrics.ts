@@ -87,6 +87,8 @@ export class AgentMetrics {
       labelNames: ["stage"],
       registers: [registry],
     });
+    // Present at 0 from the start, so a dashboard shows "none skipped" rather than "no data".
+    for (const stage of ["build", "reconcile"]) this.skippedEntries.inc({ stage }, 0);
     this.orphanVeths = new prom.Gauge({
       name: "weft_orphan_veths",
       help: "weft veths in the kernel that this agent did not make (no endpoint in its state, none attached in this run): reported and left in place.",
