@@ -13,7 +13,7 @@ import { isRetryable, retry } from "../controlplane/retryable.js";
 import { errorText, printable, WeftError } from "../proto/values/index.js";
 import type { NetworkSpec } from "../controlplane/network-spec.js";
 import type { NetworkRecord, Registry, RegistryEvent, SubnetLease } from "../controlplane/registry/index.js";
-import { GossipNode, type BatchSignatureVerifier, type GossipConfig, type GossipTransport } from "../controlplane/gossip/index.js";
+import type { BatchSignatureVerifier, GossipConfig, GossipNode, GossipTransport } from "../controlplane/gossip/index.js";
 import { hostIfNameFor, Reconciler, vtepMacFor, type Kernel } from "../dataplane/index.js";
 import { buildHostDesiredState, DEFAULT_EGRESS_SUBNET } from "./desired-state/index.js";
 import { reassignEgressLegs } from "./endpoints/egress-allocation.js";
@@ -32,6 +32,7 @@ import { NetworkView } from "./networks/network-view.js";
 import { AgentServices } from "./services/agent-services.js";
 import type { ServiceOperations } from "./services/service-operations.js";
 import type { NodeKeyPair } from "./node-identity.js";
+import { createAgentGossip } from "./peers/agent-gossip.js";
 import { PeerDirectory, type PeerView } from "./peers/peer-directory.js";
 import type { AgentState, StateStore } from "./state-store.js";
 import { agentStatus, type AgentStatus } from "./status/agent-status.js";
@@ -311,27 +312,20 @@ export class Agent {
   // ---- wiring ----
 
   private createGossip(versionFloor: number): GossipNode {
-    const { registry } = this.options;
-    // C1's EntryPolicy; built as a value so its ownerVtep passes through before gossip declares it.
-    const policy = {
-      isKnownNetwork: (network: string) => this.networks.has(network),
-      ownerSlices: (owner: string, network: string) =>
-        (registry.snapshot().subnets.get(network) ?? []).filter((l) => l.node === owner).map((l) => l.cidr),
-      ownerVtep: (owner: string) => this.peerDirectory.ownerVtep(owner),
-    };
-    return new GossipNode({
-      name: this.options.node,
-      keyPair: this.options.keyPair,
-      transport: this.options.transport,
-      ...(this.options.clusterKey ? { clusterKey: this.options.clusterKey } : {}),
-      ...(this.options.gossipConfig ? { config: this.options.gossipConfig } : {}),
-      ...(this.options.signatureVerifier ? { verifier: this.options.signatureVerifier } : {}),
-      metrics: this.options.metrics,
-      log: (line) => this.options.log("info", line),
-      policy,
-      // A restarted agent resumes its gossip versions above everything it announced before.
+    const o = this.options;
+    return createAgentGossip({
+      node: o.node,
+      keyPair: o.keyPair,
+      transport: o.transport,
+      ...(o.clusterKey ? { clusterKey: o.clusterKey } : {}),
+      ...(o.gossipConfig ? { config: o.gossipConfig } : {}),
+      ...(o.signatureVerifier ? { verifier: o.signatureVerifier } : {}),
+      metrics: o.metrics,
+      log: (line) => o.log("info", line),
+      registry: o.registry,
+      isKnownNetwork: (network) => this.networks.has(network),
+      peerDirectory: this.peerDirectory,
       versionFloor,
-      // Acknowledge a push once the kernel holds what it brought (see GossipNode.confirm).
       beforeAck: () => this.kernelSync.caughtUp(),
     });
   }
