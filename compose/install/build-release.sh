@@ -15,8 +15,10 @@ trap 'rm -rf "$stage"' EXIT
 opt="$stage/opt/weft"
 mkdir -p "$opt/bin" "$stage/usr/bin"
 
-(cd "$repo" && npm run --silent build)
-cp -R "$repo/dist" "$opt/dist"
+# Compiled straight into the release, never into the checkout's dist/: the tests build releases while
+# other tests start weft from dist/, which must not change under them.
+(cd "$repo" && npx tsc -p tsconfig.build.json --outDir "$opt/dist")
+touch "$opt/dist/.built"
 cp "$repo/package.json" "$opt/"
 # Production dependencies only, as npm resolved them (npm ls lists the installed tree).
 (cd "$repo" && npm ls --omit=dev --all --parseable) | while read -r dir; do
