@@ -73,7 +73,7 @@ export async function startApiServer(
         }),
       attachEndpoint: (req) =>
         handle(async () => {
-          const endpoint = await agent.attachEndpoint({ network: req.network, netns: req.netns, name: req.name, ifName: req.ifName, aliases: req.aliases, labels: req.labels });
+          const endpoint = await agent.attachEndpoint({ network: req.network, netns: req.netns, name: req.name, ifName: req.ifName, aliases: req.aliases, labels: req.labels, ip: req.ip });
           return create(WeftService.method.attachEndpoint.output, { endpoint: toEndpoint(endpoint) });
         }),
       detachEndpoint: (req) =>

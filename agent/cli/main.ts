@@ -82,10 +82,11 @@ export function buildProgram(env: Readonly<Record<string, string | undefined>>):
     .option("--if-name <name>", "interface name inside the namespace", "eth0")
     .option("--alias <name>", "another DNS name of the endpoint in its network (repeatable)", (value: string, previous: string[] = []) => [...previous, value])
     .option("--label <key=value>", "a label services select backends by (repeatable)", labelArg)
+    .option("--ip <address>", "the address to take, in this host's slice of the network (default: the lowest free one)")
     .description("give a network namespace an interface on a network (and a way out, unless the network is internal); prints its addresses")
-    .action(async (opts: { network: string; netns: string; name?: string; ifName: string; alias?: string[]; label?: Record<string, string> }, cmd: Command) =>
+    .action(async (opts: { network: string; netns: string; name?: string; ifName: string; alias?: string[]; label?: Record<string, string>; ip?: string }, cmd: Command) =>
       withApi(cmd, async (api) => {
-        const res = await api.attachEndpoint({ network: opts.network, netns: opts.netns, name: opts.name ?? "", ifName: opts.ifName, aliases: opts.alias ?? [], labels: opts.label ?? {} });
+        const res = await api.attachEndpoint({ network: opts.network, netns: opts.netns, name: opts.name ?? "", ifName: opts.ifName, aliases: opts.alias ?? [], labels: opts.label ?? {}, ip: opts.ip ?? "" });
         print(cmd, WeftService.method.attachEndpoint.output, res, () => endpointDetails(res.endpoint!));
       }),
     );

@@ -9,9 +9,9 @@ import { basename } from "node:path";
 import { endpointRecordProblem, type EndpointRecord, type GossipNode } from "../../controlplane/gossip/index.js";
 import { validateLabels } from "../../controlplane/network-spec.js";
 import type { NetworkRecord, Registry } from "../../controlplane/registry/index.js";
-import { allocateAddress } from "../../controlplane/ipam/index.js";
+import { allocateAddress, sliceHolding, takeRequestedAddress } from "../../controlplane/ipam/index.js";
 import { hostIfNameFor } from "../../dataplane/index.js";
-import { errorText, macForAddress, parseInterfaceName, parseName, parseNetnsReference, printable, WeftError } from "../../proto/values/index.js";
+import { errorText, isIPv4, macForAddress, parseInterfaceName, parseName, parseNetnsReference, printable, WeftError } from "../../proto/values/index.js";
 import type { NetworkNamespaceId as NetnsId, ReconcileReport } from "../../dataplane/index.js";
 import type { AgentState, LocalEndpoint } from "../state-store.js";
 import { allocateEgressLeg } from "./egress-allocation.js";
@@ -27,6 +27,8 @@ export interface AttachRequest {
   aliases?: readonly string[];
   /** Announced through gossip: services select their backends by them. */
   labels?: Record<string, string>;
+  /** The address to take (in this node's slice, free); absent or "": the lowest free one. */
+  ip?: string;
 }
 
 export const MAX_ALIASES = 16;
@@ -146,6 +148,7 @@ export class EndpointLifecycle {
     if (state.endpoints.some((e) => e.netns === netns && e.ifName === ifName)) {
       throw new WeftError("already-exists", `netns: "${netns}" already has a weft interface ${ifName}`, { field: "netns" });
     }
+    const requested = request.ip ? parseRequestedIp(request.ip, network) : undefined;
     const netnsId = options.inspectNetns(reference.path);
     if ((options.hostNamespaces ?? initialNamespace)().some((id) => id.dev === netnsId.dev && id.ino === netnsId.ino)) {
       throw new WeftError("invalid-argument", `netns: "${printable(request.netns)}" is the host's initial network namespace, not a container's`, { field: "netns" });
@@ -153,11 +156,16 @@ export class EndpointLifecycle {
 
     // A slice this node already holds needs no etcd round trip, so attaching works while etcd is unreachable.
     const held = (options.registry.snapshot().subnets.get(network.name) ?? []).find((l) => l.node === options.node);
-    const lease = held ?? (await options.registry.claimSubnet(network.name, options.node, state.subnets[network.name]));
+    // A requested address decides which slice to prefer: the claim then gets it unless another node holds it.
+    const preferred = requested?.slice ?? state.subnets[network.name];
+    const lease = held ?? (await options.registry.claimSubnet(network.name, options.node, preferred));
     const releaseIfUnused = (): Promise<void> => (held ? Promise.resolve() : this.releaseSliceIfUnused(network.name, lease.cidr));
     let ip: string;
     try {
-      ip = allocateAddress(lease.cidr, new Set(state.endpoints.filter((e) => e.network === network.name).map((e) => e.ip)));
+      const used = state.endpoints.filter((e) => e.network === network.name);
+      ip = requested
+        ? takeRequestedAddress(lease.cidr, requested.ip, new Map(used.map((e) => [e.ip, `endpoint ${e.name}`])))
+        : allocateAddress(lease.cidr, new Set(used.map((e) => e.ip)));
     } catch (err) {
       await releaseIfUnused();
       throw err;
@@ -289,6 +297,14 @@ export class EndpointLifecycle {
     this.lock = run.catch(() => undefined);
     return run;
   }
+}
+
+/** A requested address: an IPv4 address of the network's subnet, with the slice that holds it. */
+export function parseRequestedIp(ip: string, network: Pick<NetworkRecord, "name" | "subnet" | "hostPrefixLen">): { ip: string; slice: string } {
+  if (!isIPv4(ip)) throw new WeftError("invalid-argument", `ip: ${JSON.stringify(printable(ip))} is not an IPv4 address`, { field: "ip" });
+  const slice = sliceHolding(network.subnet, network.hostPrefixLen, ip);
+  if (slice === undefined) throw new WeftError("invalid-argument", `ip: ${ip} is not in network "${network.name}"'s subnet ${network.subnet}`, { field: "ip" });
+  return { ip, slice };
 }
 
 function initialNamespace(): NetnsId[] {

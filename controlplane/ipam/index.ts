@@ -1,2 +1,2 @@
 export { chooseSubnetSlice, subnetSlices, isSliceOf } from "./subnet-slice.js";
-export { allocateAddress } from "./address-allocation.js";
+export { allocateAddress, takeRequestedAddress, sliceHolding } from "./address-allocation.js";
