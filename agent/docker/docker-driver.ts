@@ -4,10 +4,13 @@
 // interface only from its own namespace, which is not how weft attaches, so Join answers at once
 // (no interface, no gateway: weft's egress leg is the default route) and the attach follows in the
 // background as soon as dockerd reports the container's pid (endpoint-attacher.ts), which then also
-// points the container's resolv.conf at weft's DNS (resolv-conf.ts).
+// points the container's resolv.conf at weft's DNS (resolv-conf.ts). The same plugin is Docker's IPAM
+// driver (docker-ipam.ts): on a network using it, the attach asks weft for the address Docker shows.
 import { isName, WeftError } from "../../proto/values/index.js";
 import type { DockerAgent } from "./docker-agent.js";
-import { parseCreateNetwork, parseEndpoint, parseJoin, parseNetworkId } from "./docker-request.js";
+import { DockerIpam, type PoolStore } from "./docker-ipam.js";
+import { parseCreateEndpoint, parseCreateNetwork, parseEndpoint, parseJoin, parseNetworkId } from "./docker-request.js";
+import { WEFT_ADDRESS_SPACE } from "./ipam-request.js";
 import type { DockerNetworkRecord, NetworkStore } from "./network-store.js";
 
 export interface DriverReply {
@@ -26,6 +29,10 @@ export interface DriverDeps {
   agent: DockerAgent;
   store: NetworkStore;
   attacher: Attacher;
+  /** The IPAM driver's pools. */
+  pools: PoolStore;
+  now?: () => number;
+  random?: () => number;
 }
 
 /** A weft network the driver creates for a Docker network given only a subnet. */
@@ -39,8 +46,12 @@ const NOTHING = {};
 
 export class DockerDriver {
   private lock: Promise<unknown> = Promise.resolve();
+  readonly ipam: DockerIpam;
 
-  constructor(private readonly deps: DriverDeps) {}
+  constructor(private readonly deps: DriverDeps) {
+    const { agent, pools, store, now, random } = deps;
+    this.ipam = new DockerIpam({ agent, pools, networks: store, ...(now ? { now } : {}), ...(random ? { random } : {}) });
+  }
 
   /** One call: the URL path (e.g. "/NetworkDriver.Join") and the parsed JSON body. */
   handle(path: string, body: unknown): Promise<DriverReply> {
@@ -72,26 +83,27 @@ export class DockerDriver {
     const existing = await this.deps.store.get(request.networkId);
     if (existing) return NOTHING;
     const { agent } = this.deps;
+    const ipam = request.addressSpace === WEFT_ADDRESS_SPACE ? { weftIpam: true, addresses: {} } : {};
     if (request.weftNetwork !== undefined) {
       const network = await agent.findNetwork(request.weftNetwork);
       if (!network) throw new WeftError("not-found", `Options.weft.network: no weft network "${request.weftNetwork}" (weft network create)`, { field: "Options.weft.network" });
       if (request.subnet !== undefined && request.subnet !== network.subnet) {
         throw new WeftError("invalid-argument", `IPv4Data[0].Pool: ${request.subnet} is not weft network ${network.name}'s subnet ${network.subnet} (give --subnet ${network.subnet})`, { field: "IPv4Data[0].Pool" });
       }
-      await this.deps.store.put({ networkId: request.networkId, weftNetwork: network.name, created: false, endpoints: {} });
+      await this.deps.store.put({ networkId: request.networkId, weftNetwork: network.name, created: false, endpoints: {}, ...ipam });
       return NOTHING;
     }
     // Docker's network ids differ from host to host (local scope): the same subnet given on another
     // host finds the weft network the first host created, and so both hosts' containers meet.
     const same = (await agent.listNetworks()).find((n) => n.subnet === request.subnet);
     if (same) {
-      await this.deps.store.put({ networkId: request.networkId, weftNetwork: same.name, created: false, endpoints: {} });
+      await this.deps.store.put({ networkId: request.networkId, weftNetwork: same.name, created: false, endpoints: {}, ...ipam });
       return NOTHING;
     }
     const name = createdNetworkName(request.networkId);
     await agent.createNetwork({ name, subnet: request.subnet!, labels: { [CREATED_BY_LABEL]: request.networkId.slice(0, 12) } });
     try {
-      await this.deps.store.put({ networkId: request.networkId, weftNetwork: name, created: true, endpoints: {} });
+      await this.deps.store.put({ networkId: request.networkId, weftNetwork: name, created: true, endpoints: {}, ...ipam });
     } catch (err) {
       await agent.removeNetwork(name).catch(() => undefined);
       throw err;
@@ -116,13 +128,16 @@ export class DockerDriver {
   }
 
   async createEndpoint(body: unknown): Promise<object> {
-    const { networkId, endpointId } = parseEndpoint(body);
+    const { networkId, endpointId, address } = parseCreateEndpoint(body);
     const record = await this.known(networkId);
-    if (!(endpointId in record.endpoints)) {
-      record.endpoints[endpointId] = "";
+    // With weft's IPAM the address is the one it reserved in this host's slice: the attach asks for it.
+    const wanted = record.weftIpam && address !== undefined ? address : undefined;
+    if (!(endpointId in record.endpoints) || record.addresses?.[endpointId] !== wanted) {
+      record.endpoints[endpointId] ??= "";
+      if (wanted !== undefined) record.addresses = { ...record.addresses, [endpointId]: wanted };
       await this.deps.store.put(record);
     }
-    // Docker's own interface values (its IPAM's address, a MAC) are left as they are: answering none.
+    // Docker's own interface values (the address, a MAC) are left as they are: answering none.
     return NOTHING;
   }
 
@@ -167,8 +182,10 @@ export class DockerDriver {
     if (!record || !(endpointId in record.endpoints)) return;
     const name = record.endpoints[endpointId];
     if (name) await ignoreNotFound(this.deps.agent.detach(name));
-    if (forget) delete record.endpoints[endpointId];
-    else record.endpoints[endpointId] = "";
+    if (forget) {
+      delete record.endpoints[endpointId];
+      if (record.addresses) delete record.addresses[endpointId];
+    } else record.endpoints[endpointId] = "";
     await this.deps.store.put(record);
   }
 
@@ -188,7 +205,7 @@ export class DockerDriver {
 type Call = (driver: DockerDriver, body: unknown) => Promise<object>;
 
 const CALLS: Record<string, Call> = {
-  "/Plugin.Activate": () => Promise.resolve({ Implements: ["NetworkDriver"] }),
+  "/Plugin.Activate": () => Promise.resolve({ Implements: ["NetworkDriver", "IpamDriver"] }),
   // Local scope: global scope needs Docker 20.10's deprecated cluster store. Connectivity is global.
   "/NetworkDriver.GetCapabilities": () => Promise.resolve({ Scope: "local", ConnectivityScope: "global" }),
   "/NetworkDriver.CreateNetwork": (d, b) => d.createNetwork(b),
@@ -204,6 +221,13 @@ const CALLS: Record<string, Call> = {
   "/NetworkDriver.DiscoverDelete": () => Promise.resolve(NOTHING),
   "/NetworkDriver.ProgramExternalConnectivity": () => Promise.resolve(NOTHING),
   "/NetworkDriver.RevokeExternalConnectivity": () => Promise.resolve(NOTHING),
+  // No replay: pool ids name weft networks and reservations are on disk, so both outlive restarts.
+  "/IpamDriver.GetCapabilities": () => Promise.resolve({ RequiresMACAddress: false, RequiresRequestReplay: false }),
+  "/IpamDriver.GetDefaultAddressSpaces": () => Promise.resolve({ LocalDefaultAddressSpace: WEFT_ADDRESS_SPACE, GlobalDefaultAddressSpace: WEFT_ADDRESS_SPACE }),
+  "/IpamDriver.RequestPool": (d, b) => d.ipam.requestPool(b),
+  "/IpamDriver.ReleasePool": (d, b) => d.ipam.releasePool(b),
+  "/IpamDriver.RequestAddress": (d, b) => d.ipam.requestAddress(b),
+  "/IpamDriver.ReleaseAddress": (d, b) => d.ipam.releaseAddress(b),
 };
 
 function errorReply(err: unknown): DriverReply {

@@ -8,6 +8,7 @@ import { startDockerServer } from "./docker-server.js";
 import { EndpointAttacher } from "./endpoint-attacher.js";
 import { grpcDockerAgent } from "./grpc-docker-agent.js";
 import { fileNetworkStore } from "./network-store.js";
+import { jsonFileStore } from "./json-file-store.js";
 import { pointResolvConf } from "./resolv-conf.js";
 
 export interface DockerPluginOptions {
@@ -35,7 +36,7 @@ export async function startDockerPlugin(options: DockerPluginOptions): Promise<D
     pointResolvConf,
     log: options.log,
   });
-  driver = new DockerDriver({ agent, store: fileNetworkStore(join(options.stateDir, "docker")), attacher });
+  driver = new DockerDriver({ agent, store: fileNetworkStore(join(options.stateDir, "docker")), pools: jsonFileStore(join(options.stateDir, "docker-ipam")), attacher });
   const server = await startDockerServer(options.pluginSocket, driver, options.log);
   return {
     server,

@@ -1,6 +1,6 @@
 // The libnetwork remote driver's requests (docs/remote.md, drivers/remote/api), parsed and checked
 // before anything is done, so a bad request leaves nothing behind. Errors name Docker's field.
-import { invalidArgument, isName, parseIPv4Cidr, formatIPv4Cidr, printable } from "../../proto/values/index.js";
+import { invalidArgument, isIPv4, isName, parseIPv4Cidr, formatIPv4Cidr, printable } from "../../proto/values/index.js";
 
 /** Docker's network and endpoint ids: 64 lower-case hex digits. */
 const DOCKER_ID = /^[0-9a-f]{64}$/;
@@ -15,6 +15,8 @@ export interface CreateNetworkRequest {
   weftNetwork?: string;
   /** Docker's IPv4 pool (`--subnet`, or the one Docker's IPAM picked), canonical CIDR. */
   subnet?: string;
+  /** The IPAM driver's address space (weft's IPAM answers "weft"). */
+  addressSpace?: string;
 }
 
 export interface EndpointRequest {
@@ -52,13 +54,16 @@ export function parseCreateNetwork(body: unknown): CreateNetworkRequest {
   if (!Array.isArray(ipv4)) throw invalidArgument("IPv4Data", "must be a list");
   if (ipv4.length > 1) throw invalidArgument("IPv4Data", "a weft network has one subnet; give one --subnet");
   let subnet: string | undefined;
+  let addressSpace: string | undefined;
   if (ipv4[0] !== undefined) {
-    const pool = object(ipv4[0], "IPv4Data[0]")["Pool"];
+    const data = object(ipv4[0], "IPv4Data[0]");
+    const pool = data["Pool"];
     if (typeof pool !== "string") throw invalidArgument("IPv4Data[0].Pool", "is required");
     subnet = formatIPv4Cidr(parseIPv4Cidr(pool, "IPv4Data[0].Pool", { canonical: true }));
+    if (typeof data["AddressSpace"] === "string") addressSpace = data["AddressSpace"];
   }
   if (named === undefined && subnet === undefined) throw invalidArgument("IPv4Data", `give --subnet, or -o ${NETWORK_OPTION}=NAME for an existing weft network`);
-  return { networkId, ...(named !== undefined ? { weftNetwork: named } : {}), ...(subnet !== undefined ? { subnet } : {}) };
+  return { networkId, ...(named !== undefined ? { weftNetwork: named } : {}), ...(subnet !== undefined ? { subnet } : {}), ...(addressSpace !== undefined ? { addressSpace } : {}) };
 }
 
 export function parseNetworkId(body: unknown): string {
@@ -68,6 +73,19 @@ export function parseNetworkId(body: unknown): string {
 export function parseEndpoint(body: unknown): EndpointRequest {
   const request = object(body, "request");
   return { networkId: parseDockerId(request["NetworkID"], "NetworkID"), endpointId: parseDockerId(request["EndpointID"], "EndpointID") };
+}
+
+/** CreateEndpoint: the endpoint, and the IPv4 address Docker's IPAM gave it (Interface.Address), if any. */
+export function parseCreateEndpoint(body: unknown): EndpointRequest & { address?: string } {
+  const endpoint = parseEndpoint(body);
+  const request = object(body, "request");
+  const iface = request["Interface"] === undefined || request["Interface"] === null ? {} : object(request["Interface"], "Interface");
+  const address = iface["Address"];
+  if (address === undefined || address === null || address === "") return endpoint;
+  if (typeof address !== "string") throw invalidArgument("Interface.Address", "must be an address in CIDR form");
+  const ip = /^([0-9.]+)\/\d{1,2}$/.exec(address)?.[1];
+  if (ip === undefined || !isIPv4(ip)) throw invalidArgument("Interface.Address", `${JSON.stringify(printable(address).slice(0, 80))} is not an IPv4 address in CIDR form`);
+  return { ...endpoint, address: ip };
 }
 
 export function parseJoin(body: unknown): JoinRequest {

@@ -77,7 +77,8 @@ export class EndpointAttacher implements Attacher {
       container = await look();
     }
     if (entry.cancelled) return;
-    const request = { network: record.weftNetwork, netns: `/proc/${container.pid}/ns/net`, ifName: this.options.ifName ?? "eth0", aliases: [] };
+    const ip = record.addresses?.[endpointId];
+    const request = { network: record.weftNetwork, netns: `/proc/${container.pid}/ns/net`, ifName: this.options.ifName ?? "eth0", aliases: [], ...(ip ? { ip } : {}) };
     let name = endpointNameFor(container.name, endpointId);
     let endpoint;
     try {

@@ -1,86 +1,16 @@
 // The Docker driver's calls on fakes: what weft is asked, what Docker is answered, what is recorded,
 // and that a bad request names its field and leaves nothing behind.
 import { describe, expect, it } from "vitest";
-import { DockerDriver, createdNetworkName } from "../../../agent/docker/docker-driver.js";
-import { EndpointAttacher } from "../../../agent/docker/endpoint-attacher.js";
+import { createdNetworkName } from "../../../agent/docker/docker-driver.js";
 import { WeftError } from "../../../proto/values/index.js";
-import type { DockerAgent, DockerContainer, DockerEngine, WeftNetwork } from "../../../agent/docker/docker-agent.js";
-import type { DockerNetworkRecord, NetworkStore } from "../../../agent/docker/network-store.js";
-import type { CniAttachRequest, CniEndpoint } from "../../../agent/cni/cni-agent.js";
-
-const NID = "a".repeat(64);
-const EID = "b".repeat(64);
-
-class FakeAgent implements DockerAgent {
-  networks = new Map<string, WeftNetwork>([["lab", { name: "lab", subnet: "10.40.0.0/16", internal: false }]]);
-  endpoints = new Map<string, CniEndpoint>();
-  attached: CniAttachRequest[] = [];
-  detached: string[] = [];
-  async findNetwork(name: string) {
-    return this.networks.get(name);
-  }
-  async listNetworks() {
-    return [...this.networks.values()];
-  }
-  async createNetwork({ name, subnet }: { name: string; subnet: string }) {
-    if (subnet.startsWith("10.40.")) throw new WeftError("invalid-argument", `subnet: ${subnet} overlaps network lab`, { field: "subnet" });
-    this.networks.set(name, { name, subnet, internal: false });
-  }
-  async removeNetwork(name: string) {
-    if (!this.networks.delete(name)) throw new WeftError("not-found", `network: no network "${name}"`, { field: "network" });
-  }
-  async attach(request: CniAttachRequest): Promise<CniEndpoint> {
-    if (this.endpoints.has(request.name)) throw new WeftError("already-exists", `name: an endpoint named "${request.name}" already exists`, { field: "name" });
-    this.attached.push(request);
-    const endpoint: CniEndpoint = { id: `id-${request.name}`, name: request.name, network: request.network, local: true, gateway: "10.40.1.1", mtu: 1450, interfaces: [{ name: request.ifName, mac: "02:42:0a:28:01:02", ip: "10.40.1.2/16" }], dns: { nameservers: ["10.40.1.1"], search: [request.network] } };
-    this.endpoints.set(request.name, endpoint);
-    return endpoint;
-  }
-  async detach(name: string) {
-    if (!this.endpoints.delete(name)) throw new WeftError("not-found", `endpoint: no endpoint "${name}"`, { field: "endpoint" });
-    this.detached.push(name);
-  }
-  async find(name: string) {
-    return this.endpoints.get(name);
-  }
-}
-
-class FakeEngine implements DockerEngine {
-  containers = new Map<string, DockerContainer>();
-  async containerFor(_networkId: string, endpointId: string) {
-    return this.containers.get(endpointId);
-  }
-}
-
-function memoryStore(): NetworkStore & { records: Map<string, DockerNetworkRecord> } {
-  const records = new Map<string, DockerNetworkRecord>();
-  const copy = (r: DockerNetworkRecord): DockerNetworkRecord => ({ ...r, endpoints: { ...r.endpoints } });
-  return {
-    records,
-    get: async (id) => (records.has(id) ? copy(records.get(id)!) : undefined),
-    put: async (record) => void records.set(record.networkId, copy(record)),
-    remove: async (id) => void records.delete(id),
-  };
-}
-
-function setup() {
-  const agent = new FakeAgent();
-  const engine = new FakeEngine();
-  const store = memoryStore();
-  let driver: DockerDriver | undefined;
-  const resolvConfs: Array<[string, string]> = [];
-  const pointResolvConf = async (path: string, content: string) => Boolean(resolvConfs.push([path, content]));
-  const attacher = new EndpointAttacher({ agent, engine, record: (n, e, name, wanted) => driver!.recordAttached(n, e, name, wanted), pointResolvConf, pollMs: 1, timeoutMs: 5000, log: () => undefined });
-  driver = new DockerDriver({ agent, store, attacher });
-  return { agent, engine, store, attacher, driver, resolvConfs };
-}
+import { EID, NID, setup } from "./docker-fakes.js";
 
 const createLab = { NetworkID: NID, Options: { "com.docker.network.generic": { "weft.network": "lab" } }, IPv4Data: [{ AddressSpace: "LocalDefault", Pool: "10.40.0.0/16", Gateway: "10.40.0.1/16" }], IPv6Data: [] };
 
 describe("docker driver", () => {
   it("activates as a network driver, local scope with global connectivity, 404 for unknown calls", async () => {
     const { driver } = setup();
-    expect(await driver.handle("/Plugin.Activate", {})).toEqual({ status: 200, body: { Implements: ["NetworkDriver"] } });
+    expect(await driver.handle("/Plugin.Activate", {})).toEqual({ status: 200, body: { Implements: ["NetworkDriver", "IpamDriver"] } });
     expect(await driver.handle("/NetworkDriver.GetCapabilities", {})).toEqual({ status: 200, body: { Scope: "local", ConnectivityScope: "global" } });
     const unknown = await driver.handle("/NetworkDriver.AllocateNetwork", {});
     expect(unknown.status).toBe(404);

@@ -18,12 +18,13 @@ afterEach(async () => {
   for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
 });
 
-const store: NetworkStore = { get: async () => undefined, put: async () => undefined, remove: async () => undefined };
+const store: NetworkStore = { get: async () => undefined, put: async () => undefined, remove: async () => undefined, list: async () => [] };
 const unused = () => Promise.reject(new Error("not used here"));
 const driver = () =>
   new DockerDriver({
-    agent: { attach: unused, detach: unused, find: unused, findNetwork: unused, listNetworks: unused, createNetwork: unused, removeNetwork: unused },
+    agent: { attach: unused, detach: unused, find: unused, findNetwork: unused, listNetworks: unused, networkSlices: unused, createNetwork: unused, removeNetwork: unused },
     store,
+    pools: { get: unused, put: unused, remove: unused, list: unused },
     attacher: { start: () => undefined, cancel: () => undefined },
   });
 
@@ -50,12 +51,12 @@ function call(socketPath: string, path: string, body: string, method = "POST"): 
 describe("docker plugin socket", () => {
   it("answers Plugin.Activate with Docker's media type", async () => {
     const socket = await serve();
-    expect(await call(socket, "/Plugin.Activate", "")).toEqual({ status: 200, type: "application/vnd.docker.plugins.v1+json", body: { Implements: ["NetworkDriver"] } });
+    expect(await call(socket, "/Plugin.Activate", "")).toEqual({ status: 200, type: "application/vnd.docker.plugins.v1+json", body: { Implements: ["NetworkDriver", "IpamDriver"] } });
   });
 
   it("answers 404 with Err for a call it lacks, 400 for a body that is not JSON, 405 for a GET", async () => {
     const socket = await serve();
-    const missing = await call(socket, "/IpamDriver.RequestPool", "{}");
+    const missing = await call(socket, "/NetworkDriver.AllocateNetwork", "{}");
     expect(missing.status).toBe(404);
     expect(missing.body).toHaveProperty("Err");
     const garbage = await call(socket, "/NetworkDriver.CreateNetwork", "{not json");
