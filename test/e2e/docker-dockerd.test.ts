@@ -4,7 +4,9 @@
 // weft's Docker driver served per host on /run/docker/plugins/<lab prefix>-<host>.sock (started here
 // while weftd does not serve it itself); an image from `docker import` of a busybox rootfs. Containers
 // on two hosts reach each other by address and by name (the driver points their resolv.conf at weft's
-// DNS on their gateway) and the world,
+// DNS on their gateway) and the world; the plugin is the network's IPAM driver too, so `docker
+// inspect` shows exactly the address weft reports (`weft endpoint ls --json`), inside that host's
+// slice, and `docker run --ip` takes an address of the slice or fails naming the field;
 // `docker rm` removes the endpoint everywhere, a restart of weftd keeps their traffic, and a restart of
 // dockerd finds its weft network again.
 // Needs docker.io (dockerd, containerd, runc) and busybox-static.
@@ -15,7 +17,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { labAgent } from "../../agent/lab/index.js";
+import { labAgent, runWeftCli } from "../../agent/lab/index.js";
 import { dockerPluginSocketPath, startDockerPlugin } from "../../agent/docker/index.js";
 import type { DockerPlugin } from "../../agent/docker/docker-plugin.js";
 import { pollUntil, withLab, withLabApi, type TestLab } from "../helpers/lab.js";
@@ -78,6 +80,52 @@ async function weftEndpoint(host: string, name: string) {
   return withLabApi(lab, host, async (api) => (await api.listEndpoints({ network: lab.state.network!.name })).endpoints.find((e) => e.name === name));
 }
 
+/** The endpoint as `weft endpoint ls --json` on that host reports it. */
+async function cliEndpoint(host: string, name: string): Promise<{ ip: string; local: boolean } | undefined> {
+  const h = lab.state.hosts.find((x) => x.name === host)!;
+  const out = JSON.parse(await runWeftCli(h, ["--json", "endpoint", "ls", "--network", lab.state.network!.name])) as { endpoints: Array<{ name: string; ip: string; local?: boolean }> };
+  const endpoint = out.endpoints.find((e) => e.name === name);
+  return endpoint && { ip: endpoint.ip, local: endpoint.local === true };
+}
+
+/** This host's slice of the lab network. */
+async function sliceOf(host: string): Promise<string | undefined> {
+  return withLabApi(lab, host, async (api) => {
+    const { node } = await api.getStatus({});
+    return (await api.inspectNetwork({ name: lab.state.network!.name })).slices.find((s) => s.node === node)?.cidr;
+  });
+}
+
+const ipValue = (text: string): number => text.split(".").reduce((n, part) => n * 256 + Number(part), 0);
+const ipText = (value: number): string => [value >>> 24, (value >>> 16) & 255, (value >>> 8) & 255, value & 255].join(".");
+
+function inSlice(ip: string, slice: string): boolean {
+  const [base, bits] = slice.split("/");
+  const size = 2 ** (32 - Number(bits));
+  return Math.floor(ipValue(ip) / size) === Math.floor(ipValue(base!) / size);
+}
+
+/** The address in the middle of a slice (neither its gateway nor an end Docker's IPAM counts from). */
+function middleOf(slice: string): string {
+  const [base, bits] = slice.split("/");
+  return ipText(ipValue(base!) + 2 ** (31 - Number(bits)));
+}
+
+async function dockerAddress(host: string, container: string): Promise<string> {
+  return docker(host, ["inspect", "-f", `{{(index .NetworkSettings.Networks "${NETWORK}").IPAddress}}`, container]);
+}
+
+/** docker inspect's address is weft's (as the CLI lists it on that host), inside the host's slice. */
+async function expectWeftAddress(host: string, container: string): Promise<string> {
+  const endpoint = await pollUntil(() => cliEndpoint(host, container), (e) => e !== undefined, 20_000);
+  expect(endpoint, `weft endpoint ${container} on ${host}`).toMatchObject({ local: true });
+  expect(await dockerAddress(host, container)).toBe(endpoint!.ip);
+  const slice = await sliceOf(host);
+  expect(slice, `${host}'s slice`).toBeDefined();
+  expect(inSlice(endpoint!.ip, slice!), `${endpoint!.ip} in ${slice}`).toBe(true);
+  return endpoint!.ip;
+}
+
 async function endpointNames(host: string): Promise<string[]> {
   return withLabApi(lab, host, async (api) => (await api.listEndpoints({ network: lab.state.network!.name })).endpoints.map((e) => e.name));
 }
@@ -96,7 +144,7 @@ beforeAll(async () => {
   await run("tar", ["-C", rootfs, "-cf", join(dir, "rootfs.tar"), "."]);
   for (const host of HOSTS) {
     await docker(host, ["import", join(dir, "rootfs.tar"), IMAGE]);
-    await docker(host, ["network", "create", "-d", pluginName(host), "-o", `weft.network=${lab.state.network!.name}`, "--subnet", lab.state.network!.subnet, NETWORK]);
+    await docker(host, ["network", "create", "-d", pluginName(host), "--ipam-driver", pluginName(host), "-o", `weft.network=${lab.state.network!.name}`, "--subnet", lab.state.network!.subnet, NETWORK]);
   }
 }, 300_000);
 
@@ -150,6 +198,35 @@ describe("dockerd with weft's network driver", () => {
     expect(await docker("h1", ["exec", a(), "wget", "-q", "-O", "-", `http://${lab.state.world!.ip}/`])).toBe(h1.underlayIp);
   });
 
+  it("docker inspect shows the address weft gave the container, inside that host's slice, on both hosts", async () => {
+    expect(await expectWeftAddress("h1", a())).toBe(await ipOf("h1", a()));
+    await expectWeftAddress("h2", b());
+  });
+
+  it("docker run --ip takes a free address of the host's slice, and refuses another host's or a taken one naming the field", async () => {
+    const slice = (await sliceOf("h1"))!;
+    const wanted = middleOf(slice);
+    const c = `${lab.prefix}-dc`;
+    await docker("h1", ["run", "-d", "--name", c, "--network", NETWORK, "--ip", wanted, IMAGE, "sleep", "600"]);
+    expect(await expectWeftAddress("h1", c)).toBe(wanted);
+    const taken = `${lab.prefix}-dt`;
+    const elsewhere = `${lab.prefix}-de`;
+    const ipB = await ipOf("h2", b());
+    for (const [name, ip, reason] of [[taken, wanted, "in use"], [elsewhere, ipB, "slice"]] as const) {
+      const err = await docker("h1", ["run", "-d", "--name", name, "--network", NETWORK, "--ip", ip, IMAGE, "sleep", "600"]).then(() => "", (e: { stderr?: string }) => e.stderr ?? "");
+      expect(err).toContain("Address:");
+      expect(err).toContain(reason);
+      await docker("h1", ["rm", "-f", name]).catch(() => undefined);
+      expect(await cliEndpoint("h1", name)).toBeUndefined();
+    }
+    await docker("h1", ["rm", "-f", c]);
+    // Released: the address is free again for the next container asking for it.
+    await docker("h1", ["run", "-d", "--name", c, "--network", NETWORK, "--ip", wanted, IMAGE, "sleep", "600"]);
+    expect(await expectWeftAddress("h1", c)).toBe(wanted);
+    await docker("h1", ["rm", "-f", c]);
+    await pollUntil(() => cliEndpoint("h1", c), (e) => e === undefined, 10_000);
+  });
+
   it("a restart of weftd (and of the driver it serves, which keeps its state on disk) keeps the containers' traffic", async () => {
     const ipB = await ipOf("h2", b());
     await plugins.get("h1")!.close();
@@ -159,6 +236,12 @@ describe("dockerd with weft's network driver", () => {
     await startPlugin("h1");
     const ok = await pollUntil(() => docker("h1", ["exec", a(), "ping", "-c", "1", "-W", "2", ipB]).then(() => true, () => false), (x) => x, 20_000);
     expect(ok).toBe(true);
+    await expectWeftAddress("h1", a());
+    // The restarted plugin still knows the pool and its reservations: a new container gets another address.
+    const c = `${lab.prefix}-dr`;
+    await docker("h1", ["run", "-d", "--name", c, "--network", NETWORK, IMAGE, "sleep", "600"]);
+    expect(await expectWeftAddress("h1", c)).not.toBe(await ipOf("h1", a()));
+    await docker("h1", ["rm", "-f", c]);
   });
 
   it("docker rm removes the container's endpoint on every host", async () => {
@@ -173,7 +256,7 @@ describe("dockerd with weft's network driver", () => {
     await startDockerd("h1");
     expect(await docker("h1", ["network", "ls", "--format", "{{.Name}} {{.Driver}}"])).toContain(`${NETWORK} ${pluginName("h1")}`);
     await docker("h1", ["run", "-d", "--name", a(), "--network", NETWORK, IMAGE, "sleep", "600"]);
-    const ipA = await ipOf("h1", a());
+    const ipA = await expectWeftAddress("h1", a());
     expect(await pollUntil(() => docker("h2", ["exec", b(), "ping", "-c", "1", "-W", "2", ipA]).then(() => true, () => false), (ok) => ok, 15_000)).toBe(true);
   });
 });
