@@ -83,7 +83,7 @@ const OPTIONS: readonly Option[] = [
     help: "subnet of this host's egress bridge weft_gwbridge, refused when it overlaps a route the host has (default 172.18.0.0/16)",
   },
   { flag: "dns-resolv-conf", env: "WEFT_DNS_RESOLV_CONF", key: "dnsResolvConf", help: "resolv.conf naming the resolvers other names are forwarded to (default /etc/resolv.conf)" },
-  { flag: "docker-plugin", env: "WEFT_DOCKER_PLUGIN", key: "dockerPlugin", help: "serve Docker's network driver as NAME (/run/docker/plugins/NAME.sock, docker network create -d NAME); off by default" },
+  { flag: "docker-plugin", env: "WEFT_DOCKER_PLUGIN", key: "dockerPlugin", help: "serve Docker's network and IPAM driver as NAME (/run/docker/plugins/NAME.sock, docker network create -d NAME --ipam-driver NAME); off by default" },
   { flag: "docker-socket", env: "WEFT_DOCKER_SOCKET", key: "dockerSocket", help: "dockerd's API socket (default /run/docker.sock)" },
 ];
 

@@ -29,6 +29,8 @@ export interface CniAttachRequest {
   name: string;
   ifName: string;
   aliases: string[];
+  /** An address of this node's slice the endpoint must get (Docker's IPAM chose it); absent: weft picks. */
+  ip?: string;
 }
 
 export interface CniAgent {
