@@ -58,6 +58,9 @@ export async function startTopologyServer(options: TopologyServerOptions): Promi
         res.writeHead(200, { ...SECURITY_HEADERS, "content-type": "text/html; charset=utf-8", "cache-control": "no-store", "content-security-policy": PAGE_CONTENT_SECURITY_POLICY });
         res.end(PAGE_HTML);
         return;
+      case "/favicon.ico":
+        res.writeHead(204, SECURITY_HEADERS).end();
+        return;
       case "/api/topology":
         return sendJson(res, 200, await feed.snapshot());
       case "/api/events":
