@@ -36,7 +36,7 @@ export const PAGE_SCRIPT = String.raw`
     return JSON.stringify({
       hosts: s.hosts.map(function (h) { return [h.name, h.underlayIp, h.state, h.endpoints, h.trafficUnreachable]; }),
       networks: s.networks, endpoints: s.endpoints, services: s.services,
-      links: s.links.map(function (l) { return l.key; }), omitted: s.omitted || null,
+      links: s.links.map(function (l) { return l.key; }), omitted: s.omitted || null, counters: !s.traffic.error,
     });
   }
 
@@ -52,6 +52,7 @@ export const PAGE_SCRIPT = String.raw`
     if (structure !== state.structure) {
       state.structure = structure;
       drawHosts(s);
+      drawOverview(s);
       drawServices(s);
       drawNetworks(s);
       markPicked();
@@ -74,6 +75,55 @@ export const PAGE_SCRIPT = String.raw`
     return cell;
   }
 
+  var SVG = "http://www.w3.org/2000/svg";
+  function svgEl(tag, attrs, text) {
+    var node = document.createElementNS(SVG, tag);
+    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, String(attrs[k])); });
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+  var RANK = { dead: 3, suspect: 2, unknown: 1, alive: 0, self: 0 };
+
+  // The underlay at a glance: every host a dot in its state's colour, a line for each pair of hosts
+  // (VXLAN runs between all of them), labelled with the traffic the first sends the second.
+  function drawOverview(s) {
+    var svg = $("overview");
+    svg.textContent = "";
+    var hosts = s.hosts, n = hosts.length;
+    if (n < 2 || n > 16) { svg.setAttribute("hidden", ""); return; }
+    svg.removeAttribute("hidden");
+    var width = 800, height = n === 2 ? 130 : 320;
+    svg.setAttribute("viewBox", "0 0 " + width + " " + height);
+    var at = hosts.map(function (h, i) {
+      if (n === 2) return { x: (width * (i + 0.5)) / n, y: height / 2 - 10 };
+      var angle = (2 * Math.PI * i) / n - Math.PI / 2;
+      return { x: width / 2 + (height / 2 - 60) * Math.cos(angle), y: height / 2 + 5 + (height / 2 - 60) * Math.sin(angle) };
+    });
+    for (var i = 0; i < n; i++) for (var j = i + 1; j < n; j++) {
+      var a = hosts[i], b = hosts[j];
+      var worst = RANK[a.state] >= RANK[b.state] ? a.state : b.state;
+      var wire = svgEl("line", { x1: at[i].x, y1: at[i].y, x2: at[j].x, y2: at[j].y, "class": "wire", "data-state": worst, "data-from": a.name, "data-to": b.name });
+      wire.appendChild(svgEl("title", {}, "VXLAN between " + a.name + " and " + b.name + " (traffic as " + a.name + " counts it)"));
+      svg.appendChild(wire);
+      var link = s.links.find(function (l) { return l.kind === "peer" && l.host === a.name && l.peer === b.name; });
+      if (link && n <= 4) {
+        var label = svgEl("text", { x: (at[i].x + at[j].x) / 2, y: (at[i].y + at[j].y) / 2 - 6, "class": "wire-rate", "text-anchor": "middle", "data-link-key": safeKey(link.key) }, rateText(link));
+        if (!state.rateCells.has(link.key)) state.rateCells.set(link.key, []);
+        state.rateCells.get(link.key).push(label);
+        svg.appendChild(label);
+      }
+    }
+    hosts.forEach(function (h, k) {
+      var g = svgEl("g", { "data-host-dot": h.name });
+      g.appendChild(svgEl("title", {}, h.name + " " + h.underlayIp + " (" + h.state + ")"));
+      g.appendChild(svgEl("circle", { cx: at[k].x, cy: at[k].y, r: 14, "class": "dot", "data-state": h.state }));
+      // The name outside the ring (above a dot in its upper half), clear of the lines.
+      var above = n > 2 && at[k].y < height / 2;
+      g.appendChild(svgEl("text", { x: at[k].x, y: at[k].y + (above ? -22 : 32), "text-anchor": "middle", "class": "dot-name" }, h.name + "  " + h.underlayIp));
+      svg.appendChild(g);
+    });
+  }
+
   function linkLabel(l) {
     if (l.kind === "peer") return "to " + l.peer + " (" + l.name + ")";
     if (l.kind === "vxlan") return l.name + (l.network ? " \u00B7 " + l.network : "");
@@ -88,7 +138,7 @@ export const PAGE_SCRIPT = String.raw`
       var article = el("article", { className: "host", "data-host": h.name, "data-state": h.state, "data-underlay-ip": h.underlayIp, "aria-label": "host " + h.name }, [
         el("header", null, [
           el("h3", { text: h.name }),
-          el("span", { className: "badge", "data-state": h.state, text: h.state === "self" ? "this agent" : h.state }),
+          el("span", { className: "badge", "data-state": h.state, text: h.state === "self" ? "this agent" : h.state, title: h.lastSeenMs ? "last heard " + new Date(h.lastSeenMs).toLocaleTimeString() : null }),
           el("span", { className: "ip", title: "underlay address (VTEP)", text: h.underlayIp || "?" }),
         ]),
       ]);
@@ -111,7 +161,7 @@ export const PAGE_SCRIPT = String.raw`
           group.appendChild(el("button", {
             type: "button", className: "endpoint", "data-endpoint-id": e.id, "data-endpoint-name": e.name, "data-ip": e.ip,
             "data-host": e.host, "data-network": e.network, "aria-pressed": "false", title: "endpoint " + e.id + " \u00B7 MAC " + e.mac,
-          }, [el("span", { className: "name", text: e.name || e.id.slice(0, 12) }), el("span", { className: "ip", text: e.ip }), link ? rateCell(link.key) : el("span", { className: "rate", text: "no counters" })]));
+          }, [el("span", { className: "name", text: e.name || e.id.slice(0, 12) }), el("span", { className: "ip", text: e.ip }), link ? rateCell(link.key) : el("span", { className: "rate", text: s.traffic.error ? "" : "no counters" })]));
         });
         article.appendChild(el("h4", { text: n }));
         article.appendChild(group);

@@ -14,6 +14,18 @@ main { padding: 0 1.25rem 2rem; }
 #status[data-stream-state="reconnecting"]::before { content: "\25CF  "; color: var(--suspect); }
 .note { background: #fffbea; border: 1px solid #f0d68a; padding: .4rem .6rem; border-radius: 4px; margin: .5rem 0; }
 .note:empty { display: none; }
+.overview { display: block; width: 100%; max-height: 320px; background: #fff; border: 1px solid var(--line); border-radius: 6px; margin-bottom: 1rem; }
+.wire { stroke: var(--alive); stroke-width: 3; }
+.wire[data-state="suspect"] { stroke: var(--suspect); stroke-dasharray: 8 5; }
+.wire[data-state="dead"] { stroke: var(--dead); stroke-dasharray: 3 5; }
+.wire[data-state="unknown"] { stroke: var(--unknown); }
+.wire-rate { font: 12px ui-monospace, Menlo, monospace; fill: var(--fg); paint-order: stroke; stroke: #fff; stroke-width: 4px; }
+.dot { fill: var(--unknown); stroke: #fff; stroke-width: 2; }
+.dot[data-state="self"] { fill: var(--self); }
+.dot[data-state="alive"] { fill: var(--alive); }
+.dot[data-state="suspect"] { fill: var(--suspect); }
+.dot[data-state="dead"] { fill: var(--dead); }
+.dot-name { font: 13px system-ui, sans-serif; fill: var(--fg); }
 .hosts { display: grid; grid-template-columns: repeat(auto-fill, minmax(300px, 1fr)); gap: 1rem; }
 .host { background: #fff; border: 1px solid var(--line); border-top: 5px solid var(--unknown); border-radius: 6px; padding: .6rem .75rem; }
 .host[data-state="self"] { border-top-color: var(--self); }

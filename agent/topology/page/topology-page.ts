@@ -23,6 +23,7 @@ export const PAGE_HTML = `<!doctype html>
 <p id="traffic-note" class="note" role="note"></p>
 <section aria-labelledby="hosts-title">
 <h2 id="hosts-title">Hosts</h2>
+<svg id="overview" class="overview" role="img" aria-label="hosts and the underlay links between them" hidden></svg>
 <div id="hosts" class="hosts"></div>
 </section>
 <section aria-labelledby="trace-title">
