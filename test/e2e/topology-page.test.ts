@@ -1,14 +1,17 @@
-// The live topology page in headless Chromium (Debian's chromium, driven by puppeteer-core) against a
-// real lab brought up by the CLI with `--topology`: the hosts and containers it shows are the ones
-// `weft lab status --json` lists, a trace runs from two clicked endpoints, the page follows a peer
-// going away, and a screenshot is saved for the README.
+// The live topology page in headless Chromium (Debian's chromium, driven by puppeteer-core). First
+// against a fake cluster, so every part the page draws is pinned down (rates, a trace's hops with the
+// broken one highlighted); then against a real lab brought up by the CLI with `--topology`: the hosts
+// and containers it shows are the ones `weft lab status --json` lists, a trace runs from two clicked
+// endpoints, the page follows a peer going away, and a screenshot is saved for the README.
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { labAgent, labDown } from "../../agent/lab/index.js";
-import { TRACE_NOT_AVAILABLE } from "../../agent/topology/index.js";
+import { TRACE_NOT_AVAILABLE, TRAFFIC_NOT_AVAILABLE, startTopologyServer, type TopologyServer } from "../../agent/topology/index.js";
+import type { ClusterObserver, TraceReport } from "../../agent/trace/trace-report.js";
 import { uniqueLabPrefix } from "../helpers/lab.js";
+import { fakeAgent, link } from "../unit/topology/fixtures.js";
 
 const run = promisify(execFile);
 const CLI = new URL("../../agent/bin/weft.js", import.meta.url).pathname;
@@ -18,6 +21,7 @@ const CHROMIUM = "/usr/bin/chromium";
 // What the functions run in the page use of the DOM (this project compiles without the DOM library).
 interface PageElement {
   getAttribute(name: string): string | null;
+  textContent: string | null;
 }
 declare const document: { querySelectorAll(selector: string): Iterable<PageElement>; querySelector(selector: string): PageElement | null };
 
@@ -27,23 +31,18 @@ interface StatusJson {
   topology?: { url: string; host: string; pid: number };
 }
 
-const prefix = uniqueLabPrefix();
 let browser: Browser | undefined;
 let page: Page;
-let status: StatusJson;
 
 beforeAll(async () => {
-  await run(process.execPath, [CLI, "lab", "up", "--prefix", prefix, "--hosts", "2", "--containers", "2", "--topology"], { timeout: 240_000, maxBuffer: 1 << 24 });
-  status = JSON.parse((await run(process.execPath, [CLI, "--json", "lab", "status", "--prefix", prefix])).stdout) as StatusJson;
   browser = await puppeteer.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--headless=new", "--disable-gpu", "--disable-dev-shm-usage"] });
   page = await browser.newPage();
   await page.setViewport({ width: 1280, height: 900 });
-}, 300_000);
+}, 60_000);
 
 afterAll(async () => {
   await browser?.close();
-  await labDown({ prefix });
-}, 120_000);
+});
 
 /** Every host box and endpoint button the page shows. */
 async function shown(): Promise<{ hosts: { name: string; ip: string; state: string }[]; endpoints: { id: string; host: string; ip: string }[] }> {
@@ -53,7 +52,60 @@ async function shown(): Promise<{ hosts: { name: string; ip: string; state: stri
   }));
 }
 
-describe("the live topology page", () => {
+describe("the page, against a fake cluster", () => {
+  const broken: TraceReport = {
+    from: { kind: "endpoint", name: "c1", ip: "10.40.0.10", host: "h1" },
+    to: { kind: "endpoint", name: "c2", ip: "10.40.1.2", host: "h2" },
+    proto: "icmp",
+    hops: [
+      { host: "h1", layer: "veth", object: "weft-e1h1", expected: "up", actual: "up", ok: true, counters: { packets: 12, bytes: 1000 } },
+      { host: "h1", layer: "fdb", object: "fdb 02:42:0a:28:01:02 dst 10.251.0.2 dev weft-vx42", expected: "present", actual: "missing", ok: false, problem: "h1 has no FDB entry for c2", cause: "removed by hand" },
+      { host: "h2", layer: "veth", object: "weft-e2h2", expected: "up", actual: "up", ok: true },
+    ],
+    ok: false,
+    brokenAt: 1,
+    summary: "c1 -> c2 stops at h1: no FDB entry for c2",
+  };
+  let bytes = 0;
+  const observer: ClusterObserver = {
+    trace: async () => broken,
+    traffic: async () => ({ links: [link("h1", "endpoint", "weft-e1h1", (bytes += 2000), { endpointId: "e1h1" }), link("h1", "peer", "weft-vx42", bytes, { peer: "h2" })], unreachable: [] }),
+  };
+  let server: TopologyServer;
+  beforeAll(async () => {
+    server = await startTopologyServer({ listen: { host: "127.0.0.1", port: 0 }, self: { name: "h1", underlayIp: "10.251.0.1" }, agent: fakeAgent(), observer, intervalMs: 200 });
+  });
+  afterAll(() => server.close());
+
+  it("draws every host and endpoint, and each link's rate once there are two readings", async () => {
+    await page.goto(`http://${server.address}/`, { waitUntil: "domcontentloaded" });
+    await page.waitForSelector('button[data-endpoint-id="e2h2"]');
+    expect((await shown()).hosts.map((h) => [h.name, h.state])).toEqual([["h1", "self"], ["h2", "alive"], ["h3", "suspect"]]);
+    await page.waitForFunction(() => /^rx [0-9.]+ kB\/s/.test(document.querySelector('button[data-endpoint-id="e1h1"] [data-link-key]')?.textContent ?? ""), { timeout: 30_000 });
+    expect(await page.$eval('line[data-from="h1"][data-to="h3"]', (el) => el.getAttribute("data-state"))).toBe("suspect");
+    expect(await page.$$eval('[data-service="web"] li[data-backend-endpoint-id]', (items) => items.map((i) => i.getAttribute("data-host")))).toEqual(["h1", "h2"]);
+  });
+
+  it("shows a trace's hops with the broken one highlighted and named", async () => {
+    await page.click('button[data-endpoint-id="e1h1"]');
+    await page.click('button[data-endpoint-id="e2h2"]');
+    await page.waitForSelector('#trace[data-trace-state="done"]');
+    const rows = await page.$$eval("tr.hop", (trs) => trs.map((r) => ({ layer: r.getAttribute("data-layer"), broken: r.getAttribute("data-broken"), text: r.textContent })));
+    expect(rows.map((r) => [r.layer, r.broken])).toEqual([["veth", null], ["fdb", "true"], ["veth", null]]);
+    expect(rows[1]!.text).toContain("h1 has no FDB entry for c2 (likely cause: removed by hand)");
+    expect(await page.$eval("#trace .summary", (el) => el.textContent)).toBe(broken.summary);
+  });
+});
+
+describe("the live topology page of a lab", () => {
+  const prefix = uniqueLabPrefix();
+  let status: StatusJson;
+  beforeAll(async () => {
+    await run(process.execPath, [CLI, "lab", "up", "--prefix", prefix, "--hosts", "2", "--containers", "2", "--topology"], { timeout: 240_000, maxBuffer: 1 << 24 });
+    status = JSON.parse((await run(process.execPath, [CLI, "--json", "lab", "status", "--prefix", prefix])).stdout) as StatusJson;
+  }, 300_000);
+  afterAll(() => labDown({ prefix }), 120_000);
+
   it("is h1's, reachable from this machine's loopback, and lab status prints its URL", async () => {
     expect(status.topology?.url).toMatch(/^http:\/\/127\.0\.0\.1:[0-9]+\/$/);
     expect(status.topology?.host).toBe("h1");
@@ -76,6 +128,14 @@ describe("the live topology page", () => {
       expect(page_.endpoints.find((e) => e.id === c.endpointId)).toEqual({ id: c.endpointId, host: c.host, ip: c.ip });
     }
     expect(await page.$eval("#status", (el) => el.getAttribute("data-stream-state"))).toBe("live");
+  });
+
+  it("shows each link's traffic, or says why it cannot", async () => {
+    const note = await page.$eval("#traffic-note", (el) => el.textContent ?? "");
+    if (note.includes(TRAFFIC_NOT_AVAILABLE)) return; // weftd's placeholder observer, until weft trace's is wired in
+    expect(note).toBe("");
+    // Rates come from the second reading of the counters on.
+    await page.waitForFunction(() => [...document.querySelectorAll("button[data-endpoint-id] [data-link-key]")].some((el) => /^rx [0-9]/.test(el.textContent ?? "")), { timeout: 30_000 });
   });
 
   it("traces between two clicked endpoints on different hosts and shows the hops", async () => {
