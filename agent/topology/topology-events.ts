@@ -1,25 +1,27 @@
 // The page's live stream (Server-Sent Events): a full snapshot every `intervalMs` (with fresh
 // counters, so the rates move), and at once when the structure changed (a host, endpoint, service or
 // peer state), checked every `structureCheckMs` from the agent's memory alone. Bounded: at most
-// `maxClients` streams, and a client that does not read is dropped before its buffer passes
-// `maxBufferedBytes`. Nothing runs while no one watches.
+// `maxClients` streams, each holding at most one unsent frame (a client still busy with the last one
+// skips the next, and is dropped after `maxSkippedFrames` in a row). Nothing runs while no one watches.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { errorText } from "../../proto/values/index.js";
 import type { TopologySnapshot } from "./topology-snapshot.js";
 
 export interface TopologyEventsOptions {
-  feed: { snapshot(): Promise<TopologySnapshot>; structure(): TopologySnapshot };
+  /** snapshot: with a fresh reading of the counters; current: with the last one; structure: without counters. */
+  feed: { snapshot(): Promise<TopologySnapshot>; current(): TopologySnapshot; structure(): TopologySnapshot };
   maxClients?: number;
   intervalMs?: number;
   structureCheckMs?: number;
-  maxBufferedBytes?: number;
+  maxSkippedFrames?: number;
   log?: (line: string) => void;
 }
 
-export const DEFAULT_MAX_EVENT_CLIENTS = 16;
+export const DEFAULT_MAX_EVENT_CLIENTS = 8;
 
 export class TopologyEvents {
-  private readonly clients = new Set<ServerResponse>();
+  /** Each stream, with the frames it skipped in a row because it had not taken the last one yet. */
+  private readonly clients = new Map<ServerResponse, number>();
   private timers: NodeJS.Timeout[] = [];
   private lastStructure = "";
   private busy = false;
@@ -36,7 +38,7 @@ export class TopologyEvents {
     if (this.closed || this.clients.size >= (this.options.maxClients ?? DEFAULT_MAX_EVENT_CLIENTS)) return false;
     res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store", connection: "keep-alive" });
     res.write("retry: 2000\n\n");
-    this.clients.add(res);
+    this.clients.set(res, 0);
     const drop = (): void => this.drop(res);
     req.once("close", drop);
     res.once("close", drop);
@@ -52,7 +54,7 @@ export class TopologyEvents {
   close(): void {
     this.closed = true;
     this.stopTimers();
-    for (const res of this.clients) res.destroy();
+    for (const res of this.clients.keys()) res.destroy();
     this.clients.clear();
   }
 
@@ -63,8 +65,8 @@ export class TopologyEvents {
 
   private startTimers(): void {
     this.timers = [
-      setInterval(() => void this.tick(() => this.options.feed.snapshot(), false), this.options.intervalMs ?? 1500),
-      setInterval(() => void this.tick(async () => this.options.feed.structure(), true), this.options.structureCheckMs ?? 500),
+      setInterval(() => void this.tick(() => this.options.feed.snapshot()), this.options.intervalMs ?? 1500),
+      setInterval(() => void this.tick(async () => (structureOf(this.options.feed.structure()) === this.lastStructure ? undefined : this.options.feed.current())), this.options.structureCheckMs ?? 500),
     ];
     for (const timer of this.timers) timer.unref();
   }
@@ -74,13 +76,13 @@ export class TopologyEvents {
     this.timers = [];
   }
 
-  private async tick(build: () => Promise<TopologySnapshot>, onlyWhenChanged: boolean): Promise<void> {
+  /** Sends what `build` gives, if anything. */
+  private async tick(build: () => Promise<TopologySnapshot | undefined>): Promise<void> {
     if (this.busy || this.clients.size === 0) return;
     this.busy = true;
     try {
       const snapshot = await build();
-      if (onlyWhenChanged && structureOf(snapshot) === this.lastStructure) return;
-      this.send([...this.clients], snapshot);
+      if (snapshot) this.send([...this.clients.keys()], snapshot);
     } catch (err) {
       this.options.log?.(`topology: snapshot failed: ${errorText(err)}`);
     } finally {
@@ -91,22 +93,26 @@ export class TopologyEvents {
   private send(clients: readonly ServerResponse[], snapshot: TopologySnapshot): void {
     this.lastStructure = structureOf(snapshot);
     const frame = `event: snapshot\ndata: ${JSON.stringify(snapshot)}\n\n`;
-    const limit = this.options.maxBufferedBytes ?? 1 << 20;
+    const maxSkipped = this.options.maxSkippedFrames ?? 20;
     for (const res of clients) {
-      if (!this.clients.has(res)) continue;
-      if (res.writableLength > limit) {
-        this.options.log?.("topology: dropping an event stream whose client does not read");
+      const skipped = this.clients.get(res);
+      if (skipped === undefined) continue;
+      if (res.writableLength === 0) {
+        this.clients.set(res, 0);
+        res.write(frame);
+      } else if (skipped < maxSkipped) {
+        this.clients.set(res, skipped + 1);
+      } else {
+        this.options.log?.(`topology: dropping an event stream whose client took no snapshot for ${maxSkipped} in a row`);
         res.destroy();
         this.drop(res);
-        continue;
       }
-      res.write(frame);
     }
   }
 }
 
-/** Everything but the time and the counters: what makes the page redraw its boxes. */
+/** Everything but the time and what comes from the counters: a change in it is pushed at once. */
 export function structureOf(snapshot: TopologySnapshot): string {
   const { atMs: _at, links: _links, traffic: _traffic, ...structure } = snapshot;
-  return JSON.stringify({ ...structure, hosts: structure.hosts.map(({ lastSeenMs: _seen, ...h }) => h) });
+  return JSON.stringify({ ...structure, hosts: structure.hosts.map(({ lastSeenMs: _seen, trafficUnreachable: _unreachable, ...h }) => h) });
 }

@@ -50,11 +50,16 @@ export class TopologyFeed {
   }
 
   /** The agent's state now with the last reading of the counters, without asking for a new one. */
-  structure(): TopologySnapshot {
+  current(): TopologySnapshot {
     return this.build(this.last ?? { error: "traffic counters not read yet" });
   }
 
-  private build(reading: Reading): TopologySnapshot {
+  /** The agent's state now without counters: what tells whether the page must redraw, cheaply. */
+  structure(): TopologySnapshot {
+    return this.build(undefined);
+  }
+
+  private build(reading: Reading | undefined): TopologySnapshot {
     const { agent, self } = this.options;
     return buildTopologySnapshot({
       self,
@@ -63,8 +68,8 @@ export class TopologyFeed {
       networks: agent.listNetworks(),
       endpoints: agent.listEndpoints(),
       services: agent.services.list(),
-      ...(reading.sample ? { traffic: reading.sample } : { trafficError: reading.error }),
-      ...(reading.sample && this.previous ? { previousTraffic: this.previous } : {}),
+      ...(reading?.sample ? { traffic: reading.sample } : reading ? { trafficError: reading.error } : {}),
+      ...(reading?.sample && this.previous ? { previousTraffic: this.previous } : {}),
     });
   }
 

@@ -5,7 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { errorText, WeftError } from "../../proto/values/index.js";
 import type { ClusterObserver } from "../trace/trace-report.js";
-import { TopologyEvents } from "./topology-events.js";
+import { DEFAULT_MAX_EVENT_CLIENTS, TopologyEvents } from "./topology-events.js";
 import { TopologyFeed, type TopologyAgent } from "./topology-feed.js";
 import { PAGE_CONTENT_SECURITY_POLICY, PAGE_HTML } from "./page/topology-page.js";
 import { isAddressHost, parseTraceQuery } from "./topology-request.js";
@@ -64,7 +64,7 @@ export async function startTopologyServer(options: TopologyServerOptions): Promi
       case "/api/topology":
         return sendJson(res, 200, await feed.snapshot());
       case "/api/events":
-        if (!events.accept(req, res)) sendJson(res, 503, { error: `too many live pages (at most ${options.maxEventClients ?? "16"} at once)` }, { "retry-after": "5" });
+        if (!events.accept(req, res)) sendJson(res, 503, { error: `too many live pages (at most ${options.maxEventClients ?? DEFAULT_MAX_EVENT_CLIENTS} at once)` }, { "retry-after": "5" });
         return;
       case "/api/trace": {
         let request;

@@ -35,8 +35,8 @@ afterEach(() => {
   for (const hub of hubs.splice(0)) hub.close();
 });
 
-function hub(options: { maxClients?: number; maxBufferedBytes?: number } = {}): TopologyEvents {
-  const events = new TopologyEvents({ feed: { snapshot: async () => snapshot(Date.now()), structure: () => snapshot() }, intervalMs: 10, structureCheckMs: 10, ...options });
+function hub(options: { maxClients?: number; maxSkippedFrames?: number } = {}): TopologyEvents {
+  const events = new TopologyEvents({ feed: { snapshot: async () => snapshot(Date.now()), current: () => snapshot(), structure: () => snapshot() }, intervalMs: 10, structureCheckMs: 10, ...options });
   hubs.push(events);
   return events;
 }
@@ -80,17 +80,31 @@ describe("topology event stream", () => {
     expect(connect(events).accepted).toBe(true);
   });
 
-  it("drops a client that stopped reading before its buffer grows past the bound", async () => {
-    const events = hub({ maxBufferedBytes: 1000 });
+  it("queues nothing for a client that has not taken the last frame, and drops it when it keeps not reading", async () => {
+    const events = hub({ maxSkippedFrames: 3 });
     const slow = connect(events);
     const fast = connect(events);
     await until(() => slow.res.snapshots() >= 1);
-    slow.res.writableLength = 1001;
-    await until(() => slow.res.destroyed);
+    slow.res.writableLength = 50_000;
     const sent = slow.res.frames.length;
-    await until(() => fast.res.snapshots() >= 5);
+    await until(() => slow.res.destroyed);
     expect(slow.res.frames.length).toBe(sent);
+    await until(() => fast.res.snapshots() >= 5);
     expect(events.clientCount).toBe(1);
+  });
+
+  it("a client that catches up gets frames again", async () => {
+    const events = hub({ maxSkippedFrames: 1000 });
+    const { res } = connect(events);
+    const other = connect(events);
+    await until(() => res.snapshots() >= 1);
+    res.writableLength = 1;
+    const sent = res.snapshots();
+    const otherSent = other.res.snapshots();
+    await until(() => other.res.snapshots() >= otherSent + 3);
+    expect(res.snapshots()).toBe(sent);
+    res.writableLength = 0;
+    await until(() => res.snapshots() > sent);
   });
 
   it("forgets a client that left; once closed it ends every stream and takes no new one", async () => {

@@ -57,12 +57,17 @@ describe("topology feed", () => {
     expect((await silent.snapshot()).traffic.error).toBe("traffic counters did not arrive within 20 ms");
   });
 
-  it("gives the structure without asking for counters", () => {
+  it("gives the structure, and the state with the last counters, without asking for new ones", async () => {
     const observer = countingObserver();
     const feed = new TopologyFeed({ self: SELF, agent: fakeAgent(), observer });
     const structure = feed.structure();
-    expect(observer.reads).toBe(0);
     expect(structure.endpoints).toHaveLength(3);
-    expect(structure.traffic.error).toBe("traffic counters not read yet");
+    expect(structure.links).toEqual([]);
+    expect(feed.current().traffic.error).toBe("traffic counters not read yet");
+    expect(observer.reads).toBe(0);
+    await feed.snapshot();
+    expect(feed.current().links).toHaveLength(1);
+    expect(feed.structure().links).toEqual([]);
+    expect(observer.reads).toBe(1);
   });
 });
