@@ -32,6 +32,8 @@ export interface AgentConfig {
   dockerPlugin?: string;
   /** dockerd's API socket, which the Docker driver asks for a container's pid. */
   dockerSocket: string;
+  /** host:port of the live topology page (agent/topology/), or undefined when it is off (the default). */
+  topologyListen?: string;
 }
 
 /** A setting weftd cannot use: names the flag (also as the WeftError's field). */
@@ -85,6 +87,12 @@ const OPTIONS: readonly Option[] = [
   { flag: "dns-resolv-conf", env: "WEFT_DNS_RESOLV_CONF", key: "dnsResolvConf", help: "resolv.conf naming the resolvers other names are forwarded to (default /etc/resolv.conf)" },
   { flag: "docker-plugin", env: "WEFT_DOCKER_PLUGIN", key: "dockerPlugin", help: "serve Docker's network and IPAM driver as NAME (/run/docker/plugins/NAME.sock, docker network create -d NAME --ipam-driver NAME); off by default" },
   { flag: "docker-socket", env: "WEFT_DOCKER_SOCKET", key: "dockerSocket", help: "dockerd's API socket (default /run/docker.sock)" },
+  {
+    flag: "topology-listen",
+    env: "WEFT_TOPOLOGY_LISTEN",
+    key: "topologyListen",
+    help: "serve the live topology page on host:port (PORT alone: 127.0.0.1:PORT); whoever reaches it sees the cluster's topology; off by default",
+  },
 ];
 
 export function usage(): string {
@@ -219,6 +227,8 @@ export function parseAgentConfig(
     dockerSocket,
   };
   if (dockerPlugin !== undefined) config.dockerPlugin = dockerPlugin;
+  const topologyListen = get("topology-listen");
+  if (topologyListen !== undefined && topologyListen !== "off") config.topologyListen = topologyAddress(topologyListen);
   if (usesTls) config.etcdTls = definedOnly(tls);
   const clusterKeyFile = get("cluster-key-file");
   if (clusterKeyFile !== undefined) config.clusterKeyFile = clusterKeyFile;
@@ -300,6 +310,17 @@ export function parseHostPort(flag: string, value: string, allowEmptyHost: boole
   if (host === "" && !allowEmptyHost) throw new ConfigError(flag, `"${value}" needs a host`);
   if (host !== "" && !isIPv4(host) && host !== "localhost") throw new ConfigError(flag, `"${host}" is not an IPv4 address`);
   return { host, port };
+}
+
+/**
+ * The topology page's address: loopback unless a host is written out ("PORT" and ":PORT" mean
+ * 127.0.0.1:PORT), since whoever reaches the page sees every host, endpoint and service.
+ */
+function topologyAddress(value: string): string {
+  const loopback = /^:?([0-9]+)$/.exec(value);
+  const address = loopback ? `127.0.0.1:${loopback[1]}` : value;
+  parseHostPort("topology-listen", address, false);
+  return address;
 }
 
 /** Reads a 32-byte cluster key written as hex or base64. */

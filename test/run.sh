@@ -10,7 +10,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 # What the integration and e2e tests need from the host; installed when missing, and said so.
 missing=()
-for pair in dnsmasq:dnsmasq-base etcd:etcd-server etcdctl:etcd-client ip:iproute2 bridge:iproute2 nft:nftables ping:iputils-ping curl:curl openssl:openssl conntrack:conntrack cc:gcc cc:libc6-dev podman:podman dockerd:docker.io runc:runc busybox:busybox-static promtool:prometheus docker-compose:docker-compose cloud-init:cloud-init vagrant:vagrant debootstrap:debootstrap; do
+for pair in dnsmasq:dnsmasq-base etcd:etcd-server etcdctl:etcd-client ip:iproute2 bridge:iproute2 nft:nftables ping:iputils-ping curl:curl openssl:openssl conntrack:conntrack cc:gcc cc:libc6-dev podman:podman dockerd:docker.io runc:runc busybox:busybox-static promtool:prometheus docker-compose:docker-compose cloud-init:cloud-init vagrant:vagrant debootstrap:debootstrap chromium:chromium; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
 done
 if [ ${#missing[@]} -gt 0 ]; then

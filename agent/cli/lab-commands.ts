@@ -1,6 +1,9 @@
 // `weft lab ...`: a real multi-host cluster on this machine, in network namespaces.
 import { InvalidArgumentError, type Command } from "commander";
-import { formatLabTable, labAgent, labCheck, labDown, labStatus, labStatusJson, labUp } from "../lab/index.js";
+import { formatLabTable, labAgent, labCheck, labDown, labStatus, labStatusJson, labTopologyLine, labUp, type LabState } from "../lab/index.js";
+
+/** `lab status --json` with h1's topology page when the lab has one. */
+const statusJson = (state: LabState) => ({ ...labStatusJson(state), ...(state.topology ? { topology: state.topology } : {}) });
 
 function count(flag: string, min: number, max: number) {
   return (value: string): number => {
@@ -26,11 +29,12 @@ export function addLabCommands(program: Command): void {
     .option("--cluster-key", "seal gossip with a generated cluster key")
     .option("--underlay-mtu <n>", "MTU of the underlay bridge and links", count("underlay-mtu", 1280, 9000), 1500)
     .option("--monitoring", "also start Prometheus (Debian's), scraping every agent with weft's alert rules")
-    .action(async (opts: { hosts: number; containers: number; prefix: string; clusterKey?: boolean; underlayMtu: number; monitoring?: boolean }, cmd: Command) => {
-      const { state, checks } = await labUp({ hosts: opts.hosts, containers: opts.containers, prefix: opts.prefix, clusterKey: opts.clusterKey, underlayMtu: opts.underlayMtu, monitoring: opts.monitoring, log: say });
+    .option("--topology", "make h1's live topology page reachable on this machine's loopback (the URL is in lab status)")
+    .action(async (opts: { hosts: number; containers: number; prefix: string; clusterKey?: boolean; underlayMtu: number; monitoring?: boolean; topology?: boolean }, cmd: Command) => {
+      const { state, checks } = await labUp({ hosts: opts.hosts, containers: opts.containers, prefix: opts.prefix, clusterKey: opts.clusterKey, underlayMtu: opts.underlayMtu, monitoring: opts.monitoring, topology: opts.topology, log: say });
       const json = (cmd.optsWithGlobals() as { json?: boolean }).json;
-      if (json) process.stdout.write(JSON.stringify({ ...labStatusJson(state), checks }, null, 2) + "\n");
-      else process.stdout.write(formatLabTable(state, checks));
+      if (json) process.stdout.write(JSON.stringify({ ...statusJson(state), checks }, null, 2) + "\n");
+      else process.stdout.write(formatLabTable(state, checks) + labTopologyLine(state));
       const failed = checks.filter((c) => !c.ok).length;
       if (failed > 0) throw new Error(`${failed} of ${checks.length} checks failed`);
     });
@@ -42,8 +46,8 @@ export function addLabCommands(program: Command): void {
       const state = await labStatus({ prefix: opts.prefix });
       if (!state) throw new Error(`no lab with prefix "${opts.prefix}" is running (start one with 'weft lab up')`);
       const json = (cmd.optsWithGlobals() as { json?: boolean }).json;
-      if (json) process.stdout.write(JSON.stringify(labStatusJson(state), null, 2) + "\n");
-      else process.stdout.write(formatLabTable(state, []));
+      if (json) process.stdout.write(JSON.stringify(statusJson(state), null, 2) + "\n");
+      else process.stdout.write(formatLabTable(state, []) + labTopologyLine(state));
     });
   lab
     .command("check")

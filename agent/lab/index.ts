@@ -17,3 +17,4 @@ export { pidsWithCommandLine } from "./detached-process.js";
 export { agentStatus } from "./lab-agent-process.js";
 export { runPingChecks, crossHostPairs } from "./lab-checks.js";
 export { labPrometheusConfig, labPrometheusUrl, PROMETHEUS_PORT } from "./lab-prometheus.js";
+export { labTopologyLine, TOPOLOGY_PORT, type LabTopology } from "./lab-topology.js";

@@ -10,6 +10,7 @@ import { LabError } from "./lab-error.js";
 import { labEtcdEndpoint } from "./lab-etcd.js";
 import { GOSSIP_PORT, METRICS_PORT, hostName, hostNetns, hostUnderlayIp, labDir } from "./lab-names.js";
 import type { LabHost } from "./lab-state.js";
+import { labTopologyArgs } from "./lab-topology.js";
 
 const REPO_ROOT = packageRoot();
 // Always the bin shim, which runs dist/ when it is fresh and the sources otherwise.
@@ -46,6 +47,8 @@ export function weftdArgs(host: LabHost, clusterKeyFile?: string): string[] {
     "--state-dir", host.stateDir,
     // The world's resolver (lab-world.ts): weft's DNS forwards outside names there.
     "--dns-resolv-conf", `/etc/netns/${host.netns}/resolv.conf`,
+    // The topology page, on this namespace's own loopback (lab-topology.ts).
+    ...labTopologyArgs(),
   ];
   if (clusterKeyFile !== undefined) args.push("--cluster-key-file", clusterKeyFile);
   return args;

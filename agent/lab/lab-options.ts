@@ -24,6 +24,8 @@ export interface LabOptions {
   web?: boolean;
   /** Prometheus scraping every agent (lab-prometheus.ts); default false. */
   monitoring?: boolean;
+  /** h1's topology page reachable from this machine's loopback (lab-topology.ts); default false. */
+  topology?: boolean;
 }
 
 export interface ResolvedLabOptions {
@@ -36,6 +38,7 @@ export interface ResolvedLabOptions {
   underlayMtu: number;
   web: boolean;
   monitoring: boolean;
+  topology: boolean;
 }
 
 /** The lab's second network: one container on each of the first two hosts, isolated from the first. */
@@ -66,7 +69,7 @@ export function resolveLabOptions(options: LabOptions): ResolvedLabOptions {
   if (network.name === ISOLATED_LAB_NETWORK.name || network.vni === ISOLATED_LAB_NETWORK.vni) {
     throw new LabError("network", `name ${ISOLATED_LAB_NETWORK.name} and VNI ${ISOLATED_LAB_NETWORK.vni} belong to the lab's second network`);
   }
-  return { hosts, containers, prefix, network, log: options.log ?? (() => {}), clusterKey: options.clusterKey ?? false, underlayMtu, web: options.web ?? containers > 0, monitoring: options.monitoring ?? false };
+  return { hosts, containers, prefix, network, log: options.log ?? (() => {}), clusterKey: options.clusterKey ?? false, underlayMtu, web: options.web ?? containers > 0, monitoring: options.monitoring ?? false, topology: options.topology ?? false };
 }
 
 function integerIn(field: string, value: unknown, min: number, max: number): number {

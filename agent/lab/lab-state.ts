@@ -63,6 +63,8 @@ export interface LabState {
   web?: LabWeb;
   /** Prometheus (`lab up --monitoring`, lab-prometheus.ts): where it answers and its PID. */
   prometheus?: { netns: string; url: string; pid: number; dataDir: string };
+  /** `lab up --topology` (lab-topology.ts): h1's topology page on this machine's loopback, and its forwarder. */
+  topology?: { url: string; host: string; pid: number };
   /** Filled in by labStatus from a running agent (never written to state.json): the cluster's services. */
   services?: LabService[];
 }

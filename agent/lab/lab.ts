@@ -19,6 +19,7 @@ import { runEgressChecks, runIsolationChecks, runNameChecks } from "./lab-world-
 import { createWorld, removeNetnsConfigs, writeNetnsResolvConf } from "./lab-world.js";
 import { startLabEtcd } from "./lab-etcd.js";
 import { startLabPrometheus } from "./lab-prometheus.js";
+import { startLabTopology, waitLabTopology } from "./lab-topology.js";
 import { createHostNamespace, createUnderlay, deleteNetns, listLabNetns, netnsPids } from "./lab-namespaces.js";
 import {
   DEFAULT_LAB_PREFIX,
@@ -61,6 +62,12 @@ export async function labUp(options: LabOptions): Promise<{ state: LabState; che
     state.hosts = await Promise.all(state.hosts.map((host) => startLabAgent(host, state.clusterKeyFile)));
     await writeLabState(state);
     await waitAllAgentsReady(state.hosts);
+    if (resolved.topology) {
+      state.topology = await startLabTopology(state, state.hosts[0]!);
+      await writeLabState(state);
+      await waitLabTopology(state.topology);
+      log(`topology page of ${state.topology.host} at ${state.topology.url}`);
+    }
     if (resolved.monitoring) {
       installMissing(["prometheus"], log);
       log(`starting Prometheus in ${worldNetns(state.prefix)}, scraping ${state.hosts.length} agents`);
