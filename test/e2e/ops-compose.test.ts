@@ -70,13 +70,17 @@ async function compose(args: string[], timeout = 120_000): Promise<string> {
   const { stdout } = await run("docker-compose", ["-p", project, "-f", COMPOSE_FILE, ...args], { env: env(), timeout, maxBuffer: 64 << 20 });
   return stdout.trim();
 }
-/** A command inside an agent's container; status and output, never a throw. */
-async function agent(name: string, ...args: string[]): Promise<{ ok: boolean; out: string }> {
-  return compose(["exec", "-T", name, ...args], 30_000).then(
+type Outcome = { ok: boolean; out: string };
+const outcome = (promise: Promise<string>): Promise<Outcome> =>
+  promise.then(
     (out) => ({ ok: true, out }),
     (err: { stdout?: string; stderr?: string; message: string }) => ({ ok: false, out: `${err.stdout ?? ""}${err.stderr ?? ""}${err.message}` }),
   );
-}
+/** A command inside a service's container, as an operator runs it: `docker-compose exec`. */
+const composeExec = (service: string, ...args: string[]): Promise<Outcome> => outcome(compose(["exec", "-T", service, ...args], 30_000));
+/** The same through docker itself, for polling: docker-compose takes seconds to start on a busy machine. */
+const containers = new Map<string, string>();
+const dockerExec = (service: string, ...args: string[]): Promise<Outcome> => outcome(docker(["exec", containers.get(service)!, ...args], 30_000));
 /** Prometheus' API at its published port, which is on the loopback of dockerd's namespace. */
 async function prometheus(path: string): Promise<unknown> {
   const { stdout } = await run("nsenter", [`--net=/run/netns/${netns}`, "curl", "-sf", "--max-time", "5", `http://127.0.0.1:9090${path}`], { timeout: 10_000 });
@@ -175,6 +179,7 @@ beforeAll(async () => {
   const build = spawnSync(join(REPO, "compose/images/build-images.sh"), [], { env: env(), encoding: "utf8", maxBuffer: 256 << 20 });
   if (build.status !== 0) throw new Error(`build-images.sh failed: ${build.stdout.slice(-4000)}${build.stderr.slice(-4000)}`);
   await compose(["up", "-d", "--no-build", "etcd", ...AGENTS, "prometheus"], 180_000);
+  for (const service of AGENTS) containers.set(service, await compose(["ps", "-q", service]));
 }, 900_000);
 
 afterAll(async () => {
@@ -199,7 +204,7 @@ describe("compose/docker-compose.yml under a private dockerd", () => {
   it("starts etcd, three agents that register and see each other, and Prometheus", async () => {
     const statuses = await pollUntil(
       () => Promise.all(AGENTS.map(async (name) => {
-        const { ok, out } = await agent(name, "weft", "--json", "status");
+        const { ok, out } = await dockerExec(name, "weft", "--json", "status");
         return ok ? (JSON.parse(out) as { node: string; etcdConnected: boolean; peersAlive: number }) : undefined;
       })),
       (all) => all.every((s) => s?.etcdConnected === true && s.peersAlive === 2),
@@ -211,19 +216,21 @@ describe("compose/docker-compose.yml under a private dockerd", () => {
     );
     const ps = await compose(["ps", "--services", "--filter", "status=running"]);
     expect(ps.split("\n").sort()).toEqual(["etcd", "prometheus", ...AGENTS]);
+    const status = await composeExec("weft3", "weft", "status");
+    expect(status.out).toMatch(/^peers\s+2 alive of 2$/m);
   }, 150_000);
 
   it("attaches endpoints on two agents, each in a namespace inside its agent's container, that ping across", async () => {
-    const created = await agent("weft1", "weft", "network", "create", NETWORK.name, "--subnet", NETWORK.subnet);
+    const created = await composeExec("weft1", "weft", "network", "create", NETWORK.name, "--subnet", NETWORK.subnet);
     expect(created.ok, created.out).toBe(true);
     const ips: string[] = [];
     for (const name of ["weft1", "weft2"]) {
-      expect((await agent(name, "ip", "netns", "add", "app")).ok).toBe(true);
-      const attached = await agent(name, "weft", "--json", "endpoint", "attach", "--network", NETWORK.name, "--netns", "app", "--name", `${name}-app`);
+      expect((await dockerExec(name, "ip", "netns", "add", "app")).ok).toBe(true);
+      const attached = await composeExec(name, "weft", "--json", "endpoint", "attach", "--network", NETWORK.name, "--netns", "app", "--name", `${name}-app`);
       expect(attached.ok, attached.out).toBe(true);
       ips.push((JSON.parse(attached.out) as { endpoint: { ip: string } }).endpoint.ip);
     }
-    const ping = (from: string, to: string) => agent(from, "ip", "netns", "exec", "app", "ping", "-c", "1", "-W", "2", to);
+    const ping = (from: string, to: string) => dockerExec(from, "ip", "netns", "exec", "app", "ping", "-c", "1", "-W", "2", to);
     const reached = await pollUntil(() => ping("weft2", ips[0]!), (r) => r.ok, 20_000, 200);
     expect(reached.ok, reached.out).toBe(true);
     const back = await ping("weft1", ips[1]!);
