@@ -7,7 +7,8 @@
 // tarball); `docker-compose up` starts etcd, the three agents and Prometheus (not Grafana: its image
 // needs a registry) under a project name and underlay of this run's own. The agents register and see
 // each other, endpoints attached on two of them (a namespace inside each agent's container) ping
-// across, and Prometheus scrapes all three. `docker-compose down -v` at the end, and every container and network of the run goes.
+// across, and Prometheus scrapes all three. At the end `docker-compose down -v`, and every container,
+// network and volume of the run, the namespace and the host's masquerade rule go.
 //
 // Where this machine's capability bounding set lacks some (CAP_SYS_RESOURCE here), dockerd's
 // `privileged: true` asks runc for every capability and fails ("unable to apply caps"); the test's
@@ -16,7 +17,8 @@
 //
 // The data-root is kept in /var/tmp/weft-compose-dockerd as a build cache (the images, whose apt-get
 // layers are reused; each run rebuilds only the agent's release layer, older agent images are pruned):
-// a cold run (debootstrap and every apt-get) takes ~7 min here, a warm one ~2 min.
+// a cold run (debootstrap and every apt-get) took ~9 min on this busy 2-core machine (the image build
+// alone 7 min 15 s), a warm one 2 min 50 s.
 // Needs docker.io, docker-compose, debootstrap, curl and python3 (docker-compose's own).
 import { execFile, execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
