@@ -1,7 +1,7 @@
 // compose/: docker-compose.yml passes `docker-compose config` (Debian's 1.29), the Vagrantfile
 // `vagrant validate --ignore-provider`, the multipass user data
 // passes `cloud-init schema`, carries the very files compose/ holds, and the shared provisioning
-// script parses as sh.
+// script parses as sh and refuses bad arguments (test/e2e/ops-provision.test.ts runs it for real).
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -76,5 +76,12 @@ describe("compose/provision/weft-node.sh", () => {
   it("parses as POSIX sh", () => {
     const result = run("sh", ["-n", "provision/weft-node.sh"]);
     expect(result.status, result.stderr).toBe(0);
+  });
+
+  it("refuses to run without a node name, underlay interface and etcd address, before touching anything", () => {
+    const result = run("sh", ["provision/weft-node.sh", "weft1", "eth1"]);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain("usage: provision/weft-node.sh NODE_NAME UNDERLAY_IFACE ETCD_IP [etcd]");
+    expect(result.stdout).toBe("");
   });
 });
