@@ -1,7 +1,7 @@
 // compose/: docker-compose.yml passes `docker-compose config` (Debian's 1.29), the Vagrantfile
 // `vagrant validate --ignore-provider`, the multipass user data
 // passes `cloud-init schema`, carries the very files compose/ holds, and the shared provisioning
-// script parses as sh.
+// script parses as sh and refuses bad arguments (test/e2e/ops-provision.test.ts runs it for real).
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -29,6 +29,19 @@ describe("compose/docker-compose.yml", () => {
       expect(agent.environment).toMatchObject({ WEFT_NODE_NAME: name, WEFT_ETCD_ENDPOINTS: "http://etcd:2379", WEFT_UNDERLAY_IFACE: "eth0" });
     }
   });
+
+  it("puts the underlay on 10.60.0.0/24 unless WEFT_COMPOSE_UNDERLAY names another /24", () => {
+    type Config = { networks: { underlay: { ipam: { config: { subnet: string }[] } } }; services: Record<string, { networks: { underlay: { ipv4_address: string } } }> };
+    const underlay = (env: NodeJS.ProcessEnv) => {
+      const result = run("docker-compose", ["-f", "docker-compose.yml", "config"], env);
+      expect(result.status, result.stderr).toBe(0);
+      const config = parseYaml(result.stdout) as Config;
+      return [config.networks.underlay.ipam.config[0]!.subnet, config.services.weft2!.networks.underlay.ipv4_address];
+    };
+    const { WEFT_COMPOSE_UNDERLAY: _unset, ...plain } = process.env;
+    expect(underlay(plain)).toEqual(["10.60.0.0/24", "10.60.0.12"]);
+    expect(underlay({ ...plain, WEFT_COMPOSE_UNDERLAY: "10.61.5" })).toEqual(["10.61.5.0/24", "10.61.5.12"]);
+  });
 });
 
 describe("compose/Vagrantfile", () => {
@@ -53,7 +66,7 @@ describe("compose/multipass/cloud-init.yaml", () => {
   it("carries the same provisioning script and unit files as compose/", () => {
     const userData = parseYaml(readFileSync(join(DIR, "multipass/cloud-init.yaml"), "utf8")) as { write_files: Array<{ path: string; content: string }> };
     const copies = Object.fromEntries(userData.write_files.map((f) => [f.path, f.content]));
-    for (const file of ["provision/weft-node.sh", "systemd/weftd.service", "systemd/weftd.yaml"]) {
+    for (const file of ["provision/weft-node.sh", "systemd/weftd.service", "systemd/weftd.yaml", "systemd/weftd.default"]) {
       expect(copies[`/opt/weft-compose/${file}`], `${file}: run compose/multipass/render-cloud-init.sh`).toBe(readFileSync(join(DIR, file), "utf8"));
     }
   });
@@ -63,5 +76,12 @@ describe("compose/provision/weft-node.sh", () => {
   it("parses as POSIX sh", () => {
     const result = run("sh", ["-n", "provision/weft-node.sh"]);
     expect(result.status, result.stderr).toBe(0);
+  });
+
+  it("refuses to run without a node name, underlay interface and etcd address, before touching anything", () => {
+    const result = run("sh", ["provision/weft-node.sh", "weft1", "eth1"]);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain("usage: provision/weft-node.sh NODE_NAME UNDERLAY_IFACE ETCD_IP [etcd]");
+    expect(result.stdout).toBe("");
   });
 });
