@@ -29,6 +29,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { packageRoot } from "../../agent/package-root.js";
 import { pollUntil, uniqueLabPrefix } from "../helpers/lab.js";
+import { debianRoot, releaseTarball } from "../helpers/ops-cache.js";
 
 const run = promisify(execFile);
 const REPO = packageRoot();
@@ -178,7 +179,9 @@ beforeAll(async () => {
   made.nat = true;
   sh("sysctl", ["-qw", "net.ipv4.ip_forward=1"]);
   await startDockerd();
-  const build = spawnSync(join(REPO, "compose/images/build-images.sh"), [], { env: env(), encoding: "utf8", maxBuffer: 256 << 20 });
+  // The clean Debian root and the release the other operator tests use, built once for all of them.
+  const base = { WEFT_DEBIAN_ROOT: await debianRoot(), WEFT_RELEASE: await releaseTarball() };
+  const build = spawnSync(join(REPO, "compose/images/build-images.sh"), [], { env: { ...env(), ...base }, encoding: "utf8", maxBuffer: 256 << 20 });
   if (build.status !== 0) throw new Error(`build-images.sh failed: ${build.stdout.slice(-4000)}${build.stderr.slice(-4000)}`);
   await compose(["up", "-d", "--no-build", "etcd", ...AGENTS, "prometheus"], 180_000);
   for (const service of AGENTS) containers.set(service, await compose(["ps", "-q", service]));

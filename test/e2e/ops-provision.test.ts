@@ -1,6 +1,6 @@
 // compose/provision/weft-node.sh, the provisioning the Vagrantfile and the multipass user data share,
 // run for real: two podman containers with systemd as PID 1 on the clean Debian 12 root
-// ops-systemd.test.ts builds (debootstrap, cached in /var/tmp), compose/ mounted where the VMs have
+// the operator tests share (test/helpers/ops-cache.ts: debootstrap, cached in /var/tmp), compose/ mounted where the VMs have
 // it (/opt/weft-compose) and the release tarball (compose/install/build-release.sh) as WEFT_RELEASE.
 // The first is provisioned with etcd, the second (at the same time) against it, as the labs do: the
 // script installs what the root lacks from Debian's archive (conntrack, removed from the first node
@@ -8,20 +8,18 @@
 // etcd, and weftd.service comes up active and registered with the files compose/systemd has. The
 // two agents see each other and their endpoints ping across; a second run changes nothing.
 // Warm (the root cached), on a shared 2-core machine: 1 min 44 s (2 min 5 s under a load of 11),
-// about half of it the release build; cold adds the root's debootstrap (shared with ops-systemd and
-// ops-install), 5 min 32 s here, so about 7 min 15 s.
+// about half of it the release build (now built once for all operator tests); cold adds the root's
+// debootstrap (shared with ops-systemd and ops-install), 5 min 32 s here, so about 7 min 15 s.
 import { execFile, execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { packageRoot } from "../../agent/package-root.js";
 import { pollUntil, uniqueLabPrefix } from "../helpers/lab.js";
+import { debianRoot, releaseTarball } from "../helpers/ops-cache.js";
 
 const REPO = packageRoot();
-const ROOT = "/var/tmp/weft-ops-systemd-root";
-const PACKAGES = "systemd,systemd-sysv,dbus,iproute2,nftables,conntrack,util-linux,etcd-server,procps";
 const prefix = uniqueLabPrefix();
 const NODES = [`${prefix}-n1`, `${prefix}-n2`] as const;
 const NETWORK = { name: "provnet", subnet: "10.97.0.0/16" };
@@ -30,7 +28,7 @@ let release: string | undefined;
 let releaseFile = "";
 const provisioned = new Map<string, { ok: boolean; out: string }>();
 let etcdIp = "";
-let root = ROOT;
+let root = "";
 
 function podman(...args: string[]): string {
   return execFileSync("podman", ["--runtime", "runc", "--cgroup-manager", "cgroupfs", "--events-backend", "file", ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
@@ -54,36 +52,11 @@ async function provision(container: string, ...args: string[]): Promise<{ ok: bo
   );
 }
 
-/**
- * The cached root, or one built now: into a directory of this run's own, moved into place when done,
- * so ops-systemd and ops-install (which build the same root straight into ROOT) never see it half
- * made; when ROOT exists by then (one of them is building it), this run keeps its own copy and
- * removes it at the end.
- */
-function debianRoot(): string {
-  if (existsSync(join(ROOT, ".complete"))) return ROOT;
-  const fresh = `${ROOT}.${prefix}`;
-  try {
-    execFileSync("debootstrap", ["--variant=minbase", `--include=${PACKAGES}`, "bookworm", fresh, "http://deb.debian.org/debian"], { stdio: "ignore" });
-  } catch (err) {
-    rmSync(fresh, { recursive: true, force: true });
-    throw err;
-  }
-  writeFileSync(join(fresh, ".complete"), "");
-  if (existsSync(ROOT)) return fresh;
-  try {
-    renameSync(fresh, ROOT);
-    return ROOT;
-  } catch {
-    return fresh;
-  }
-}
-
 beforeAll(async () => {
-  root = debianRoot();
-  release = mkdtempSync(join(tmpdir(), "weft-release-"));
-  execFileSync(join(REPO, "compose/install/build-release.sh"), [release], { stdio: ["ignore", "ignore", "inherit"] });
-  releaseFile = readdirSync(release).find((f) => f.endsWith(".tar.gz"))!;
+  root = await debianRoot();
+  const tarball = await releaseTarball();
+  release = dirname(tarball);
+  releaseFile = basename(tarball);
   for (const name of NODES) {
     // On podman's default bridge (its NAT reaches Debian's archive); busybox for ping, which the root lacks.
     podman(
@@ -93,8 +66,8 @@ beforeAll(async () => {
     );
   }
   for (const name of NODES) {
-    // A clean node: what ops-systemd.test.ts writes into the cached root (its weftd files, a watchdog
-    // drop-in) is removed in this container's overlay. The test's namespace is made before weftd
+    // A clean node: weft files a cached root may hold from older test runs are removed in this
+    // container's overlay. The test's namespace is made before weftd
     // starts: podman's /run is not a shared mount, so a first /run/netns made later would not
     // propagate into the unit's private mount namespace (on a host, systemd makes /run shared).
     const setup = inside(name, "sh", "-c", [
@@ -114,8 +87,6 @@ beforeAll(async () => {
 
 afterAll(() => {
   for (const name of NODES) spawnSync("podman", ["rm", "-f", "-t", "0", name], { stdio: "ignore" });
-  if (release) rmSync(release, { recursive: true, force: true });
-  if (root !== ROOT) rmSync(root, { recursive: true, force: true });
 }, 60_000);
 
 describe("compose/provision/weft-node.sh on a clean Debian 12 root under systemd", () => {

@@ -4,16 +4,13 @@
 // shortening WatchdogSec for the test) becomes active only once weftd says READY=1, with its status
 // line, running with only the unit's four capabilities; a weftd whose event loop stops (SIGSTOP) is killed by the watchdog and started again.
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { packageRoot } from "../../agent/package-root.js";
 import { pollUntil, uniqueLabPrefix } from "../helpers/lab.js";
+import { debianRoot, releaseTarball } from "../helpers/ops-cache.js";
 
 const REPO = packageRoot();
-const ROOT = "/var/tmp/weft-ops-systemd-root";
-const PACKAGES = "systemd,systemd-sysv,dbus,iproute2,nftables,conntrack,util-linux,etcd-server,procps";
 const container = `${uniqueLabPrefix()}-systemd`;
 let release: string | undefined;
 
@@ -28,37 +25,29 @@ function show(property: string): string {
   return inside("systemctl", "show", "weftd", `--property=${property}`, "--value").out;
 }
 
-beforeAll(() => {
-  if (!existsSync(join(ROOT, ".complete"))) {
-    rmSync(ROOT, { recursive: true, force: true });
-    execFileSync("debootstrap", ["--variant=minbase", `--include=${PACKAGES}`, "bookworm", ROOT, "http://deb.debian.org/debian"], { stdio: "ignore" });
-    writeFileSync(join(ROOT, ".complete"), "");
-  }
-  // The unit, its files and the binary as an operator installs them (compose/README.md).
-  const etc = join(ROOT, "etc");
-  mkdirSync(join(etc, "weft"), { recursive: true });
-  mkdirSync(join(etc, "systemd/system/weftd.service.d"), { recursive: true });
-  writeFileSync(join(etc, "weft/weftd.yaml"), readFileSync(join(REPO, "compose/systemd/weftd.yaml")));
-  writeFileSync(join(etc, "default/weftd"), readFileSync(join(REPO, "compose/systemd/weftd.default")));
-  writeFileSync(join(etc, "systemd/system/weftd.service"), readFileSync(join(REPO, "compose/systemd/weftd.service")));
-  writeFileSync(join(etc, "systemd/system/weftd.service.d/test.conf"), "[Service]\nWatchdogSec=4s\n");
-  // Not enabled in the cached root: the test installs and enables it as an operator would.
-  rmSync(join(etc, "systemd/system/multi-user.target.wants/weftd.service"), { force: true });
-  rmSync(join(ROOT, "usr/bin/weftd"), { force: true });
-  release = mkdtempSync(join(tmpdir(), "weft-release-"));
-  execFileSync(join(REPO, "compose/install/build-release.sh"), [release], { stdio: ["ignore", "ignore", "inherit"] });
+beforeAll(async () => {
+  const root = await debianRoot();
+  release = dirname(await releaseTarball());
   podman(
     "--runtime", "runc", "--cgroup-manager", "cgroupfs", "--events-backend", "file", "run", "-d", "--name", container, "--privileged", "--systemd=always", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096",
-    "-v", `${release}:/release:ro`, "--rootfs", `${ROOT}:O`, "/lib/systemd/systemd",
+    "-v", `${release}:/release:ro`, "-v", `${join(REPO, "compose/systemd")}:/opt/weft-systemd:ro`, "--rootfs", `${root}:O`, "/lib/systemd/systemd",
   );
-  // The README's install: unpack the release, then enable and start the unit.
-  const install = spawnSync("podman", ["exec", container, "sh", "-c", "i=0; until systemctl is-system-running --wait >/dev/null 2>&1 || [ \"$(systemctl is-system-running 2>/dev/null)\" = degraded ]; do i=$((i+1)); [ $i -lt 300 ] || exit 1; sleep 0.1; done; tar -C / -xzf /release/*.tar.gz && systemctl daemon-reload && systemctl enable --now --no-block weftd"], { encoding: "utf8" });
+  // The README's install: the unit and its files as an operator installs them (compose/README.md), a
+  // drop-in with a short watchdog for the test, the release unpacked, then the unit enabled and started.
+  const script = [
+    "i=0; until systemctl is-system-running --wait >/dev/null 2>&1 || [ \"$(systemctl is-system-running 2>/dev/null)\" = degraded ]; do i=$((i+1)); [ $i -lt 300 ] || exit 1; sleep 0.1; done",
+    "install -D -m 0644 /opt/weft-systemd/weftd.yaml /etc/weft/weftd.yaml",
+    "install -D -m 0644 /opt/weft-systemd/weftd.default /etc/default/weftd",
+    "install -D -m 0644 /opt/weft-systemd/weftd.service /etc/systemd/system/weftd.service",
+    "mkdir -p /etc/systemd/system/weftd.service.d && printf '[Service]\\nWatchdogSec=4s\\n' > /etc/systemd/system/weftd.service.d/test.conf",
+    "tar -C / -xzf /release/*.tar.gz && systemctl daemon-reload && systemctl enable --now --no-block weftd",
+  ].join(" && ");
+  const install = spawnSync("podman", ["exec", container, "sh", "-c", script], { encoding: "utf8" });
   if (install.status !== 0) throw new Error(`install failed: ${install.stdout}${install.stderr}`);
-}, 600_000);
+}, 900_000);
 
 afterAll(() => {
   spawnSync("podman", ["rm", "-f", "-t", "0", container], { stdio: "ignore" });
-  if (release) rmSync(release, { recursive: true, force: true });
 }, 60_000);
 
 describe("weftd.service under systemd", () => {
