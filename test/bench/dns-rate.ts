@@ -46,7 +46,7 @@ export interface DnsRate {
   endpoints: number;
   window: number;
   rounds: number;
-  /** dnsperf's version line. */
+  /** "dnsperf VERSION". */
   client: string;
   weft: ServerRate;
   dnsmasq: ServerRate & { version: string };
@@ -82,7 +82,7 @@ export async function measureDnsRate(options: { rate?: number; seconds?: number;
   const rounds = options.rounds ?? 3;
   const say = options.say ?? (() => undefined);
   const dnsmasqVersion = ensureDebianTool("dnsmasq", "dnsmasq-base", ["--version"], say);
-  const client = ensureDebianTool("dnsperf", "dnsperf", ["-h"], say, /^Version.*$/m);
+  const client = `dnsperf ${ensureDebianTool("dnsperf", "dnsperf", ["-h"], say, /^Version.*$/m).replace(/^Version\s*/, "")}`;
   const endpoints = benchEndpoints(ENDPOINTS);
   const names = endpoints.map((e) => `${e.name}.${BENCH_NETWORK}`);
   const port = 20_000 + Math.floor(Math.random() * 30_000);
