@@ -17,7 +17,11 @@ export type DnsResult =
   | "dropped";
 
 export type AnswerDecision =
-  | { readonly kind: "reply"; readonly result: DnsResult; readonly response: Buffer }
+  /**
+   * same: every query with these bytes (bar the ID) in this zone gets this response (bar the ID); false
+   * when the addresses were shuffled, so the server may keep the bytes only when it is true.
+   */
+  | { readonly kind: "reply"; readonly result: DnsResult; readonly response: Buffer; readonly same: boolean }
   /** Not a name of this network: send the client's query upstream. */
   | { readonly kind: "forward"; readonly query: DecodedPacket }
   /** Too short to carry a header, or itself a response: no answer at all. */
@@ -80,7 +84,7 @@ export function answerQuery(request: Uint8Array, context: AnswerContext): Answer
     // Too large for this UDP client: the question alone with TC set, so it asks again over TCP.
     return reply(local.result, encodeResponse(query, local.rcode, [], true, opt !== undefined, 0, dnsPacket.TRUNCATED_RESPONSE));
   }
-  return reply(local.result, response);
+  return reply(local.result, response, !local.shuffled);
 }
 
 /** SERVFAIL (forwarding failed) or REFUSED (too many in flight) for a query that was to be forwarded. */
@@ -99,6 +103,8 @@ interface LocalAnswer {
   readonly rcode: Rcode;
   readonly result: DnsResult;
   readonly answers: Answer[];
+  /** The answers' order was drawn at random. */
+  readonly shuffled?: boolean;
 }
 
 /**
@@ -133,7 +139,7 @@ function lookUp(question: Question, context: AnswerContext): LocalAnswer | undef
   const answers = shuffled(addresses, context.random).map(
     (data): Answer => ({ type: "A", class: "IN", name: question.name, ttl: context.ttlSeconds, data }),
   );
-  return { rcode: RCODE.NOERROR, result: "answered", answers };
+  return { rcode: RCODE.NOERROR, result: "answered", answers, shuffled: addresses.length > 1 };
 }
 
 function encodeResponse(
@@ -184,8 +190,8 @@ function encodable(question: Question): boolean {
   return name.split(".").every((label) => label.length > 0 && Buffer.byteLength(label) <= 63);
 }
 
-function reply(result: DnsResult, response: Buffer): AnswerDecision {
-  return { kind: "reply", result, response };
+function reply(result: DnsResult, response: Buffer, same = true): AnswerDecision {
+  return { kind: "reply", result, response, same };
 }
 
 function trimDot(name: string): string {

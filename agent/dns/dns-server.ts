@@ -5,6 +5,7 @@ import net from "node:net";
 import type { Registry } from "prom-client";
 import { errorText, isIPv4, isName } from "../../proto/values/index.js";
 import type { LogLevel } from "../log.js";
+import { AnswerCache } from "./answer-cache.js";
 import { answerQuery, failureResponse, type AnswerDecision } from "./answer-query.js";
 import { DnsForwarder } from "./dns-forwarder.js";
 import { DnsMetrics } from "./dns-metrics.js";
@@ -63,6 +64,8 @@ export class DnsServer {
   readonly #listeners = new Map<string, Listener>();
   /** Each network's index and the source revision it was built at (only when the source has revisions). */
   readonly #indexes = new Map<string, { revision: number; index: ZoneIndex }>();
+  /** Responses by query (only when the source has revisions). */
+  readonly #cache = new AnswerCache();
   /** setZones and close run one at a time, in call order. */
   #queue: Promise<void> = Promise.resolve();
   #closed = false;
@@ -115,6 +118,15 @@ export class DnsServer {
    * sockets call; the bench and tests call it directly too.
    */
   respond(request: Buffer, network: string, transport: "udp" | "tcp"): Buffer | undefined | Promise<Buffer | undefined> {
+    const revision = this.#options.records.revision?.();
+    const key = revision === undefined ? undefined : this.#cache.key(request, network, transport);
+    if (key !== undefined) {
+      const kept = this.#cache.get(key, revision!, request);
+      if (kept !== undefined) {
+        this.#metrics.query(kept.result);
+        return kept.response;
+      }
+    }
     let decision: AnswerDecision;
     try {
       decision = answerQuery(request, { zone: this.#zone(network), transport, ttlSeconds: this.#ttlSeconds, random: this.#random });
@@ -130,6 +142,7 @@ export class DnsServer {
         return undefined;
       case "reply":
         this.#metrics.query(decision.result);
+        if (key !== undefined && decision.same) this.#cache.set(key, revision!, decision);
         return decision.response;
       case "forward":
         return this.#forward(request, decision.query, transport);
@@ -199,6 +212,7 @@ export class DnsServer {
     }
     const networks = new Set([...this.#listeners.values()].map((listener) => listener.zone.network));
     for (const network of [...this.#indexes.keys()]) if (!networks.has(network)) this.#indexes.delete(network);
+    this.#cache.clear();
   }
 
   async #listen(zone: DnsZone): Promise<void> {
@@ -240,14 +254,14 @@ export class DnsServer {
   }
 
   #onDatagram(listener: Listener, message: Buffer, peer: dgram.RemoteInfo): void {
-    const send = (response: Buffer | undefined): void => {
-      if (response !== undefined && this.#listeners.get(listener.zone.listen) === listener) {
-        listener.udp.send(response, peer.port, peer.address, () => undefined);
-      }
-    };
     const response = this.respond(message, listener.zone.network, "udp");
-    if (response instanceof Promise) void response.then(send);
-    else send(response);
+    if (response instanceof Promise) void response.then((late) => this.#sendDatagram(listener, late, peer));
+    else this.#sendDatagram(listener, response, peer);
+  }
+
+  #sendDatagram(listener: Listener, response: Buffer | undefined, peer: dgram.RemoteInfo): void {
+    // No callback: a failed send is dropped like a lost datagram, without a tick spent on telling so.
+    if (response !== undefined && this.#listeners.get(listener.zone.listen) === listener) listener.udp.send(response, peer.port, peer.address);
   }
 
   #onConnection(listener: Listener, socket: net.Socket): void {
