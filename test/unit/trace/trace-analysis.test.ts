@@ -55,7 +55,7 @@ describe("analyzeTrace", () => {
   it("names a peer that did not answer, with gossip's view of it", () => {
     const facts = healthyFacts();
     facts.hosts.set("h2", { host: "h2", missing: "no answer within 2000 ms" });
-    (facts.peers as Map<string, { name: string; state: "dead"; underlayIp: string }>).set("h2", { name: "h2", state: "dead", underlayIp: B.vtep });
+    facts.peers.set("h2", { name: "h2", state: "dead", underlayIp: B.vtep });
     const report = analyzeTrace(facts);
     const broken = report.hops[report.brokenAt!]!;
     expect(broken).toMatchObject({ host: "h1", layer: "peer" });
@@ -66,7 +66,7 @@ describe("analyzeTrace", () => {
 
   it("names a suspect peer even when it answered", () => {
     const facts = healthyFacts();
-    (facts.peers as Map<string, { name: string; state: "suspect"; underlayIp: string }>).set("h2", { name: "h2", state: "suspect", underlayIp: B.vtep });
+    facts.peers.set("h2", { name: "h2", state: "suspect", underlayIp: B.vtep });
     expect(analyzeTrace(facts).hops.find((h) => !h.ok)!.problem).toBe("gossip sees h2 as suspect");
   });
 

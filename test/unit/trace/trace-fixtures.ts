@@ -32,7 +32,9 @@ function host(name: string, local: EndpointFact, remote: EndpointFact | undefine
   };
 }
 
-export function healthyFacts(): TraceFacts {
+export type MutableFacts = TraceFacts & { hosts: Map<string, HostPart>; peers: Map<string, PeerFact> };
+
+export function healthyFacts(): MutableFacts {
   const h1: HostPart = { host: "h1", snapshot: host("h1", A, B, B.vtep) };
   const h2: HostPart = { host: "h2", snapshot: host("h2", B, undefined, undefined) };
   const peers = new Map<string, PeerFact>([
