@@ -164,6 +164,6 @@ export function underlayHops(part: HostPart, peer: PeerFact | undefined, vtep: s
     : state === "suspect" || state === "dead"
       ? { problem: `gossip sees ${peerName} as ${state}`, cause: "its agent was not heard from recently (stopped, paused or partitioned)" }
       : undefined;
-  hops.push(hop(part.host, "peer", `peer ${peerName} (${vtep})`, "alive, answering", `${state}${answered ? ", answered" : ", did not answer"}`, problem, { see: ["weft peer ls"] }));
+  hops.push(hop(part.host, "peer", `peer ${peerName} (${vtep})`, "alive, answering", `${state}${answered ? ", answered" : ", did not answer"}`, problem, { see: ["weft peers"] }));
   return hops;
 }

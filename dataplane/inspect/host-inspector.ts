@@ -20,6 +20,8 @@ export interface NamespaceQuery {
 
 export interface InspectQuery {
   links: string[];
+  /** Every link of the host (the traffic view), not only those named. */
+  allLinks?: boolean;
   /** VXLAN device -> the MACs of interest. */
   fdb: Array<{ device: string; macs: string[] }>;
   /** VXLAN device -> the IPs of interest. */
@@ -42,9 +44,14 @@ export async function inspectHost(host: string, query: InspectQuery, run: Comman
       return undefined;
     }
   };
-  const wanted = new Set(query.links);
+  for (const dst of query.routesTo) {
+    const route = await attempt(`ip route get ${dst}`, async () => parseRouteGet((await run("ip", ["-j", "route", "get", dst])).stdout));
+    if (route !== undefined) snapshot.routes.push(route);
+  }
+  // The links the query names, and those the routes leave by (the underlay interface).
+  const wanted = new Set([...query.links, ...snapshot.routes.map((r) => r.dev)]);
   const links = await attempt("ip link", async () => parseLinks((await run("ip", ["-j", "-s", "link", "show"])).stdout));
-  snapshot.links = (links ?? []).filter((l) => wanted.has(l.name));
+  snapshot.links = (links ?? []).filter((l) => query.allLinks === true || wanted.has(l.name));
   for (const { device, macs } of query.fdb) {
     const want = new Set(macs.map((m) => m.toLowerCase()));
     const entries = await attempt(`bridge fdb dev ${device}`, async () => parseFdb((await run("bridge", ["-j", "fdb", "show", "dev", device])).stdout, device));
@@ -55,10 +62,6 @@ export async function inspectHost(host: string, query: InspectQuery, run: Comman
       const entries = await attempt(`ip neigh ${ip} dev ${device}`, async () => parseNeighbours((await run("ip", ["-j", "neigh", "show", "to", ip, "dev", device])).stdout, device));
       snapshot.neighbours.push(...(entries ?? []));
     }
-  }
-  for (const dst of query.routesTo) {
-    const route = await attempt(`ip route get ${dst}`, async () => parseRouteGet((await run("ip", ["-j", "route", "get", dst])).stdout));
-    if (route !== undefined) snapshot.routes.push(route);
   }
   for (const ns of query.namespaces) snapshot.namespaces[ns.endpointId] = await inspectNamespace(ns, run);
   if (query.nft !== undefined) snapshot.nft = await inspectNft(query.nft, run, snapshot.errors);
