@@ -9,7 +9,9 @@
 //   dead peer  h2's agent killed: the trace names h2 as not answering (last: it changes the lab)
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { labAgent, runWeftCli, type LabContainer, type LabHost } from "../../agent/lab/index.js";
-import { CommandError } from "../../agent/lab/command-runner.js";
+import { join } from "node:path";
+import { CommandError, runCommand } from "../../agent/lab/command-runner.js";
+import { packageRoot } from "../../agent/package-root.js";
 import type { TraceReport, TraceRequest } from "../../agent/trace/trace-report.js";
 import { inNetns, pollUntil, vxlanFdbMacs, withLab, withLabApi, type TestLab } from "../helpers/lab.js";
 
@@ -129,6 +131,17 @@ describe("weft trace", () => {
     expect(await fail([a.name, "10.40.250.250"])).toMatch(/to: no endpoint has the address 10.40.250.250 in network/);
     expect(await fail([a.name, "web", "--proto", "sctp"])).toMatch(/sctp/);
   }, 60_000);
+
+  it("weft lab trace runs the default trace (h1's first container to h2's) and lab explain names this lab's objects", async () => {
+    const cli = join(packageRoot(), "agent", "bin", "weft.js");
+    const { stdout } = await runCommand(process.execPath, [cli, "lab", "trace", "--prefix", lab.prefix, "--probe"], { timeoutMs: 60_000 });
+    expect(stdout).toContain(`trace icmp: endpoint ${container("h1").name}`);
+    expect(stdout).toContain(`-> endpoint ${container("h2").name}`);
+    expect(stdout).toMatch(/see: +bridge fdb show dev weft-vx42/);
+    expect(stdout).toMatch(/^OK: /m);
+    const explained = await runCommand(process.execPath, [cli, "lab", "explain", "--prefix", lab.prefix], { timeoutMs: 60_000 });
+    expect(explained.stdout).toContain(`ip netns exec ${host("h1").netns} bridge fdb show dev weft-vx42`);
+  }, 120_000);
 
   it("names a dead peer: h2's agent killed, the trace says h2 did not answer", async () => {
     const a = container("h1");
