@@ -57,7 +57,7 @@ export function addLabCommands(program: Command): void {
       const report = await labTrace({ prefix: opts.prefix, probe: opts.probe === true, ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}) });
       const json = (cmd.optsWithGlobals() as { json?: boolean }).json;
       process.stdout.write(json ? JSON.stringify(report, null, 2) + "\n" : formatTrace(report, { see: true }));
-      if (!report.ok) process.exitCode = 1;
+      if (!report.ok) throw new Error(`the path is broken at hop ${(report.brokenAt ?? 0) + 1} (${report.hops[report.brokenAt ?? 0]?.layer ?? "?"} on ${report.hops[report.brokenAt ?? 0]?.host ?? "?"})`);
     });
   lab
     .command("status")

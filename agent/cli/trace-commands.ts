@@ -24,7 +24,7 @@ export function addTraceCommands(program: Command, withApi: WithApi): void {
         const report = JSON.parse(res.reportJson) as TraceReport;
         if ((cmd.optsWithGlobals() as { json?: boolean }).json) process.stdout.write(JSON.stringify(report, null, 2) + "\n");
         else process.stdout.write(formatTrace(report, { see: opts.see === true }));
-        if (!report.ok) process.exitCode = 1;
+        if (!report.ok) throw new Error(`the path is broken at hop ${(report.brokenAt ?? 0) + 1} (${report.hops[report.brokenAt ?? 0]?.layer ?? "?"} on ${report.hops[report.brokenAt ?? 0]?.host ?? "?"})`);
       }),
     );
 }

@@ -21,7 +21,7 @@ export function explainLab(state: LabState): string {
       `Underlay: ${state.underlay.netns} holds the bridge ${UNDERLAY_BRIDGE} (${state.underlay.subnet}, MTU ${mtu}), the lab's "physical" switch; each host namespace (${state.hosts.map((h) => `${h.netns} ${h.underlayIp}`).join(", ")}) has one link on it, ${HOST_UNDERLAY_IF}, and runs its own weftd there. VXLAN packets between hosts are UDP on port 4789 over it.`,
       on(state.underlay.netns, `bridge link show master ${UNDERLAY_BRIDGE}`),
       on(h1.netns, `ip addr show ${HOST_UNDERLAY_IF}`),
-      on(h1.netns, `tcpdump -ni ${HOST_UNDERLAY_IF} udp port 4789    # while a ping runs`),
+      on(h1.netns, `tcpdump -ni ${HOST_UNDERLAY_IF} udp port 4789    # tcpdump, if installed, while a ping runs`),
     ],
     [
       `VXLAN and FDB: on each host the network ${net.name} (VNI ${net.vni}) has a VXLAN device ${vx} (MTU ${mtu - 50}: 50 bytes go to the outer headers), without learning: for every container on another host the agent writes an FDB entry (its MAC -> that host's underlay address) and a permanent neighbour entry (its IP -> its MAC), so ARP is answered locally and frames go straight to the right host. They come from gossip, not from flooding.`,

@@ -49,6 +49,7 @@ function snapshot(s: Json): HostSnapshot {
   for (const [id, value] of Object.entries(obj(s["namespaces"]))) {
     const ns = obj(value);
     const entry: NamespaceSnapshot = {};
+    if (typeof ns["netns"] === "string") entry.netns = ns["netns"].slice(0, 256);
     if (ns["link"] !== undefined) entry.link = link(obj(ns["link"]));
     if (ns["route"] !== undefined) {
       const r = obj(ns["route"]);

@@ -1,6 +1,7 @@
 // The hops of an overlay path between two endpoints of one network, each comparing what weft wants
 // with what one host's kernel snapshot holds. Pure.
 import { bridgeName, hostIfNameFor, vxlanName } from "../../dataplane/index.js";
+import { printable } from "../../proto/values/index.js";
 import type { HostSnapshot, LinkSnapshot } from "../../dataplane/inspect/index.js";
 import type { EndpointFact, HostPart, NetworkFact, PeerFact } from "./trace-facts.js";
 import type { HopCounters, HopLayer, TraceHop } from "./trace-report.js";
@@ -36,11 +37,17 @@ function linkState(link: LinkSnapshot | undefined): string {
   return `${link.up ? "up" : `down (${link.operstate})`}, mtu ${link.mtu}${link.master ? `, master ${link.master}` : ""}`;
 }
 
+/** How to run a command in the container's namespace by hand: `ip netns exec NAME` or nsenter for a path. */
+function enterCommand(netns: string | undefined, ep: EndpointFact): string {
+  if (netns === undefined || netns === "") return `ip netns exec <netns of ${ep.name || ep.id.slice(0, 12)}>`;
+  return netns.includes("/") ? `nsenter --net=${printable(netns)}` : `ip netns exec ${printable(netns)}`;
+}
+
 /** The container's interface and the route it takes to `dst`, read inside its namespace. */
-export function containerHops(part: HostPart, ep: EndpointFact, network: NetworkFact, dst: string, expectDev: string | undefined): TraceHop[] {
+export function containerHops(part: HostPart, ep: EndpointFact, network: NetworkFact, dst: string, expectDev: string | undefined, direction: Direction = "tx"): TraceHop[] {
   const snapshot = part.snapshot!;
   const ns = snapshot.namespaces[ep.id];
-  const netnsNote = `ip netns exec <netns of ${ep.name || ep.id.slice(0, 12)}>`;
+  const netnsNote = enterCommand(ns?.netns, ep);
   if (ns === undefined || ns.error !== undefined) {
     return [hop(part.host, "container", `endpoint ${ep.name || ep.id.slice(0, 12)} (${ep.ip})`, "its namespace, with eth0 up", ns?.error ?? "not read", {
       problem: "the container's namespace could not be read",
@@ -57,7 +64,7 @@ export function containerHops(part: HostPart, ep: EndpointFact, network: Network
       : undefined;
   const hops = [
     hop(part.host, "container", `${ep.name || ep.id.slice(0, 12)} ${link?.name ?? "eth0"} ${ep.ip}`, expected, linkState(link), problem, {
-      ...withCounters(linkCounters(part, "", "tx", ep.id)),
+      ...withCounters(linkCounters(part, "", direction, ep.id)),
       see: [`${netnsNote} ip -s link show ${link?.name ?? "eth0"}`],
     }),
   ];
@@ -98,7 +105,8 @@ export function vethBridgeHops(part: HostPart, ep: EndpointFact, network: Networ
       : undefined;
   return [
     hop(part.host, "veth", vethName, `up, master ${bridge}`, linkState(veth), vethProblem, { ...withCounters(linkCounters(part, vethName, direction === "tx" ? "rx" : "tx")), see: [`ip -s link show ${vethName}`] }),
-    hop(part.host, "bridge", bridge, "up", linkState(br), brProblem, { ...withCounters(linkCounters(part, bridge, direction)), see: [`bridge link show master ${bridge}`, `ip -s link show ${bridge}`] }),
+    // No counters: a bridge device counts only what reaches the host itself, not the frames it switches.
+    hop(part.host, "bridge", bridge, "up", linkState(br), brProblem, { see: [`bridge link show master ${bridge}`, `bridge fdb show br ${bridge}`] }),
   ];
 }
 

@@ -67,10 +67,10 @@ function pathTo(facts: TraceFacts, source: HostPart, dst: EndpointFact, network:
     if (!answered) return hops;
     hops.push(vxlanHop(remote!, network, facts.underlayMtu, "rx"));
     hops.push(...vethBridgeHops(remote!, dst, network, "rx").reverse());
-    hops.push(...containerHops(remote!, dst, network, facts.from.ip, undefined).slice(0, 1));
+    hops.push(...containerHops(remote!, dst, network, facts.from.ip, undefined, "rx").slice(0, 1));
   } else {
     hops.push(...vethBridgeHops(source, dst, network, "rx").slice(0, 1));
-    hops.push(...containerHops(source, dst, network, facts.from.ip, undefined).slice(0, 1));
+    hops.push(...containerHops(source, dst, network, facts.from.ip, undefined, "rx").slice(0, 1));
   }
   return hops;
 }

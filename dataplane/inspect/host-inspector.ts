@@ -70,7 +70,7 @@ export async function inspectHost(host: string, query: InspectQuery, run: Comman
 
 async function inspectNamespace(query: NamespaceQuery, run: CommandRunner): Promise<NamespaceSnapshot> {
   const enter = ["--net=" + netnsPath(query.netns), "ip", "-j"];
-  const result: NamespaceSnapshot = {};
+  const result: NamespaceSnapshot = { netns: query.netns };
   try {
     const link = parseLinks((await run("nsenter", [...enter, "-s", "link", "show", "dev", query.ifName])).stdout)[0];
     if (link !== undefined) result.link = link;

@@ -49,6 +49,8 @@ export interface RouteSnapshot {
 
 /** A container's side, read inside its network namespace. */
 export interface NamespaceSnapshot {
+  /** The namespace as the agent recorded it (a name under /run/netns, or a path). */
+  netns?: string;
   /** The endpoint's interface there (eth0). */
   link?: LinkSnapshot;
   route?: RouteSnapshot;
