@@ -15,14 +15,14 @@ export function formatTrace(report: TraceReport, options: { see?: boolean } = {}
     lines.push(`      expected: ${printable(hop.expected)}`);
     lines.push(`      actual:   ${printable(hop.actual)}${hop.counters ? `   [${counters(hop.counters)}]` : ""}`);
     if (!hop.ok) {
-      if (hop.problem) lines.push(`      problem:  ${printable(hop.problem)}`);
-      if (hop.cause) lines.push(`      cause:    ${printable(hop.cause)}`);
+      if (hop.problem) lines.push(`      problem:  ${printable(hop.problem, 1000)}`);
+      if (hop.cause) lines.push(`      cause:    ${printable(hop.cause, 1000)}`);
     }
     if (options.see && hop.see?.length) lines.push(`      see:      ${hop.see.map((s) => printable(s)).join("; ")}`);
   });
   lines.push("");
   if (report.probe) lines.push(`probe: ${report.probe.sent ? (report.probe.answered ? "answered" : "no answer") : "not sent"} (${printable(report.probe.detail)})`);
-  lines.push(`${report.ok ? "OK" : "BROKEN"}: ${printable(report.summary)}`);
+  lines.push(`${report.ok ? "OK" : "BROKEN"}: ${printable(report.summary, 2000)}`);
   return lines.join("\n") + "\n";
 }
 
