@@ -11,9 +11,11 @@ import type { PeerView } from "../peers/peer-directory.js";
 import { encodeJson, type ObserveQuery, type ObserveReply } from "./observe-query.js";
 import { parseObserveReply } from "./observe-reply.js";
 import type { ObservationHandler } from "./observation-handler.js";
+import { publishedChoice } from "./published-hops.js";
+import { planPublishedQueries, publishedFact, publishedPort } from "./published-plan.js";
 import { analyzeTrace, chosenBackend } from "./trace-analysis.js";
 import { endpointFact, resolveEndpoint, resolveTarget, type TraceView } from "./trace-ends.js";
-import type { EndpointFact, HostPart, NetworkFact, PeerFact, TraceFacts } from "./trace-facts.js";
+import type { EndpointFact, HostPart, NetworkFact, PeerFact, PublishedFact, TraceFacts } from "./trace-facts.js";
 import type { ClusterObserver, LinkTraffic, TraceProto, TraceReport, TraceRequest } from "./trace-report.js";
 
 /** The source port a TCP/UDP trace assumes (and its probe uses) unless the request names one. */
@@ -47,29 +49,37 @@ export class AgentClusterObserver implements ClusterObserver {
     };
     const from = resolveEndpoint(String(request.from ?? ""), "from", view);
     const target = resolveTarget(String(request.to ?? ""), "to", view);
-    const effectiveProto: TraceProto = proto ?? (target.kind === "service" ? "tcp" : "icmp");
-    const port = effectiveProto === "icmp" ? undefined : checkPort(request.port, "port") ?? (target.kind === "service" ? target.record.ports[0]?.target ?? 80 : undefined);
+    const networks = networkFacts(view.networks, o.underlay.mtu);
+    const published = target.kind === "service" ? target.published : undefined;
+    const effectiveProto: TraceProto = published !== undefined && target.kind === "service"
+      ? publishedPort(target.record, published.port, proto).protocol
+      : proto ?? (target.kind === "service" ? "tcp" : "icmp");
+    const port = published !== undefined ? published.port : effectiveProto === "icmp" ? undefined : checkPort(request.port, "port") ?? (target.kind === "service" ? target.record.ports[0]?.target ?? 80 : undefined);
     if (effectiveProto !== "icmp" && port === undefined) throw new WeftError("invalid-argument", `port: ${effectiveProto} needs a port (--port N)`, { field: "port" });
     const sourcePort = effectiveProto === "icmp" ? undefined : checkPort(request.sourcePort, "sourcePort") ?? DEFAULT_SOURCE_PORT;
-    if (target.kind === "service" && target.published !== undefined) {
-      throw new WeftError("failed-precondition", `to: tracing a published port (${printable(request.to)}) is not supported yet: trace the service by name (${target.service.name}) instead`, { field: "to" });
+    let publishedTo: PublishedFact | undefined;
+    if (target.kind === "service" && published !== undefined) {
+      const host = view.nodes.find((n) => n.name === published.host)!;
+      publishedTo = publishedFact(target.service, target.record, host, published.port, effectiveProto, await this.clientIpAt(from, host, view));
     }
     let backend: EndpointFact | undefined;
     if (target.kind === "service") {
-      const choice = chosenBackend(target.service, from.ip, sourcePort);
+      const choice = publishedTo !== undefined ? publishedChoice(publishedTo, sourcePort) : chosenBackend(target.service, from.ip, sourcePort);
       const wanted = choice === undefined ? undefined : target.service.backends[choice.index];
       const found = wanted === undefined ? undefined : view.endpoints.find((e) => e.id === wanted.endpointId);
       if (found !== undefined) backend = endpointFact(found);
     }
     const dst = target.kind === "endpoint" ? target.endpoint : backend;
     const dstIp = target.kind === "endpoint" ? target.endpoint.ip : (target.service.vip ?? backend?.ip ?? "");
-    const networks = networkFacts(view.networks, o.underlay.mtu);
-    const queries = planQueries(from, dst, dstIp, networks, target.kind === "service" ? target.service.name : undefined);
+    const queries = publishedTo !== undefined
+      ? planPublishedQueries(from, publishedTo, backend, networks.get(publishedTo.service.network))
+      : planQueries(from, dst, dstIp, networks, target.kind === "service" ? target.service.name : undefined);
 
     let parts = await this.gather(queries);
     let probe: TraceReport["probe"];
     if (request.probe === true) {
-      const probeQuery: ObserveQuery = { endpoints: [], networks: [], routesTo: [], probe: { endpointId: from.id, proto: effectiveProto, dst: dstIp, ...(port !== undefined ? { port } : {}), ...(sourcePort !== undefined ? { sourcePort } : {}) } };
+      const probeDst = publishedTo?.hostIp ?? dstIp;
+      const probeQuery: ObserveQuery = { endpoints: [], networks: [], routesTo: [], probe: { endpointId: from.id, proto: effectiveProto, dst: probeDst, ...(port !== undefined ? { port } : {}), ...(sourcePort !== undefined ? { sourcePort } : {}) } };
       const reply = await this.ask(from.node, probeQuery);
       probe = reply.probe ?? { sent: false, answered: false, detail: `${from.node} did not send the probe: ${reply.error ?? "no answer"}` };
       const after = await this.gather(queries);
@@ -77,7 +87,7 @@ export class AgentClusterObserver implements ClusterObserver {
     }
     const facts: TraceFacts = {
       from,
-      to: target.kind === "endpoint" ? target : { kind: "service", service: target.service, ...(port !== undefined ? { port } : {}) },
+      to: target.kind === "endpoint" ? target : publishedTo !== undefined ? { kind: "published", ...publishedTo } : { kind: "service", service: target.service, ...(port !== undefined ? { port } : {}) },
       proto: effectiveProto,
       ...(port !== undefined ? { port } : {}),
       ...(sourcePort !== undefined ? { sourcePort } : {}),
@@ -91,6 +101,17 @@ export class AgentClusterObserver implements ClusterObserver {
     if (sourcePort !== undefined) report.sourcePort = sourcePort;
     if (target.kind === "service" && backend !== undefined && report.to.host === undefined) report.to.host = backend.node;
     return report;
+  }
+
+  /**
+   * The client address `host` sees for a flow from `from` to one of its published ports: the source
+   * host's underlay address (the egress masquerade), or on the same host the container's own source
+   * address toward it (its egress leg), read from its namespace.
+   */
+  private async clientIpAt(from: EndpointFact, host: { name: string; underlayIp: string }, view: TraceView): Promise<string> {
+    if (from.node !== host.name) return view.nodes.find((n) => n.name === from.node)?.underlayIp ?? from.ip;
+    const reply = await this.ask(from.node, { endpoints: [{ id: from.id, routeTo: host.underlayIp }], networks: [], routesTo: [] });
+    return reply.snapshot?.namespaces[from.id]?.route?.prefsrc ?? from.ip;
   }
 
   async traffic(): Promise<{ links: LinkTraffic[]; unreachable: string[] }> {

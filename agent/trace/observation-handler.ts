@@ -8,6 +8,7 @@ import { errorText } from "../../proto/values/index.js";
 import { EGRESS_BRIDGE } from "../desired-state/egress-part.js";
 import type { LocalEndpoint } from "../state-store.js";
 import { encodeJson, parseObserveQuery, type ObserveQuery, type ObserveReply } from "./observe-query.js";
+import { localBackendsMapName, portChainName } from "./published-hops.js";
 import { backendsMapName, vipChainName } from "./trace-analysis.js";
 import type { LinkTraffic } from "./trace-report.js";
 
@@ -75,10 +76,16 @@ export class ObservationHandler {
       if (ips.length > 0) inspect.neighbours.push({ device: vxlanName(vni), ips });
     }
     if (query.nft !== undefined) {
+      const { services, isolation, egress, ports } = query.nft;
       inspect.nft = {
-        maps: query.nft.services.map(backendsMapName),
-        chains: [...query.nft.services.map(vipChainName), ...(query.nft.isolation ? ["forward"] : [])],
+        maps: [...services.map(backendsMapName), ...(ports?.some((p) => p.local === true) ? services.map(localBackendsMapName) : [])],
+        chains: [
+          ...(ports === undefined || ports.length === 0 ? services.map(vipChainName) : ports.map((p) => portChainName(p.protocol, p.port))),
+          ...(isolation ? ["forward"] : []),
+          ...(egress ? ["postrouting"] : []),
+        ],
       };
+      if (egress) inspect.links.push(EGRESS_BRIDGE);
     }
     const snapshot = await (this.options.inspect ?? inspectHost)(this.options.node, inspect);
     for (const id of missing) snapshot.namespaces[id] = { error: `${id.slice(0, 12)} is not a local endpoint of ${this.options.node}` };

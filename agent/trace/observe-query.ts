@@ -16,8 +16,11 @@ export interface ObserveQuery {
   networks: Array<{ vni: number; macs: string[]; ips: string[] }>;
   /** Underlay destinations for `ip route get` (peers' VTEPs). */
   routesTo: string[];
-  /** Services whose dispatch chain and Maglev map to read; `isolation`: the forward chain. */
-  nft?: { services: string[]; isolation: boolean };
+  /**
+   * Services whose VIP chain and Maglev maps (all backends, and local ones) to read; `isolation`: the
+   * forward chain; `egress`: the postrouting chain and the egress bridge; `ports`: published ports' chains.
+   */
+  nft?: { services: string[]; isolation: boolean; egress?: boolean; ports?: Array<{ protocol: "tcp" | "udp"; port: number; local?: boolean }> };
   /** Send one probe from a local endpoint's namespace. */
   probe?: { endpointId: string; proto: TraceProto; dst: string; port?: number; sourcePort?: number };
   /** Counters of every weft link on the host instead. */
@@ -74,6 +77,17 @@ export function parseObserveQuery(bytes: Uint8Array): ObserveQuery {
     const services = list(nft["services"], "query.nft.services");
     if (!services.every(isName)) throw invalidArgument("query.nft.services", "must be service names");
     query.nft = { services: services as string[], isolation: nft["isolation"] === true };
+    if (nft["egress"] === true) query.nft.egress = true;
+    if (nft["ports"] !== undefined) {
+      query.nft.ports = list(nft["ports"], "query.nft.ports").map((p, i) => {
+        const item = object(p, `query.nft.ports[${i}]`);
+        const protocol = item["protocol"];
+        const port = item["port"];
+        if (protocol !== "tcp" && protocol !== "udp") throw invalidArgument(`query.nft.ports[${i}].protocol`, "must be tcp or udp");
+        if (typeof port !== "number" || !Number.isInteger(port) || port < 1 || port > 65535) throw invalidArgument(`query.nft.ports[${i}].port`, "must be a port (1-65535)");
+        return item["local"] === true ? { protocol, port, local: true } : { protocol, port };
+      });
+    }
   }
   if (q["probe"] !== undefined) {
     const p = object(q["probe"], "query.probe");

@@ -51,9 +51,10 @@ function snapshot(s: Json): HostSnapshot {
     const entry: NamespaceSnapshot = {};
     if (typeof ns["netns"] === "string") entry.netns = ns["netns"].slice(0, 256);
     if (ns["link"] !== undefined) entry.link = link(obj(ns["link"]));
+    if (ns["routeLink"] !== undefined) entry.routeLink = link(obj(ns["routeLink"]));
     if (ns["route"] !== undefined) {
       const r = obj(ns["route"]);
-      entry.route = { dst: str(r["dst"]), dev: str(r["dev"]), ...(typeof r["gateway"] === "string" ? { gateway: r["gateway"] } : {}) };
+      entry.route = { dst: str(r["dst"]), dev: str(r["dev"]), ...(typeof r["gateway"] === "string" ? { gateway: r["gateway"] } : {}), ...(typeof r["prefsrc"] === "string" ? { prefsrc: r["prefsrc"] } : {}) };
     }
     if (typeof ns["error"] === "string") entry.error = ns["error"].slice(0, 500);
     namespaces[id] = entry;

@@ -13,8 +13,11 @@ export function hop(host: string, layer: HopLayer, object: string, expected: str
 }
 
 export function linkCounters(part: HostPart, name: string, direction: Direction, namespace?: string): HopCounters | undefined {
-  const pick = (s: HostSnapshot | undefined): LinkSnapshot | undefined =>
-    namespace === undefined ? s?.links.find((l) => l.name === name) : s?.namespaces[namespace]?.link;
+  const inNamespace = (s: HostSnapshot | undefined): LinkSnapshot | undefined => {
+    const ns = namespace === undefined ? undefined : s?.namespaces[namespace];
+    return ns?.routeLink?.name === name ? ns.routeLink : ns?.link;
+  };
+  const pick = (s: HostSnapshot | undefined): LinkSnapshot | undefined => (namespace === undefined ? s?.links.find((l) => l.name === name) : inNamespace(s));
   const now = pick(part.snapshot);
   if (now === undefined) return undefined;
   const packets = direction === "rx" ? now.counters.rxPackets : now.counters.txPackets;
@@ -54,17 +57,19 @@ export function containerHops(part: HostPart, ep: EndpointFact, network: Network
       cause: "the container stopped or its namespace was deleted without a detach",
     })];
   }
-  const link = ns.link;
-  const expected = `up, mtu ${network.mtu}`;
-  const mtuWrong = link !== undefined && link.mtu !== network.mtu;
+  // A flow that leaves by another interface (the egress leg, to a host address) is shown on that one.
+  const leg = ns.routeLink;
+  const link = leg ?? ns.link;
+  const expected = leg === undefined ? `up, mtu ${network.mtu}` : "up";
+  const mtuWrong = leg === undefined && link !== undefined && link.mtu !== network.mtu;
   const problem = link === undefined || !link.up
     ? { problem: `${ep.name || "the container"}'s interface is ${link === undefined ? "missing" : "down"}`, cause: "set down or removed inside the container" }
     : mtuWrong
       ? { problem: `MTU mismatch: the container's interface has ${link.mtu}, the network ${network.mtu}`, cause: link.mtu > network.mtu ? "changed by hand inside the container: large packets will be dropped in the VXLAN tunnel" : "changed by hand inside the container" }
       : undefined;
   const hops = [
-    hop(part.host, "container", `${ep.name || ep.id.slice(0, 12)} ${link?.name ?? "eth0"} ${ep.ip}`, expected, linkState(link), problem, {
-      ...withCounters(linkCounters(part, "", direction, ep.id)),
+    hop(part.host, "container", `${ep.name || ep.id.slice(0, 12)} ${link?.name ?? "eth0"} ${leg === undefined ? ep.ip : (ns.route?.prefsrc ?? "")}`.trimEnd(), expected, linkState(link), problem, {
+      ...withCounters(linkCounters(part, link?.name ?? "", direction, ep.id)),
       see: [`${netnsNote} ip -s link show ${link?.name ?? "eth0"}`],
     }),
   ];

@@ -3,7 +3,8 @@
 // wrong and its likely cause. Pure: the observer (cluster-observer.ts) gathers the inputs.
 import { meshSlot } from "../../dataplane/inspect/index.js";
 import { containerHops, hop, tunnelSendHops, underlayHops, vethBridgeHops, vxlanHop } from "./path-hops.js";
-import type { EndpointFact, HostPart, NetworkFact, ServiceFact, TraceFacts } from "./trace-facts.js";
+import { egressHops, publishedDispatchHops } from "./published-hops.js";
+import type { EndpointFact, HostPart, NetworkFact, PublishedFact, ServiceFact, TraceFacts } from "./trace-facts.js";
 import type { TraceEnd, TraceHop, TraceReport } from "./trace-report.js";
 
 export const backendsMapName = (service: string): string => `mesh_backends_${service}`;
@@ -26,7 +27,9 @@ export function analyzeTrace(facts: TraceFacts, backend?: EndpointFact): TraceRe
   const toEnd: TraceEnd =
     target.kind === "endpoint"
       ? endOf(target.endpoint, facts.networks.get(target.endpoint.network))
-      : { kind: "service", name: target.service.name, ip: target.service.vip ?? "", network: target.service.network };
+      : target.kind === "published"
+        ? { kind: "published", name: `${target.host}:${target.port}`, ip: target.hostIp, host: target.host, network: target.service.network }
+        : { kind: "service", name: target.service.name, ip: target.service.vip ?? "", network: target.service.network };
   if (network === undefined) {
     hops.push(hop(from.node, "container", from.name, `network ${from.network}`, "unknown network", { problem: `the network ${from.network} is not known`, cause: "removed from etcd" }));
     return report(toEnd);
@@ -35,13 +38,17 @@ export function analyzeTrace(facts: TraceFacts, backend?: EndpointFact): TraceRe
     hops.push(missingHost(facts, from.node, source));
     return report(toEnd);
   }
+  if (target.kind === "published") {
+    hops.push(...publishedPath(facts, source, network, target, backend));
+    return report(toEnd);
+  }
   const dstIp = toEnd.ip;
   const sameNetwork = target.kind === "endpoint" ? target.endpoint.network === from.network : target.service.network === from.network;
   const ifName = source.snapshot.namespaces[from.id]?.link?.name ?? "eth0";
   hops.push(...containerHops(source, from, network, dstIp, sameNetwork ? ifName : undefined));
   hops.push(...vethBridgeHops(source, from, network, "tx"));
   if (!sameNetwork) {
-    hops.push(isolationHop(source, from, target.kind === "endpoint" ? target.endpoint.network : target.service.network));
+    hops.push(isolationHop(source, from, network.internal, target.kind === "endpoint" ? target.endpoint.network : target.service.network));
     return report(toEnd);
   }
   let dst: EndpointFact | undefined;
@@ -54,6 +61,28 @@ export function analyzeTrace(facts: TraceFacts, backend?: EndpointFact): TraceRe
   }
   hops.push(...pathTo(facts, source, dst, network));
   return report(toEnd);
+}
+
+/** To HOST:PORT: out by the egress leg (and the underlay when HOST is another host), the DNAT there, then on to the backend. */
+function publishedPath(facts: TraceFacts, source: HostPart, network: NetworkFact, p: PublishedFact, backend: EndpointFact | undefined): TraceHop[] {
+  const hops = containerHops(source, facts.from, network, p.hostIp, undefined);
+  let publisher: HostPart | undefined = source;
+  if (p.host !== source.host) {
+    publisher = facts.hosts.get(p.host);
+    hops.push(...egressHops(source));
+    hops.push(...underlayHops(source, facts.peers.get(p.host), p.hostIp, p.host, publisher?.snapshot !== undefined));
+    if (publisher?.snapshot === undefined) return hops;
+  }
+  hops.push(...publishedDispatchHops(publisher, p, facts.sourcePort, backend));
+  const backendNetwork = facts.networks.get(p.service.network);
+  if (backend === undefined || backendNetwork === undefined) return hops;
+  if (backend.node === publisher.host) {
+    hops.push(...vethBridgeHops(publisher, backend, backendNetwork, "rx").reverse());
+    hops.push(...containerHops(publisher, backend, backendNetwork, p.clientIp, undefined, "rx").slice(0, 1));
+    return hops;
+  }
+  hops.push(...pathTo(facts, publisher, backend, backendNetwork));
+  return hops;
 }
 
 /** From the source's bridge to the destination endpoint: on the same host, or through the tunnel. */
@@ -115,9 +144,11 @@ function serviceHops(facts: TraceFacts, source: HostPart, service: ServiceFact, 
   return hops;
 }
 
-function isolationHop(source: HostPart, from: EndpointFact, otherNetwork: string): TraceHop {
+function isolationHop(source: HostPart, from: EndpointFact, internal: boolean, otherNetwork: string): TraceHop {
   const rules = source.snapshot!.nft?.rules.filter((r) => r.chain === "forward" && r.text.includes("@same_bridge") && r.text.endsWith("drop")) ?? [];
-  const rule = rules[0];
+  // An internal network's addresses are dropped off their bridge; any other's packets, routed toward
+  // another network's bridge, are dropped on the way into it.
+  const rule = (internal ? rules.find((r) => r.text.startsWith("ip saddr @internal_subnets")) : rules.find((r) => r.text.startsWith("oifname @overlay_bridges"))) ?? rules[0];
   return hop(source.host, "nftables", `table inet weft chain forward${rule ? ` handle ${rule.handle}` : ""}`, `no path from ${from.network} to ${otherNetwork} (networks are isolated)`,
     rule === undefined ? "no isolation rule found" : `drop: ${rule.text}`,
     {

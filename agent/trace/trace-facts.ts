@@ -41,9 +41,26 @@ export interface ServiceFact {
   table: number[];
 }
 
+/** A port published on every host: reached at `hostIp:port`, DNATed there to `target` on a backend. */
+export interface PublishedFact {
+  service: ServiceFact;
+  host: string;
+  hostIp: string;
+  protocol: "tcp" | "udp";
+  port: number;
+  target: number;
+  /** Mode local: only the publishing host's own backends, from its local table. */
+  local: boolean;
+  /** The client address the publishing host sees (the source host's underlay address after the egress masquerade, or the container's egress leg on the same host). */
+  clientIp: string;
+  /** Maglev slot -> index into service.backends, the table this port's chain uses. */
+  table: number[];
+}
+
 export type TraceTarget =
   | { kind: "endpoint"; endpoint: EndpointFact }
-  | { kind: "service"; service: ServiceFact; port?: number };
+  | { kind: "service"; service: ServiceFact; port?: number }
+  | ({ kind: "published" } & PublishedFact);
 
 /** One host's part: its snapshot, or why there is none (did not answer, refused, not a member). */
 export interface HostPart {

@@ -72,11 +72,14 @@ async function inspectNamespace(query: NamespaceQuery, run: CommandRunner): Prom
   const enter = ["--net=" + netnsPath(query.netns), "ip", "-j"];
   const result: NamespaceSnapshot = { netns: query.netns };
   try {
-    const link = parseLinks((await run("nsenter", [...enter, "-s", "link", "show", "dev", query.ifName])).stdout)[0];
+    const links = parseLinks((await run("nsenter", [...enter, "-s", "link", "show"])).stdout);
+    const link = links.find((l) => l.name === query.ifName);
     if (link !== undefined) result.link = link;
     if (query.routeTo !== undefined) {
       const route = parseRouteGet((await run("nsenter", [...enter, "route", "get", query.routeTo])).stdout);
       if (route !== undefined) result.route = route;
+      const routeLink = route === undefined || route.dev === query.ifName ? undefined : links.find((l) => l.name === route.dev);
+      if (routeLink !== undefined) result.routeLink = routeLink;
     }
   } catch (err) {
     result.error = oneLine(err);

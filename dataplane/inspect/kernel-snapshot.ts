@@ -54,6 +54,8 @@ export interface NamespaceSnapshot {
   /** The endpoint's interface there (eth0). */
   link?: LinkSnapshot;
   route?: RouteSnapshot;
+  /** The interface the route leaves by, when it is not the endpoint's own (its egress leg, say). */
+  routeLink?: LinkSnapshot;
   /** What went wrong reading it (namespace gone, ...). */
   error?: string;
 }

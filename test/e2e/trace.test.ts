@@ -88,7 +88,7 @@ describe("weft trace", () => {
     const broken = report.hops[report.brokenAt!]!;
     expect(broken).toMatchObject({ host: "h1", layer: "nftables" });
     expect(broken.problem).toContain("dropped by weft's isolation rule");
-    expect(broken.actual).toContain("@same_bridge drop");
+    expect(broken.actual).toBe("drop: oifname @overlay_bridges iifname . oifname != @same_bridge drop");
   }, 60_000);
 
   it("names the backend the Maglev table gives a service flow and the DNAT, and that backend answers the same flow", async () => {
@@ -108,6 +108,29 @@ describe("weft trace", () => {
     // The same flow for real: the kernel's jhash on (client IP, source port) picks the backend the trace named.
     const answer = await pollUntil(
       () => inNetns(client.netns, ["curl", "-s", "--max-time", "3", "--local-port", String(sourcePort), `http://${web.vip}/`]),
+      (run) => run.code === 0,
+      15_000,
+      500,
+    );
+    expect(answer.stdout.trim()).toBe(backend.name);
+  }, 60_000);
+
+  it("follows a published HOST:PORT from another host: egress masquerade, underlay, that host's DNAT, and the backend answering the same flow", async () => {
+    const client = container("h3");
+    const web = lab.state.web!;
+    const sourcePort = 41235;
+    const target = `h1:${web.published}`;
+    const report = await trace({ from: client.name, to: target, sourcePort }, "h3");
+    expect(report.to).toMatchObject({ kind: "published", name: target, host: "h1", ip: host("h1").underlayIp });
+    expect(report.hops.map((h) => `${h.host}:${h.layer}`).slice(0, 8)).toEqual(["h3:container", "h3:route", "h3:gwbridge", "h3:nat", "h3:underlay", "h3:peer", "h1:nftables", "h1:nat"]);
+    const nat = report.hops.find((h) => h.host === "h1" && h.layer === "nat")!;
+    // h1 sees h3's underlay address (the egress masquerade keeps the source port when it is free).
+    expect(nat.object).toContain(`client ${host("h3").underlayIp} port ${sourcePort}`);
+    const backend = web.backends.find((b) => nat.expected.includes(`-> ${b.ip}:${web.target} (`))!;
+    expect(backend).toBeDefined();
+    expect(report.ok).toBe(true);
+    const answer = await pollUntil(
+      () => inNetns(client.netns, ["curl", "-s", "--max-time", "3", "--local-port", String(sourcePort), `http://${host("h1").underlayIp}:${web.published}/`]),
       (run) => run.code === 0,
       15_000,
       500,

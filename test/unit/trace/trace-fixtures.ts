@@ -26,7 +26,10 @@ function host(name: string, local: EndpointFact, remote: EndpointFact | undefine
       table: true,
       counters: [{ name: "mesh_no_backend", packets: 0, bytes: 0 }],
       maps: [],
-      rules: [{ chain: "forward", handle: 7, text: "oifname @overlay_bridges iifname . oifname != @same_bridge drop" }],
+      rules: [
+        { chain: "forward", handle: 5, text: "ip saddr @internal_subnets iifname . oifname != @same_bridge drop" },
+        { chain: "forward", handle: 7, text: "oifname @overlay_bridges iifname . oifname != @same_bridge drop" },
+      ],
     },
     errors: [],
   };
