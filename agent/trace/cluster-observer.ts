@@ -139,8 +139,10 @@ export class AgentClusterObserver implements ClusterObserver {
   /** This host answers directly; another through gossip, within the deadline. Never throws. */
   private async ask(host: string, query: ObserveQuery): Promise<ObserveReply> {
     try {
-      if (host === this.options.node) return await this.options.local.answer(query);
-      return parseObserveReply(await this.options.ask(host, encodeJson(query), this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS));
+      const timeoutMs = this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+      if (host === this.options.node) return await withDeadline(this.options.local.answer(query), timeoutMs, host);
+      // The transport has the same deadline; this one also holds if a reply is stuck anywhere else.
+      return parseObserveReply(await withDeadline(this.options.ask(host, encodeJson(query), timeoutMs), timeoutMs + 500, host));
     } catch (err) {
       return { error: errorText(err) };
     }
@@ -169,6 +171,14 @@ export function planQueries(from: EndpointFact, dst: EndpointFact | undefined, d
   target.endpoints.push({ id: dst.id });
   if (remote) target.networks.push({ vni: network.vni, macs: [], ips: [] });
   return queries;
+}
+
+function withDeadline<T>(work: Promise<T>, ms: number, host: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new WeftError("unavailable", `${host} did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
 }
 
 function networkFacts(records: readonly NetworkRecord[], underlayMtu: number): Map<string, NetworkFact> {
