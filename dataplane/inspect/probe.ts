@@ -20,9 +20,10 @@ export interface ProbeResult {
   detail: string;
 }
 
-// argv: dst port sourcePort proto timeoutMs. Prints one line: "answered ..." or "silent ...".
+// Prints one line: "answered ..." or "silent ...". Its parameters are written into the script as a
+// JSON literal (an IPv4 address, numbers and tcp|udp, checked by the caller).
 const SOCKET_PROBE = `
-const [dst, port, sport, proto, timeout] = process.argv.slice(1);
+const [dst, port, sport, proto, timeout] = PARAMETERS;
 const done = (line) => { console.log(line); process.exit(0); };
 setTimeout(() => done("silent: no answer within " + timeout + " ms"), Number(timeout)).unref();
 if (proto === "tcp") {
@@ -46,7 +47,8 @@ export async function sendProbe(spec: ProbeSpec, run: CommandRunner = runCommand
       const answered = /1 received|1 packets received/.test(out.stdout);
       return { sent: true, answered, detail: answered ? `ping ${spec.dst}: echo reply` : `ping ${spec.dst}: no echo reply within ${seconds} s` };
     }
-    const args = [enter, node, "-e", SOCKET_PROBE, spec.dst, String(spec.port ?? 0), String(spec.sourcePort ?? 0), spec.proto, String(spec.timeoutMs)];
+    const parameters = JSON.stringify([spec.dst, String(spec.port ?? 0), String(spec.sourcePort ?? 0), spec.proto, String(spec.timeoutMs)]);
+    const args = [enter, node, "-e", SOCKET_PROBE.replace("PARAMETERS", parameters)];
     const line = (await run("nsenter", args)).stdout.trim();
     return { sent: true, answered: line.startsWith("answered"), detail: `${spec.proto} ${spec.dst}:${spec.port ?? 0} from port ${spec.sourcePort ?? 0}: ${line}` };
   } catch (err) {

@@ -95,7 +95,10 @@ describe("weft trace", () => {
     const client = container("h3");
     const web = lab.state.web!;
     const sourcePort = 41234;
-    const report = await trace({ from: client.name, to: "web", port: 80, sourcePort }, "h3");
+    const report = await trace({ from: client.name, to: "web", port: 80, sourcePort, probe: true }, "h3");
+    // The probe is a real TCP SYN from that source port, answered by the backend (the connection is reset at once).
+    expect(report.probe).toMatchObject({ sent: true, answered: true });
+    expect(report.probe!.detail).toContain(`from port ${sourcePort}: answered: connected`);
     expect(report.to).toMatchObject({ kind: "service", name: "web", ip: web.vip });
     const nat = report.hops.find((h) => h.layer === "nat")!;
     expect(nat.ok).toBe(true);

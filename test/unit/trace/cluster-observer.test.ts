@@ -110,3 +110,37 @@ describe("ObservationHandler", () => {
     expect(bad.error).toContain("query.routesTo[0]");
   });
 });
+
+describe("traffic", () => {
+  it("names each weft link of every host that answered, and lists those that did not", async () => {
+    const handler = new ObservationHandler({
+      node: "h1",
+      localEndpoints: () => [localA],
+      networks: () => [network],
+      inspect: async (host) => {
+        const l = (name: string) => ({ name, up: true, operstate: "UP", mtu: 1450, mac: "", counters: { rxBytes: 1, rxPackets: 2, txBytes: 3, txPackets: 4, rxDropped: 0, txDropped: 0 } });
+        return { host, readAtMs: 0, links: [l(`weft${A.id.slice(0, 11)}`), l("weft-vx42"), l("weft_gwbridge"), l("lo"), l("weft99999999999")], fdb: [], neighbours: [], routes: [], namespaces: {}, errors: [] };
+      },
+    });
+    const o = new AgentClusterObserver({
+      node: "h1",
+      underlay: { ip: A.vtep, mtu: 1500 },
+      endpoints: () => [],
+      networks: () => [network as never],
+      services: () => [],
+      peers: () => [{ name: "h2", gossipAddr: "", state: "dead", endpoints: 0, underlayIp: B.vtep }],
+      local: handler,
+      ask: async () => {
+        throw new Error("unreachable");
+      },
+    });
+    const { links, unreachable } = await o.traffic();
+    expect(unreachable).toEqual(["h2"]);
+    expect(links.map((l) => `${l.host} ${l.kind} ${l.name} ${l.network ?? ""} ${l.endpointId ?? ""}`.trim())).toEqual([
+      `h1 endpoint weft${A.id.slice(0, 11)} lab ${A.id}`,
+      "h1 vxlan weft-vx42 lab",
+      "h1 gwbridge weft_gwbridge",
+    ]);
+    expect(links[0]).toMatchObject({ rxBytes: 1, rxPackets: 2, txBytes: 3, txPackets: 4 });
+  });
+});
