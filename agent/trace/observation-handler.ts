@@ -21,6 +21,11 @@ export interface ObservationHandlerOptions {
   networks(): ReadonlyArray<{ name: string; vni: number }>;
   inspect?: (host: string, query: InspectQuery) => Promise<HostSnapshot>;
   probe?: (spec: ProbeSpec) => Promise<ProbeResult>;
+  /**
+   * Why a probe from `endpoint` to `dst` is refused, or undefined when allowed: any member may ask, so
+   * a probe goes only where a trace leads (the endpoint's network, a member's underlay address).
+   */
+  probeRefusal?: (endpoint: LocalEndpoint, dst: string) => string | undefined;
   maxConcurrent?: number;
 }
 
@@ -95,6 +100,8 @@ export class ObservationHandler {
   private async probe(probe: NonNullable<ObserveQuery["probe"]>): Promise<ProbeResult> {
     const endpoint = this.local(probe.endpointId);
     if (endpoint === undefined) return { sent: false, answered: false, detail: `${probe.endpointId.slice(0, 12)} is not a local endpoint of ${this.options.node}` };
+    const refusal = this.options.probeRefusal?.(endpoint, probe.dst);
+    if (refusal !== undefined) return { sent: false, answered: false, detail: refusal };
     return (this.options.probe ?? sendProbe)({ netns: endpoint.netns, proto: probe.proto, dst: probe.dst, timeoutMs: PROBE_TIMEOUT_MS, ...(probe.port !== undefined ? { port: probe.port } : {}), ...(probe.sourcePort !== undefined ? { sourcePort: probe.sourcePort } : {}) });
   }
 

@@ -2,6 +2,7 @@
 // peer that never answers costs at most the deadline and is named in the trace; a peer's query is
 // answered only for this host's own endpoints, and at most two at once.
 import { describe, expect, it } from "vitest";
+import { createAgentObserver } from "../../../agent/trace/agent-observer.js";
 import { AgentClusterObserver } from "../../../agent/trace/cluster-observer.js";
 import { encodeJson } from "../../../agent/trace/observe-query.js";
 import { ObservationHandler } from "../../../agent/trace/observation-handler.js";
@@ -142,5 +143,26 @@ describe("traffic", () => {
       "h1 gwbridge weft_gwbridge",
     ]);
     expect(links[0]).toMatchObject({ rxBytes: 1, rxPackets: 2, txBytes: 3, txPackets: 4 });
+  });
+});
+
+describe("createAgentObserver", () => {
+  it("answers peers through the gossip hook, and sends a peer's probe only where a trace leads", async () => {
+    let hook: ((query: Uint8Array, from: string, maxBytes: number) => Promise<Uint8Array>) | undefined;
+    createAgentObserver({
+      node: "h1",
+      underlay: { ip: A.vtep, mtu: 1500 },
+      gossip: { setObserveHandler: (h) => (hook = h), observe: async () => new Uint8Array() },
+      localEndpoints: () => [localA],
+      networks: () => [network as never],
+      endpoints: () => [],
+      services: () => [],
+      peers: () => [{ name: "h2", gossipAddr: "", state: "alive", endpoints: 0, underlayIp: B.vtep }],
+    });
+    expect(hook).toBeDefined();
+    const probe = async (dst: string) =>
+      JSON.parse(Buffer.from(await hook!(encodeJson({ probe: { endpointId: A.id, proto: "icmp", dst } }), "h2", 1 << 20)).toString()).probe;
+    // Off the network and not a member: refused before anything is sent.
+    expect(await probe("192.0.2.1")).toMatchObject({ sent: false, detail: expect.stringContaining("goes only to its network") });
   });
 });
