@@ -36,6 +36,8 @@ import { createAgentGossip } from "./peers/agent-gossip.js";
 import { PeerDirectory, type PeerView } from "./peers/peer-directory.js";
 import type { AgentState, StateStore } from "./state-store.js";
 import { agentStatus, type AgentStatus } from "./status/agent-status.js";
+import { createAgentObserver } from "./trace/agent-observer.js";
+import type { ClusterObserver } from "./trace/trace-report.js";
 
 /** What the agent needs of its DNS server: zones to follow the bridges, and a way to stop. */
 type NameServer = Pick<DnsServer, "setZones" | "close">;
@@ -96,6 +98,8 @@ export class Agent {
   private dnsRecords: GossipRecordSource | undefined;
   // The networks the last full build programmed: the DNS zones follow them after each full run.
   private programmedNetworks: string[] = [];
+  /** Traces and per-link traffic across the cluster (weft trace, the topology page); set by start(). */
+  observer!: ClusterObserver;
 
   constructor(private readonly options: AgentOptions) {
     const { node, registry, log } = options;
@@ -169,6 +173,16 @@ export class Agent {
     const moved = reassignEgressLegs(this.egressSubnet, this.state.endpoints);
     if (moved > 0) log("info", `${moved} egress leg(s) moved into the egress subnet ${this.egressSubnet}`);
     this.gossip = this.createGossip(this.state.gossipVersion);
+    this.observer = createAgentObserver({
+      node,
+      underlay: this.options.underlay,
+      gossip: this.gossip,
+      localEndpoints: () => this.state.endpoints,
+      networks: () => this.listNetworks(),
+      endpoints: () => this.listEndpoints(),
+      services: () => this.agentServices.list(),
+      peers: () => this.peers(),
+    });
     // The names follow the gossip view as it changes, so a query costs a lookup, not a scan of every entry.
     this.dnsRecords = new GossipRecordSource(this.gossip);
     const names = this.agentServices.start(this.gossip, this.dnsRecords);

@@ -23,6 +23,7 @@ import { toStatusError } from "./api-status.js";
 import { gatewayIp } from "./networks/gateway.js";
 import { serviceSpecOf, toService } from "./services/service-messages.js";
 import { removeStaleSocket } from "./stale-socket.js";
+import type { TraceProto } from "./trace/trace-report.js";
 
 export async function startApiServer(
   socketPath: string,
@@ -125,6 +126,18 @@ export async function startApiServer(
         handle(async () => {
           await agent.services.remove(req.name);
           return create(WeftService.method.removeService.output, {});
+        }),
+      trace: (req) =>
+        handle(async () => {
+          const report = await agent.observer.trace({
+            from: req.from,
+            to: req.to,
+            ...(req.port !== 0 ? { port: req.port } : {}),
+            ...(req.proto !== "" ? { proto: req.proto as TraceProto } : {}),
+            probe: req.probe,
+            ...(req.sourcePort !== 0 ? { sourcePort: req.sourcePort } : {}),
+          });
+          return create(WeftService.method.trace.output, { reportJson: JSON.stringify(report) });
         }),
     },
     (method, err) => {

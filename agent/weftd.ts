@@ -25,7 +25,7 @@ import { StateStore } from "./state-store.js";
 import { requireCommand } from "./host-dependencies.js";
 import { MeshMetrics } from "./services/mesh-metrics.js";
 import { SystemdNotifier, sendNotifyDatagram } from "./systemd/index.js";
-import { startTopologyServer, unavailableObserver } from "./topology/index.js";
+import { startTopologyServer } from "./topology/index.js";
 
 async function main(): Promise<number> {
   let config: AgentConfig;
@@ -139,9 +139,8 @@ async function run(config: AgentConfig, log: Logger): Promise<number> {
   const metricsServer = config.metricsListen
     ? await startMetricsServer(parseHostPort("metrics-listen", config.metricsListen, false), metrics, () => agent.ready())
     : undefined;
-  // The observer: unavailableObserver until `weft trace`'s ClusterObserver is wired in.
   const topology = config.topologyListen
-    ? await startTopologyServer({ listen: parseHostPort("topology-listen", config.topologyListen, false), self: { name: config.nodeName, underlayIp: underlay.ip }, agent, observer: unavailableObserver, log: (line) => log("warn", line) })
+    ? await startTopologyServer({ listen: parseHostPort("topology-listen", config.topologyListen, false), self: { name: config.nodeName, underlayIp: underlay.ip }, agent, observer: agent.observer, log: (line) => log("warn", line) })
     : undefined;
   if (topology) log(isLoopback(topology.address) ? "info" : "warn", `topology page on http://${topology.address}/ (read-only): whoever reaches it sees the cluster's hosts, endpoints and services`);
   log("info", `weftd ${AGENT_VERSION} ready: api unix:${config.apiSocket}, cni unix:${cniSocketPath(config.apiSocket)}${config.metricsListen ? `, metrics http://${config.metricsListen}/metrics` : ""}`);

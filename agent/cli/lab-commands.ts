@@ -1,6 +1,9 @@
 // `weft lab ...`: a real multi-host cluster on this machine, in network namespaces.
 import { InvalidArgumentError, type Command } from "commander";
 import { formatLabTable, labAgent, labCheck, labDown, labStatus, labStatusJson, labTopologyLine, labUp, type LabState } from "../lab/index.js";
+import { explainLab } from "../lab/lab-explain.js";
+import { labTrace } from "../lab/lab-trace.js";
+import { formatTrace } from "../trace/trace-text.js";
 
 /** `lab status --json` with h1's topology page when the lab has one. */
 const statusJson = (state: LabState) => ({ ...labStatusJson(state), ...(state.topology ? { topology: state.topology } : {}) });
@@ -34,9 +37,31 @@ export function addLabCommands(program: Command): void {
       const { state, checks } = await labUp({ hosts: opts.hosts, containers: opts.containers, prefix: opts.prefix, clusterKey: opts.clusterKey, underlayMtu: opts.underlayMtu, monitoring: opts.monitoring, topology: opts.topology, log: say });
       const json = (cmd.optsWithGlobals() as { json?: boolean }).json;
       if (json) process.stdout.write(JSON.stringify({ ...statusJson(state), checks }, null, 2) + "\n");
-      else process.stdout.write(formatLabTable(state, checks) + labTopologyLine(state));
+      else process.stdout.write(formatLabTable(state, checks) + labTopologyLine(state) + "\n" + explainLab(state));
       const failed = checks.filter((c) => !c.ok).length;
       if (failed > 0) throw new Error(`${failed} of ${checks.length} checks failed`);
+    });
+  lab
+    .command("explain")
+    .description("what the lab built, one paragraph per layer, with the commands to see each by hand")
+    .option("--prefix <prefix>", "name prefix of the lab", "weft")
+    .action(async (opts: { prefix: string }) => {
+      const state = await labStatus({ prefix: opts.prefix });
+      if (!state) throw new Error(`no lab with prefix "${opts.prefix}" is running (start one with 'weft lab up')`);
+      process.stdout.write(explainLab(state));
+    });
+  lab
+    .command("trace")
+    .description("trace a packet between two lab containers (default: the first on h1 to the first on h2)")
+    .argument("[from]", "a container (name, ID or IP)")
+    .argument("[to]", "a container, or a service name")
+    .option("--probe", "send one real probe and show which counters moved")
+    .option("--prefix <prefix>", "name prefix of the lab", "weft")
+    .action(async (from: string | undefined, to: string | undefined, opts: { probe?: boolean; prefix: string }, cmd: Command) => {
+      const report = await labTrace({ prefix: opts.prefix, probe: opts.probe === true, ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}) });
+      const json = (cmd.optsWithGlobals() as { json?: boolean }).json;
+      process.stdout.write(json ? JSON.stringify(report, null, 2) + "\n" : formatTrace(report, { see: true }));
+      if (!report.ok) throw new Error(`the path is broken at hop ${(report.brokenAt ?? 0) + 1} (${report.hops[report.brokenAt ?? 0]?.layer ?? "?"} on ${report.hops[report.brokenAt ?? 0]?.host ?? "?"})`);
     });
   lab
     .command("status")

@@ -7,6 +7,7 @@ import { addLabCommands } from "./lab-commands.js";
 import { addCniCommands } from "./cni-commands.js";
 import { CliError, DEFAULT_SOCKET, intArg, labelArg, print, withApi } from "./api-client.js";
 import { addServiceCommands } from "./service-commands.js";
+import { addTraceCommands } from "./trace-commands.js";
 
 export function buildProgram(env: Readonly<Record<string, string | undefined>>): Command {
   const program = new Command("weft")
@@ -168,6 +169,7 @@ export function buildProgram(env: Readonly<Record<string, string | undefined>>):
     );
 
   addServiceCommands(program, withApi);
+  addTraceCommands(program, withApi);
   addLabCommands(program);
   addCniCommands(program);
   return program;

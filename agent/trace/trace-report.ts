@@ -13,6 +13,8 @@ export interface TraceRequest {
   proto?: TraceProto;
   /** Send one real probe from the source's namespace and report which counters moved. */
   probe?: boolean;
+  /** TCP/UDP: the client's source port the trace assumes (services hash it) and the probe uses; a fixed default. */
+  sourcePort?: number;
 }
 
 export type HopLayer =
@@ -77,6 +79,8 @@ export interface TraceReport {
   /** One or two sentences: the path, or where and why it breaks. */
   summary: string;
   probe?: { sent: boolean; answered: boolean; detail: string };
+  /** TCP/UDP: the client's source port the trace assumed. */
+  sourcePort?: number;
 }
 
 /** The traffic of one link on one host, read from the kernel's counters. */

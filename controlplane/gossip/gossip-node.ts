@@ -1,5 +1,7 @@
 import type { Registry } from "prom-client";
-import { errorText, invalidArgument, parseName, printable } from "../../proto/values/index.js";
+import { create } from "@bufbuild/protobuf";
+import { ObserveRequestSchema } from "../../proto/gen/weft/v1/gossip_pb.js";
+import { errorText, invalidArgument, parseName, printable, WeftError } from "../../proto/values/index.js";
 import { systemClock, type Clock } from "../clock.js";
 import { AntiEntropy } from "./anti-entropy.js";
 import { inProcessVerifier, type BatchSignatureVerifier } from "./batch-signature-verifier.js";
@@ -16,12 +18,13 @@ import { LogLimiter } from "./log-limiter.js";
 import { PeerSet, type GossipPeer, type PeerRecord, type PeerStatus } from "./peer-set.js";
 import { PushQueues } from "./push-queues.js";
 import type { RejectionReason } from "./rejection-reason.js";
-import { RequestHandler, UNAUTHENTICATED } from "./request-handler.js";
+import { RequestHandler, UNAUTHENTICATED, type ObserveHandler } from "./request-handler.js";
 import { ed25519Signatures, type SignatureScheme } from "./signature-scheme.js";
 import { encodeAndSignEntry, SignedEntryCache, type DecodedEntry } from "./signed-entry.js";
 import type { GossipTransport } from "./transport.js";
 
 export type { EndpointChange } from "./entry-table.js";
+export type { ObserveHandler } from "./request-handler.js";
 export type { GossipPeer, PeerState, PeerStatus } from "./peer-set.js";
 
 export interface GossipNodeOptions {
@@ -77,6 +80,7 @@ export class GossipNode {
   readonly #queues: PushQueues;
   readonly #requests: RequestHandler;
   readonly #timers: GossipTimers;
+  #observer: ObserveHandler | undefined;
   #nextVersion: number;
   #running = false;
 
@@ -156,6 +160,7 @@ export class GossipNode {
       heardFrom: (peer) => this.#heardFrom(peer),
       refused: (refusal) => this.#refused(refusal),
       reject: (key, shown, reason, detail) => this.#reject(key, shown, reason, detail),
+      observer: () => this.#observer,
     });
     this.#timers = new GossipTimers({
       config,
@@ -245,6 +250,27 @@ export class GossipNode {
       ),
     );
     return acks.filter(Boolean).length;
+  }
+
+  /**
+   * Observation requests from peers (a trace's part on this host) go to `handler`; the gossip only
+   * routes them, with its frame checks (membership, signature, receiver, clock, replay) and rate limits.
+   */
+  setObserveHandler(handler: ObserveHandler | undefined): void {
+    this.#observer = handler;
+  }
+
+  /**
+   * Asks the member `peerName` for an observation: its reply's bytes, or a WeftError (unavailable)
+   * when it does not answer within `timeoutMs`, refuses, or is not a member.
+   */
+  async observe(peerName: string, query: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
+    const peer = this.#peers.get(peerName);
+    if (peer === undefined) throw new WeftError("not-found", `peer: ${printable(peerName)} is not a member`, { field: "peer" });
+    if (!this.#running) throw new WeftError("unavailable", "gossip is not running");
+    const reply = await this.#channel.exchange(peer, { case: "observe", value: create(ObserveRequestSchema, { query }) }, timeoutMs);
+    if (reply?.body.case !== "observation") throw new WeftError("unavailable", `${printable(peerName)} did not answer within ${timeoutMs} ms (or refused)`);
+    return reply.body.value.report;
   }
 
   /** Deletes a local endpoint with a tombstone of a higher version; pushed at once. */

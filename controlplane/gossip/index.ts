@@ -33,6 +33,7 @@ export { createGrpcTransport, type GrpcGossipTransport, type GrpcTransportOption
 export { defaultGossipConfig, resolveGossipConfig, type GossipConfig } from "./gossip-config.js";
 export {
   GossipNode,
+  type ObserveHandler,
   type EndpointChange,
   type GossipNodeOptions,
   type GossipPeer,

@@ -1,5 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import { PongSchema, PushAckSchema, RefusalSchema } from "../../proto/gen/weft/v1/gossip_pb.js";
+import { ObservationSchema, PongSchema, PushAckSchema, RefusalSchema } from "../../proto/gen/weft/v1/gossip_pb.js";
 import { errorText, printable } from "../../proto/values/index.js";
 import type { Clock } from "../clock.js";
 import type { AntiEntropy } from "./anti-entropy.js";
@@ -27,7 +27,12 @@ export interface RequestHandlerOptions {
   heardFrom(peer: PeerRecord): void;
   refused(refusal: FrameRefusal): void;
   reject(key: string, shown: string, reason: RejectionReason, detail: string): void;
+  /** The agent's answer to an observation request (see GossipNode.setObserveHandler); undefined: none. */
+  observer(): ObserveHandler | undefined;
 }
+
+/** Answers a peer's observation query (opaque bytes to the gossip) with a report of at most `maxBytes`. */
+export type ObserveHandler = (query: Uint8Array, from: string, maxBytes: number) => Promise<Uint8Array>;
 
 /**
  * Answers the frames peers send: refused ones get an empty reply (no signing work for whoever sends
@@ -65,6 +70,13 @@ export class RequestHandler {
         }
         case "sync":
           return this.#reply(request, this.options.antiEntropy.reply(request.body.value.owners));
+        case "observe": {
+          const observer = this.options.observer();
+          if (observer === undefined) return this.#reply(request, { case: "refusal", value: create(RefusalSchema, { reason: "this node answers no observations" }) });
+          const report = await observer(request.body.value.query, request.origin, config.maxMessageBytes);
+          if (report.length > config.maxMessageBytes) return this.#reply(request, { case: "refusal", value: create(RefusalSchema, { reason: "observation too large" }) });
+          return this.#reply(request, { case: "observation", value: create(ObservationSchema, { report }) });
+        }
         case "ping":
           return this.#reply(request, { case: "pong", value: create(PongSchema, { nonce: request.body.value.nonce }) });
         default:

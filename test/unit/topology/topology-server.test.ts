@@ -1,7 +1,7 @@
 import { request } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
 import { startTopologyServer, type TopologyServer } from "../../../agent/topology/topology-server.js";
-import { TRACE_NOT_AVAILABLE, unavailableObserver } from "../../../agent/topology/unavailable-observer.js";
+import { TRACE_NOT_AVAILABLE, unavailableObserver } from "./unavailable-observer.js";
 import { PAGE_SCRIPT } from "../../../agent/topology/page/page-script.js";
 import type { TopologySnapshot } from "../../../agent/topology/topology-snapshot.js";
 import type { ClusterObserver, TraceReport, TraceRequest } from "../../../agent/trace/trace-report.js";

@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file weft/v1/gossip.proto.
  */
 export const file_weft_v1_gossip: GenFile = /*@__PURE__*/
-  fileDesc("ChR3ZWZ0L3YxL2dvc3NpcC5wcm90bxIHd2VmdC52MSIwCg9FeGNoYW5nZVJlcXVlc3QSHQoFZnJhbWUYASABKAsyDi53ZWZ0LnYxLkZyYW1lIjEKEEV4Y2hhbmdlUmVzcG9uc2USHQoFZnJhbWUYASABKAsyDi53ZWZ0LnYxLkZyYW1lIjoKBUZyYW1lEg0KBW5vbmNlGAEgASgMEg8KB3BheWxvYWQYAiABKAwSEQoJc2lnbmF0dXJlGAMgASgMIvICCg1Hb3NzaXBNZXNzYWdlEg4KBm9yaWdpbhgBIAEoCRISCgpzZW50X2F0X21zGAIgASgEEhAKCHJlY2VpdmVyGAMgASgJEhIKCm1lc3NhZ2VfaWQYBCABKAQSEwoLaW5fcmVwbHlfdG8YBSABKAQSIgoEcHVzaBgKIAEoCzISLndlZnQudjEuUHVzaERlbHRhSAASJAoIcHVzaF9hY2sYCyABKAsyEC53ZWZ0LnYxLlB1c2hBY2tIABIjCgRzeW5jGAwgASgLMhMud2VmdC52MS5TeW5jRGlnZXN0SAASKAoKc3luY19yZXBseRgNIAEoCzISLndlZnQudjEuU3luY1JlcGx5SAASHQoEcGluZxgOIAEoCzINLndlZnQudjEuUGluZ0gAEh0KBHBvbmcYDyABKAsyDS53ZWZ0LnYxLlBvbmdIABIjCgdyZWZ1c2FsGBAgASgLMhAud2VmdC52MS5SZWZ1c2FsSABCBgoEYm9keSKoAgoNRW5kcG9pbnRFbnRyeRIPCgduZXR3b3JrGAEgASgJEhMKC2VuZHBvaW50X2lkGAIgASgJEg0KBW93bmVyGAMgASgJEg8KB3ZlcnNpb24YBCABKAQSEQoJdG9tYnN0b25lGAUgASgIEgoKAmlwGAYgASgJEgsKA21hYxgHIAEoCRIMCgR2dGVwGAggASgJEgwKBG5hbWUYCSABKAkSMgoGbGFiZWxzGAogAygLMiIud2VmdC52MS5FbmRwb2ludEVudHJ5LkxhYmVsc0VudHJ5EhUKDWRlbGV0ZWRfYXRfbXMYCyABKAQSDwoHYWxpYXNlcxgMIAMoCRotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIi8KC1NpZ25lZEVudHJ5Eg0KBWVudHJ5GAEgASgMEhEKCXNpZ25hdHVyZRgCIAEoDCJDCglQdXNoRGVsdGESJQoHZW50cmllcxgBIAMoCzIULndlZnQudjEuU2lnbmVkRW50cnkSDwoHY29uZmlybRgCIAEoCCItCgdQdXNoQWNrEhAKCGFjY2VwdGVkGAEgASgNEhAKCHJlamVjdGVkGAIgASgNIk4KC093bmVyRGlnZXN0Eg0KBW93bmVyGAEgASgJEhMKC21heF92ZXJzaW9uGAIgASgEEg0KBWNvdW50GAMgASgNEgwKBGhhc2gYBCABKA0iMgoKU3luY0RpZ2VzdBIkCgZvd25lcnMYASADKAsyFC53ZWZ0LnYxLk93bmVyRGlnZXN0ImsKCVN5bmNSZXBseRIlCgdlbnRyaWVzGAEgAygLMhQud2VmdC52MS5TaWduZWRFbnRyeRIkCgZvd25lcnMYAiADKAsyFC53ZWZ0LnYxLk93bmVyRGlnZXN0EhEKCXRydW5jYXRlZBgDIAEoCCIVCgRQaW5nEg0KBW5vbmNlGAEgASgEIhUKBFBvbmcSDQoFbm9uY2UYASABKAQiGQoHUmVmdXNhbBIOCgZyZWFzb24YASABKAkyUAoNR29zc2lwU2VydmljZRI/CghFeGNoYW5nZRIYLndlZnQudjEuRXhjaGFuZ2VSZXF1ZXN0Ghkud2VmdC52MS5FeGNoYW5nZVJlc3BvbnNlYgZwcm90bzM");
+  fileDesc("ChR3ZWZ0L3YxL2dvc3NpcC5wcm90bxIHd2VmdC52MSIwCg9FeGNoYW5nZVJlcXVlc3QSHQoFZnJhbWUYASABKAsyDi53ZWZ0LnYxLkZyYW1lIjEKEEV4Y2hhbmdlUmVzcG9uc2USHQoFZnJhbWUYASABKAsyDi53ZWZ0LnYxLkZyYW1lIjoKBUZyYW1lEg0KBW5vbmNlGAEgASgMEg8KB3BheWxvYWQYAiABKAwSEQoJc2lnbmF0dXJlGAMgASgMIssDCg1Hb3NzaXBNZXNzYWdlEg4KBm9yaWdpbhgBIAEoCRISCgpzZW50X2F0X21zGAIgASgEEhAKCHJlY2VpdmVyGAMgASgJEhIKCm1lc3NhZ2VfaWQYBCABKAQSEwoLaW5fcmVwbHlfdG8YBSABKAQSIgoEcHVzaBgKIAEoCzISLndlZnQudjEuUHVzaERlbHRhSAASJAoIcHVzaF9hY2sYCyABKAsyEC53ZWZ0LnYxLlB1c2hBY2tIABIjCgRzeW5jGAwgASgLMhMud2VmdC52MS5TeW5jRGlnZXN0SAASKAoKc3luY19yZXBseRgNIAEoCzISLndlZnQudjEuU3luY1JlcGx5SAASHQoEcGluZxgOIAEoCzINLndlZnQudjEuUGluZ0gAEh0KBHBvbmcYDyABKAsyDS53ZWZ0LnYxLlBvbmdIABIjCgdyZWZ1c2FsGBAgASgLMhAud2VmdC52MS5SZWZ1c2FsSAASKgoHb2JzZXJ2ZRgRIAEoCzIXLndlZnQudjEuT2JzZXJ2ZVJlcXVlc3RIABIrCgtvYnNlcnZhdGlvbhgSIAEoCzIULndlZnQudjEuT2JzZXJ2YXRpb25IAEIGCgRib2R5IqgCCg1FbmRwb2ludEVudHJ5Eg8KB25ldHdvcmsYASABKAkSEwoLZW5kcG9pbnRfaWQYAiABKAkSDQoFb3duZXIYAyABKAkSDwoHdmVyc2lvbhgEIAEoBBIRCgl0b21ic3RvbmUYBSABKAgSCgoCaXAYBiABKAkSCwoDbWFjGAcgASgJEgwKBHZ0ZXAYCCABKAkSDAoEbmFtZRgJIAEoCRIyCgZsYWJlbHMYCiADKAsyIi53ZWZ0LnYxLkVuZHBvaW50RW50cnkuTGFiZWxzRW50cnkSFQoNZGVsZXRlZF9hdF9tcxgLIAEoBBIPCgdhbGlhc2VzGAwgAygJGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiLwoLU2lnbmVkRW50cnkSDQoFZW50cnkYASABKAwSEQoJc2lnbmF0dXJlGAIgASgMIkMKCVB1c2hEZWx0YRIlCgdlbnRyaWVzGAEgAygLMhQud2VmdC52MS5TaWduZWRFbnRyeRIPCgdjb25maXJtGAIgASgIIi0KB1B1c2hBY2sSEAoIYWNjZXB0ZWQYASABKA0SEAoIcmVqZWN0ZWQYAiABKA0iTgoLT3duZXJEaWdlc3QSDQoFb3duZXIYASABKAkSEwoLbWF4X3ZlcnNpb24YAiABKAQSDQoFY291bnQYAyABKA0SDAoEaGFzaBgEIAEoDSIyCgpTeW5jRGlnZXN0EiQKBm93bmVycxgBIAMoCzIULndlZnQudjEuT3duZXJEaWdlc3QiawoJU3luY1JlcGx5EiUKB2VudHJpZXMYASADKAsyFC53ZWZ0LnYxLlNpZ25lZEVudHJ5EiQKBm93bmVycxgCIAMoCzIULndlZnQudjEuT3duZXJEaWdlc3QSEQoJdHJ1bmNhdGVkGAMgASgIIhUKBFBpbmcSDQoFbm9uY2UYASABKAQiFQoEUG9uZxINCgVub25jZRgBIAEoBCIZCgdSZWZ1c2FsEg4KBnJlYXNvbhgBIAEoCSIfCg5PYnNlcnZlUmVxdWVzdBINCgVxdWVyeRgBIAEoDCIdCgtPYnNlcnZhdGlvbhIOCgZyZXBvcnQYASABKAwyUAoNR29zc2lwU2VydmljZRI/CghFeGNoYW5nZRIYLndlZnQudjEuRXhjaGFuZ2VSZXF1ZXN0Ghkud2VmdC52MS5FeGNoYW5nZVJlc3BvbnNlYgZwcm90bzM");
 
 /**
  * @generated from message weft.v1.ExchangeRequest
@@ -167,6 +167,18 @@ export type GossipMessage = Message<"weft.v1.GossipMessage"> & {
      */
     value: Refusal;
     case: "refusal";
+  } | {
+    /**
+     * @generated from field: weft.v1.ObserveRequest observe = 17;
+     */
+    value: ObserveRequest;
+    case: "observe";
+  } | {
+    /**
+     * @generated from field: weft.v1.Observation observation = 18;
+     */
+    value: Observation;
+    case: "observation";
   } | { case: undefined; value?: undefined };
 };
 
@@ -471,6 +483,45 @@ export type Refusal = Message<"weft.v1.Refusal"> & {
  */
 export const RefusalSchema: GenMessage<Refusal> = /*@__PURE__*/
   messageDesc(file_weft_v1_gossip, 13);
+
+/**
+ * A request for the receiver's part of a trace or of the traffic view: the agent's own query, which
+ * the gossip node only routes to the handler the agent gave it (the agent validates it).
+ *
+ * @generated from message weft.v1.ObserveRequest
+ */
+export type ObserveRequest = Message<"weft.v1.ObserveRequest"> & {
+  /**
+   * @generated from field: bytes query = 1;
+   */
+  query: Uint8Array;
+};
+
+/**
+ * Describes the message weft.v1.ObserveRequest.
+ * Use `create(ObserveRequestSchema)` to create a new message.
+ */
+export const ObserveRequestSchema: GenMessage<ObserveRequest> = /*@__PURE__*/
+  messageDesc(file_weft_v1_gossip, 14);
+
+/**
+ * The answer to an ObserveRequest: the agent's snapshot of its kernel, bounded by the message size.
+ *
+ * @generated from message weft.v1.Observation
+ */
+export type Observation = Message<"weft.v1.Observation"> & {
+  /**
+   * @generated from field: bytes report = 1;
+   */
+  report: Uint8Array;
+};
+
+/**
+ * Describes the message weft.v1.Observation.
+ * Use `create(ObservationSchema)` to create a new message.
+ */
+export const ObservationSchema: GenMessage<Observation> = /*@__PURE__*/
+  messageDesc(file_weft_v1_gossip, 15);
 
 /**
  * Agents gossip endpoint entries to each other. The transport is one unary RPC that carries an
