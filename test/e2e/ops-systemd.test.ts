@@ -57,12 +57,29 @@ describe("weftd.service under systemd", () => {
     expect(show("StatusText")).toMatch(/^ready: node \S+, api unix:\/run\/weft\/weft\.sock$/);
     expect(show("Type")).toBe("notify");
     expect(inside("systemctl", "is-active", "etcd").out).toBe("active");
-    // Root with exactly the four capabilities the unit bounds it to: NET_BIND_SERVICE (10), NET_ADMIN
-    // (12), NET_RAW (13), SYS_ADMIN (21).
+    // Root with exactly the five capabilities the unit bounds it to: NET_BIND_SERVICE (10), NET_ADMIN
+    // (12), NET_RAW (13), SYS_PTRACE (19), SYS_ADMIN (21).
     const status = inside("cat", `/proc/${show("MainPID")}/status`).out;
-    expect(/^CapEff:\s+(\w+)$/m.exec(status)?.[1]).toBe((2n ** 10n + 2n ** 12n + 2n ** 13n + 2n ** 21n).toString(16).padStart(16, "0"));
+    expect(/^CapEff:\s+(\w+)$/m.exec(status)?.[1]).toBe((2n ** 10n + 2n ** 12n + 2n ** 13n + 2n ** 19n + 2n ** 21n).toString(16).padStart(16, "0"));
     expect(/^NoNewPrivs:\s+(\d)$/m.exec(status)?.[1]).toBe("1");
   }, 150_000);
+
+  it("attaches a namespace named by /proc/PID/ns/net whose process holds every capability (as a Docker container's do)", () => {
+    expect(inside("weft", "network", "create", "unitnet", "--subnet", "10.77.0.0/16").status).toBe(0);
+    // A root process with the full capability set in a network namespace of its own; setsid execs in
+    // place (a background job is no group leader), so $! is the namespace holder's PID.
+    const holder = inside("sh", "-c", "setsid unshare --net sleep 600 >/dev/null 2>&1 & echo $!");
+    expect(holder.status).toBe(0);
+    const pid = holder.out.trim();
+    try {
+      expect(inside("grep", "^CapEff", `/proc/${pid}/status`).out).not.toMatch(/CapEff:\s+0000000000203400$/);
+      const attach = inside("weft", "--json", "endpoint", "attach", "--network", "unitnet", "--netns", `/proc/${pid}/ns/net`, "--name", "full-caps");
+      expect(attach.status, attach.out).toBe(0);
+      expect(inside("nsenter", `--net=/proc/${pid}/ns/net`, "ip", "-4", "-o", "addr", "show", "dev", "eth0").out).toMatch(/inet 10\.77\./);
+    } finally {
+      inside("kill", pid);
+    }
+  }, 60_000);
 
   it("kills a weftd whose event loop stopped when the watchdog expires, and starts it again", async () => {
     const pid = show("MainPID");

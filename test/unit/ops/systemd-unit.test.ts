@@ -68,7 +68,7 @@ describe("weftd.service", () => {
   });
 
   it("keeps only the capabilities a network agent needs, and no MemoryDenyWriteExecute (V8's JIT needs it off)", () => {
-    expect(values("CapabilityBoundingSet")).toEqual(["CAP_NET_ADMIN CAP_NET_RAW CAP_NET_BIND_SERVICE CAP_SYS_ADMIN"]);
+    expect(values("CapabilityBoundingSet")).toEqual(["CAP_NET_ADMIN CAP_NET_RAW CAP_NET_BIND_SERVICE CAP_SYS_ADMIN CAP_SYS_PTRACE"]);
     expect(values("NoNewPrivileges")).toEqual(["yes"]);
     expect(values("MemoryDenyWriteExecute")).toEqual([]);
     expect(values("ProtectKernelTunables")).toEqual([]);
