@@ -38,6 +38,8 @@ export interface DesiredFirewall {
   networks: Array<{ name: string; vni: number; bridge: string /* weft-br<vni> */; subnet: string; gatewayIp: string; internal: boolean }>;
   /** 53: the only port containers may reach on their gateway address. */
   dnsPort: number;
+  /** The other hosts' underlay addresses: the VXLAN sent to and received from each is counted (peer-counters.ts). */
+  peers?: Array<{ node: string; underlayIp: string }>;
 }
 
 /** Why the underlay cannot be used, or undefined when it can: every part depends on it. */

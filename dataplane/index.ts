@@ -56,7 +56,8 @@ export {
   type FirewallWriteKind,
   type NftablesFirewallOptions,
 } from "./nftables/nftables-firewall.js";
-export { readInetCounterPackets } from "./nftables/nft-counter.js";
+export { readInetCounterPackets, readInetCounters, type InetCounter } from "./nftables/nft-counter.js";
+export { peerCounterNames, parsePeerCounterName, peerCounterKey } from "./nftables/peer-counters.js";
 export { netlinkSlotWriter, type SlotWriter, type SlotMapChange, type AddressSetChange } from "./nftables/nft-slot-writer.js";
 export { validateMesh, type ValidMesh } from "./mesh/mesh-validation.js";
 export { MESH_CONNECTION_MARK, MESH_MASQUERADE_MARK, MESH_NO_BACKEND_COUNTER } from "./mesh/mesh-objects.js";

@@ -1,6 +1,6 @@
-// Reading one named nftables counter straight from the kernel (a netlink dump of the table's counter
+// Reading nftables named counters straight from the kernel (a netlink dump of the table's counter
 // objects): nft itself fetches the whole table with every map element before it prints one counter,
-// which takes seconds once the mesh holds a million Maglev slots; this reads a few hundred bytes.
+// which takes seconds once the mesh holds a million Maglev slots; this reads only the counters.
 import { KernelError } from "../kernel-error.js";
 import { NLM_F_DUMP, NLM_F_REQUEST, align4, writeAttributeHeader, writeNetlinkHeader } from "../netlink-message.js";
 import { NetlinkSocket } from "../netlink-socket.js";
@@ -14,26 +14,38 @@ const NFTA_OBJ_NAME = 2;
 const NFTA_OBJ_TYPE = 3;
 const NFTA_OBJ_DATA = 4;
 const NFT_OBJECT_COUNTER = 1;
+const NFTA_COUNTER_BYTES = 1;
 const NFTA_COUNTER_PACKETS = 2;
 const NLA_TYPE_MASK = 0x3fff;
 const NFGENMSG_LEN = 4;
 
+export interface InetCounter {
+  name: string;
+  packets: number;
+  bytes: number;
+}
+
 /** The packet count of counter `name` in `inet <table>`, or undefined when there is no such counter (or table). */
 export function readInetCounterPackets(table: string, name: string): number | undefined {
+  return readInetCounters(table).find((c) => c.name === name)?.packets;
+}
+
+/** Every named counter of `inet <table>` (none when there is no such table). */
+export function readInetCounters(table: string): InetCounter[] {
   const socket = new NetlinkSocket({ protocol: NETLINK_NETFILTER, receiveBufferSize: 64 << 10 });
   try {
     const seq = socket.allocateSeqs(1);
-    let packets: number | undefined;
+    const counters: InetCounter[] = [];
     try {
       socket.dump(getCountersRequest(table, seq), seq, (buffer, header) => {
-        const found = counterPackets(buffer.subarray(header.payloadOffset + NFGENMSG_LEN, header.payloadOffset + header.payloadLength), name);
-        if (found !== undefined) packets = found;
+        const found = parseCounter(buffer.subarray(header.payloadOffset + NFGENMSG_LEN, header.payloadOffset + header.payloadLength));
+        if (found !== undefined) counters.push(found);
       });
     } catch (error) {
-      if (error instanceof KernelError && error.errno === 2) return undefined; // no such table
+      if (error instanceof KernelError && error.errno === 2) return []; // no such table
       throw error;
     }
-    return packets;
+    return counters;
   } finally {
     socket.close();
   }
@@ -54,15 +66,20 @@ function getCountersRequest(table: string, seq: number): Buffer {
   return buffer;
 }
 
-/** The packet count in one NEWOBJ message's attributes, when it is counter `name`. */
-function counterPackets(attributes: Buffer, name: string): number | undefined {
-  let objectName: string | undefined;
-  let packets: number | undefined;
+/** The counter in one NEWOBJ message's attributes. */
+function parseCounter(attributes: Buffer): InetCounter | undefined {
+  let name: string | undefined;
+  let packets = 0;
+  let bytes = 0;
   for (const [type, value] of walk(attributes)) {
-    if (type === NFTA_OBJ_NAME) objectName = value.toString("utf8").replace(/\0+$/, "");
-    if (type === NFTA_OBJ_DATA) for (const [inner, data] of walk(value)) if (inner === NFTA_COUNTER_PACKETS) packets = Number(data.readBigUInt64BE(0));
+    if (type === NFTA_OBJ_NAME) name = value.toString("utf8").replace(/\0+$/, "");
+    if (type !== NFTA_OBJ_DATA) continue;
+    for (const [inner, data] of walk(value)) {
+      if (inner === NFTA_COUNTER_PACKETS) packets = Number(data.readBigUInt64BE(0));
+      if (inner === NFTA_COUNTER_BYTES) bytes = Number(data.readBigUInt64BE(0));
+    }
   }
-  return objectName === name ? packets : undefined;
+  return name === undefined ? undefined : { name, packets, bytes };
 }
 
 function* walk(buffer: Buffer): Generator<[number, Buffer]> {

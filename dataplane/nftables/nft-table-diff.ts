@@ -1,7 +1,7 @@
 // From the table weft last wrote to the one it wants: nothing, the changed objects alone, or the whole
 // table. Pure. The changed objects are written in one transaction that never leaves a reference
-// dangling: new sets and chains first, then rules, then elements (vmap elements point at chains), then
-// the removed chains (flushed, so the sets they use are free) and last the removed sets. nft has no
+// dangling: new counters, sets and chains first, then rules, then elements (vmap elements point at chains), then
+// the removed chains (flushed, so the sets they use are free) and last the removed sets and counters. nft has no
 // in-place element update: a changed element is deleted and added again in the same transaction.
 import { renderEntries, renderObject, renderTable, type NftChain, type NftElements, type NftObject, type NftSet, type NftTable } from "./nft-table.js";
 import type { AddressSetChange, SlotMapChange } from "./nft-slot-writer.js";
@@ -53,7 +53,8 @@ export function diffTable(written: NftTable | undefined, wanted: NftTable, heade
   if (added.length + removed.length + changedChains.length + changedSets.length === 0) return { kind: "none" };
 
   const lines: string[] = [header];
-  for (const object of added) if (object.kind !== "chain") lines.push(`add ${renderObject(object).replace(/^\t/, "").replace(/^(set|map) /, `$1 ${AT} `)}`);
+  for (const object of added) if (object.kind === "counter") lines.push(`add counter ${AT} ${object.name}`);
+  for (const object of added) if (object.kind === "set" || object.kind === "map") lines.push(`add ${renderObject(object).replace(/^\t/, "").replace(/^(set|map) /, `$1 ${AT} `)}`);
   for (const object of added) if (object.kind === "chain") lines.push(`add chain ${AT} ${object.name}`);
   for (const chain of changedChains) lines.push(`flush chain ${AT} ${chain.name}`);
   for (const chain of [...added.filter((o): o is NftChain => o.kind === "chain"), ...changedChains]) {

@@ -35,7 +35,8 @@ export interface NftChain {
 export interface NftCounter {
   kind: "counter";
   name: string;
-  incremental: false;
+  /** Whether it may be added or deleted alone (else the table is rewritten whole). */
+  incremental: boolean;
 }
 
 export type NftObject = NftSet | NftChain | NftCounter;

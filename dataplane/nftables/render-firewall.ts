@@ -14,6 +14,7 @@
 // - forward on the gwbridge: members never reach each other (ICC off), and nothing but replies enters it.
 // - input from a container-facing bridge: replies, and dnsPort (udp, tcp) on that bridge's own gateway
 //   address; everything else to the host is dropped.
+// - input and output: VXLAN to and from each peer host is counted (peer-counters.ts), nothing dropped.
 // - postrouting: the egress subnet is masqueraded when it leaves through the underlay interface. VXLAN
 //   packets carry the host's underlay address as their source, so they are never matched.
 // Base chains have policy accept and each drop matches one of weft's interfaces or subnets: other
@@ -34,6 +35,7 @@ import { meshBackendIps, meshObjects } from "../mesh/mesh-objects.js";
 import { validateMesh } from "../mesh/mesh-validation.js";
 import { diffTable, type TableChange } from "./nft-table-diff.js";
 import { renderTable, type NftChain, type NftObject, type NftSet, type NftTable } from "./nft-table.js";
+import { peerObjects, peerRules, validatePeers, type ValidPeer } from "./peer-counters.js";
 
 export { FIREWALL_FAMILY, FIREWALL_TABLE } from "./table-name.js";
 
@@ -57,6 +59,7 @@ interface ValidFirewall {
   egress: { bridge: string; subnet: IPv4Cidr } | undefined;
   networks: ValidNetwork[];
   dnsPort: number;
+  peers: ValidPeer[];
 }
 
 /** The nft script that replaces weft's table whole. Throws a WeftError naming the field for bad input. */
@@ -75,16 +78,20 @@ export function firewallTable(f: DesiredFirewall, mesh: DesiredMesh = { services
   const validMesh = validateMesh(mesh, v.networks);
   const bridges = v.networks.map((n) => quote(n.bridge));
   const internal = v.networks.filter((n) => n.internal).map((n) => formatIPv4Cidr(n.subnet));
+  const peers = peerRules(v.peers);
   const clientSubnets = [...v.networks.map((n) => formatIPv4Cidr(n.subnet)), ...(v.egress ? [formatIPv4Cidr(v.egress.subnet)] : [])];
   const objects: NftObject[] = [
     set("overlay_bridges", ["type ifname"], bridges),
     set("same_bridge", ["type ifname . ifname"], bridges.map((b) => `${b} . ${b}`)),
     set("internal_subnets", ["type ipv4_addr", "flags interval", "auto-merge"], internal),
     set("dns_listeners", ["type ifname . ipv4_addr"], v.networks.map((n) => `${quote(n.bridge)} . ${n.gatewayIp}`)),
+    ...peerObjects(v.peers),
     chain("input", `type filter hook input priority ${FILTER_PRIORITY}; policy accept;`, [
       "iifname @overlay_bridges jump from_container",
       ...(v.egress ? [`iifname ${quote(v.egress.bridge)} jump from_container`] : []),
+      ...peers.input,
     ]),
+    ...(peers.output.length > 0 ? [chain("output", `type filter hook output priority ${FILTER_PRIORITY}; policy accept;`, peers.output)] : []),
     chain("from_container", undefined, [
       "ct state established,related accept",
       `meta l4proto { tcp, udp } th dport ${v.dnsPort} iifname . ip daddr @dns_listeners accept`,
@@ -156,7 +163,7 @@ function validateFirewall(f: DesiredFirewall): ValidFirewall {
     }
   });
   networks.sort((a, b) => a.vni - b.vni || (a.bridge < b.bridge ? -1 : a.bridge > b.bridge ? 1 : 0));
-  return { underlayIface, egress, networks, dnsPort: f.dnsPort };
+  return { underlayIface, egress, networks, dnsPort: f.dnsPort, peers: validatePeers(f.peers) };
 }
 
 function validateNetwork(n: DesiredFirewall["networks"][number], field: string): ValidNetwork {

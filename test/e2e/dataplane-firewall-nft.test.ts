@@ -56,9 +56,9 @@ describe("weft's nftables table on the real kernel", () => {
       sh("ip", "netns", "exec", ns, "nft", "-f", file);
       const listed = nft(ns, "list", "table", "inet", "weft");
       const golden = readFileSync(file, "utf8");
-      // Every chain and set of the golden file is in the kernel, with its rules.
-      for (const match of golden.matchAll(/^\t(chain|set) (\S+) \{/gm)) expect(listed).toContain(`${match[1]} ${match[2]} {`);
-      for (const rule of golden.split("\n").filter((l) => /^\t\t(iifname|oifname|ip |ct |meta |drop|jump|counter|reject|masquerade|dnat|fib)/.test(l))) expect(listed).toContain(rule);
+      // Every chain, set, map and counter of the golden file is in the kernel, with its rules.
+      for (const match of golden.matchAll(/^\t(chain|set|map|counter) (\S+) \{/gm)) expect(listed).toContain(`${match[1]} ${match[2]} {`);
+      for (const rule of golden.split("\n").filter((l) => /^\t\t(iifname|oifname|ip |ct |meta |drop|jump|counter|reject|masquerade|dnat|fib|udp )/.test(l))) expect(listed).toContain(rule);
       expect(tables(ns)).toEqual(["table inet weft"]);
       // Applying it again replaces the table instead of adding to it.
       sh("ip", "netns", "exec", ns, "nft", "-f", file);

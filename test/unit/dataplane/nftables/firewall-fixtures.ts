@@ -27,6 +27,17 @@ export const GOLDEN_CASES: Readonly<Record<string, DesiredFirewall>> = {
     networks: [firewallNetwork(43, 41), firewallNetwork(42, 40)],
     dnsPort: 53,
   },
+  // Two other hosts: their VXLAN counted per peer (a node name nft could not take as an identifier).
+  peers: {
+    underlayIface: "eth0",
+    egress: EGRESS,
+    networks: [firewallNetwork(42, 40)],
+    dnsPort: 53,
+    peers: [
+      { node: "host-2.example", underlayIp: "192.168.50.12" },
+      { node: "h3", underlayIp: "192.168.50.13" },
+    ],
+  },
 };
 
 export const goldenFile = (name: string): string => new URL(`./golden/${name}.nft`, import.meta.url).pathname;
