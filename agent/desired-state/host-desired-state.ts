@@ -54,7 +54,7 @@ export function buildHostDesiredState(input: HostDesiredInput): HostDesired {
     remoteGateways: gateways,
   });
   const programmed = [...part.programmedVnis.keys()].flatMap((name) => networks.get(name) ?? []);
-  const firewall = buildFirewallPart({ underlayIface: underlay.iface, egress: { bridge: EGRESS_BRIDGE, subnet: input.egressSubnet }, networks: programmed, slice });
+  const firewall = buildFirewallPart({ underlayIface: underlay.iface, egress: { bridge: EGRESS_BRIDGE, subnet: input.egressSubnet }, networks: programmed, slice, ...(nodes ? { nodes: nodes.values(), self: { node: input.node, underlayIp: underlay.ip } } : {}) });
   // The mesh forwards only into networks whose bridge has this host's gateway (the firewall's networks).
   const served = new Map(firewall.networks.map((n) => [n.name, n.vni]));
   const mesh = buildMeshPart({ node: input.node, services: input.services ?? [], served });

@@ -16,6 +16,7 @@ import { planPublishedQueries, publishedFact, publishedPort } from "./published-
 import { analyzeTrace, chosenBackend } from "./trace-analysis.js";
 import { endpointFact, resolveEndpoint, resolveTarget, type TraceView } from "./trace-ends.js";
 import type { EndpointFact, HostPart, NetworkFact, PeerFact, PublishedFact, TraceFacts } from "./trace-facts.js";
+import { namePeers } from "./peer-traffic.js";
 import type { ClusterObserver, LinkTraffic, TraceProto, TraceReport, TraceRequest } from "./trace-report.js";
 
 /** The source port a TCP/UDP trace assumes (and its probe uses) unless the request names one. */
@@ -121,7 +122,7 @@ export class AgentClusterObserver implements ClusterObserver {
     const unreachable: string[] = [];
     for (const { host, reply } of replies) {
       if (reply.traffic === undefined) unreachable.push(host);
-      else links.push(...reply.traffic.map((l) => ({ ...l, host })));
+      else links.push(...namePeers(reply.traffic.map((l) => ({ ...l, host })), hosts));
     }
     return { links, unreachable };
   }

@@ -2,7 +2,7 @@
 // objects the query names (mapped to weft's names and this agent's recorded namespaces), sends a probe
 // from a local endpoint, or lists its links' traffic. At most a few answers run at once (each spawns
 // ip/bridge/nft): more are refused as busy, so a peer cannot pile work on this host.
-import { bridgeName, hostIfNameFor, vxlanName } from "../../dataplane/index.js";
+import { bridgeName, FIREWALL_TABLE, hostIfNameFor, readInetCounters, vxlanName, type InetCounter } from "../../dataplane/index.js";
 import { inspectHost, sendProbe, type HostSnapshot, type InspectQuery, type ProbeResult, type ProbeSpec } from "../../dataplane/inspect/index.js";
 import { errorText } from "../../proto/values/index.js";
 import { EGRESS_BRIDGE } from "../desired-state/egress-part.js";
@@ -10,6 +10,7 @@ import type { LocalEndpoint } from "../state-store.js";
 import { encodeJson, parseObserveQuery, type ObserveQuery, type ObserveReply } from "./observe-query.js";
 import { localBackendsMapName, portChainName } from "./published-hops.js";
 import { backendsMapName, vipChainName } from "./trace-analysis.js";
+import { peerTraffic } from "./peer-traffic.js";
 import type { LinkTraffic } from "./trace-report.js";
 
 const PROBE_TIMEOUT_MS = 2000;
@@ -21,6 +22,8 @@ export interface ObservationHandlerOptions {
   networks(): ReadonlyArray<{ name: string; vni: number }>;
   inspect?: (host: string, query: InspectQuery) => Promise<HostSnapshot>;
   probe?: (spec: ProbeSpec) => Promise<ProbeResult>;
+  /** The named counters of weft's table (default: read by netlink, cheap however big the table is). */
+  counters?: () => readonly InetCounter[];
   /**
    * Why a probe from `endpoint` to `dst` is refused, or undefined when allowed: any member may ask, so
    * a probe goes only where a trace leads (the endpoint's network, a member's underlay address).
@@ -117,7 +120,17 @@ export class ObservationHandler {
       else if (vni !== undefined) traffic.push({ host: this.options.node, kind: "vxlan", name: link.name, ...this.networkOfVni(Number(vni)), ...c });
       else if (link.name === EGRESS_BRIDGE) traffic.push({ host: this.options.node, kind: "gwbridge", name: link.name, ...c });
     }
+    traffic.push(...peerTraffic(this.options.node, this.readCounters()));
     return traffic;
+  }
+
+  /** Unreadable (no netlink permission): the view lacks peer links, the rest still shows. */
+  private readCounters(): readonly InetCounter[] {
+    try {
+      return (this.options.counters ?? (() => readInetCounters(FIREWALL_TABLE)))();
+    } catch {
+      return [];
+    }
   }
 
   private networkOfVni(vni: number): { network?: string } {

@@ -9,6 +9,7 @@ import { ObservationHandler } from "../../../agent/trace/observation-handler.js"
 import type { EndpointView } from "../../../agent/endpoints/endpoint-view.js";
 import type { LocalEndpoint } from "../../../agent/state-store.js";
 import type { HostSnapshot, InspectQuery } from "../../../dataplane/inspect/index.js";
+import { peerCounterNames } from "../../../dataplane/index.js";
 import { A, B, healthyFacts } from "./trace-fixtures.js";
 
 function view(e: typeof A, local: boolean): EndpointView {
@@ -113,7 +114,7 @@ describe("ObservationHandler", () => {
 });
 
 describe("traffic", () => {
-  it("names each weft link of every host that answered, and lists those that did not", async () => {
+  it("names each weft link and peer counter of every host that answered, and lists those that did not", async () => {
     const handler = new ObservationHandler({
       node: "h1",
       localEndpoints: () => [localA],
@@ -122,6 +123,13 @@ describe("traffic", () => {
         const l = (name: string) => ({ name, up: true, operstate: "UP", mtu: 1450, mac: "", counters: { rxBytes: 1, rxPackets: 2, txBytes: 3, txPackets: 4, rxDropped: 0, txDropped: 0 } });
         return { host, readAtMs: 0, links: [l(`weft${A.id.slice(0, 11)}`), l("weft-vx42"), l("weft_gwbridge"), l("lo"), l("weft99999999999")], fdb: [], neighbours: [], routes: [], namespaces: {}, errors: [] };
       },
+      // weft's counters: h2's pair, a pair of a host no longer a member, and the mesh's own counter.
+      counters: () => [
+        { name: peerCounterNames("h2").tx, packets: 5, bytes: 500 },
+        { name: peerCounterNames("h2").rx, packets: 6, bytes: 600 },
+        { name: peerCounterNames("gone").tx, packets: 1, bytes: 1 },
+        { name: "mesh_no_backend", packets: 9, bytes: 9 },
+      ],
     });
     const o = new AgentClusterObserver({
       node: "h1",
@@ -141,8 +149,11 @@ describe("traffic", () => {
       `h1 endpoint weft${A.id.slice(0, 11)} lab ${A.id}`,
       "h1 vxlan weft-vx42 lab",
       "h1 gwbridge weft_gwbridge",
+      `h1 peer vx_${peerCounterNames("h2").tx.slice(6)}`,
     ]);
     expect(links[0]).toMatchObject({ rxBytes: 1, rxPackets: 2, txBytes: 3, txPackets: 4 });
+    // VXLAN to h2 from the tx counter, from h2 from the rx counter.
+    expect(links[3]).toMatchObject({ kind: "peer", peer: "h2", txBytes: 500, txPackets: 5, rxBytes: 600, rxPackets: 6 });
   });
 });
 
