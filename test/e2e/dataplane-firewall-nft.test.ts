@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { requireCommand } from "../../agent/host-dependencies.js";
 import { FakeKernel } from "../../dataplane/fake-kernel.js";
-import { NftablesFirewall, Reconciler, firewallTable, nftRunner, type DesiredState, type NftRunner } from "../../dataplane/index.js";
+import { NftablesFirewall, Reconciler, firewallTable, nftRunner, peerCounterNames, type DesiredState, type NftRunner } from "../../dataplane/index.js";
 import { GOLDEN_CASES, goldenFile } from "../unit/dataplane/nftables/firewall-fixtures.js";
 import { MESH_GOLDEN_CASES } from "../unit/dataplane/nftables/mesh-fixtures.js";
 
@@ -115,6 +115,32 @@ describe("weft's nftables table on the real kernel", () => {
       expect(report.firewallApplied, what).toBe(true);
       expect(nft(ns, "list", "table", "inet", "weft"), what).toBe(written);
     }
+  });
+
+  it("counts VXLAN per peer, and writes a peer joining or leaving without rewriting the table", async () => {
+    const ns = freshNamespace();
+    sh("ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up");
+    sh("ip", "netns", "exec", ns, "ip", "addr", "add", "10.99.0.1/32", "dev", "lo");
+    sh("ip", "netns", "exec", ns, "ip", "addr", "add", "10.99.0.2/32", "dev", "lo");
+    const kinds: string[] = [];
+    const firewall = new NftablesFirewall({ run: runnerIn(ns), onWrite: (_ms, kind) => kinds.push(kind) });
+    const withPeers = (peers: Array<{ node: string; underlayIp: string }>) => firewallTable({ ...GOLDEN_CASES.egress!, peers });
+    const h2 = { node: "h2", underlayIp: "10.99.0.2" };
+    await firewall.apply(withPeers([{ node: "h3", underlayIp: "10.99.0.3" }]));
+    await firewall.apply(withPeers([{ node: "h3", underlayIp: "10.99.0.3" }, h2]));
+    await firewall.apply(withPeers([h2]));
+    expect(kinds).toEqual(["full", "incremental", "incremental"]);
+    expect(nft(ns, "list", "table", "inet", "weft")).not.toContain("10.99.0.3");
+    // A VXLAN datagram from 10.99.0.1 to h2 and one from h2 back (both over lo: output then input).
+    const send = (from: string, to: string) =>
+      sh("ip", "netns", "exec", ns, process.execPath, "-e", `const s=require("dgram").createSocket("udp4");s.bind(0,"${from}",()=>s.send("x",4789,"${to}",()=>s.close()))`);
+    send("10.99.0.1", "10.99.0.2");
+    const { tx, rx } = peerCounterNames("h2");
+    const packets = (name: string) => Number(/packets (\d+)/.exec(nft(ns, "list", "counter", "inet", "weft", name))?.[1]);
+    // Over lo the datagram to h2 leaves (tx) and arrives from 10.99.0.1 (not a peer): rx stays 0.
+    expect([packets(tx), packets(rx)]).toEqual([1, 0]);
+    send("10.99.0.2", "10.99.0.1");
+    expect([packets(tx), packets(rx)]).toEqual([1, 1]);
   });
 
   it("reports nft's own message when the kernel refuses the script", async () => {
