@@ -134,7 +134,8 @@ export class NftablesFirewall implements Firewall {
   /** nft's listing of weft's table (of its chains alone for a big table), or undefined when there is none. */
   private async listTable(table: NftTable): Promise<string | undefined> {
     try {
-      if (elementCount(table) <= this.fullListingLimit) return await this.run(["list", "table", FIREWALL_FAMILY, FIREWALL_TABLE]);
+      // Stateless (-s): without counter values, which move with traffic and are no drift.
+      if (elementCount(table) <= this.fullListingLimit) return await this.run(["-s", "list", "table", FIREWALL_FAMILY, FIREWALL_TABLE]);
       return weftSection(await this.run(["list", "chains", FIREWALL_FAMILY]));
     } catch (error) {
       if (error instanceof KernelError && error.errno === 2) return undefined;
