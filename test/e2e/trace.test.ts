@@ -1,6 +1,7 @@
 // `weft trace` on a real 3-host lab (its own prefix): each host's part of the path is read by the agent
 // on that host (asked over gossip), so every broken case below is named on the host whose kernel has it.
 //   healthy    h1-c1 -> h2-c1 with a probe: every hop ok, counters move on both hosts
+//   peers      a ping h1-c1 -> h2-c1 moves h1's VXLAN-to-h2 and h2's VXLAN-from-h1 counters
 //   fdb        h1's FDB entry for h2-c1 removed by hand: the fdb hop on h1 is named, and the agent repairs it
 //   isolation  weft-iso's container on h1 -> h2-c1 (weft-lab): weft's isolation rule on h1 is named
 //   service    h3-c1 -> the service web: the backend the Maglev table gives the flow, and the DNAT;
@@ -13,6 +14,7 @@ import { join } from "node:path";
 import { CommandError, runCommand } from "../../agent/lab/command-runner.js";
 import { packageRoot } from "../../agent/package-root.js";
 import type { TraceReport, TraceRequest } from "../../agent/trace/trace-report.js";
+import { peerCounterNames } from "../../dataplane/index.js";
 import { inNetns, pollUntil, vxlanFdbMacs, withLab, withLabApi, type TestLab } from "../helpers/lab.js";
 
 let lab: TestLab;
@@ -53,6 +55,25 @@ describe("weft trace", () => {
     // The echo left h1's VXLAN device and arrived in b: at least one packet each while the probe ran.
     expect(report.hops.find((h) => h.host === "h1" && h.layer === "vxlan")!.counters!.packetsDelta).toBeGreaterThanOrEqual(1);
     expect(report.hops.find((h) => h.host === "h2" && h.layer === "container")!.counters!.packetsDelta).toBeGreaterThanOrEqual(1);
+  }, 60_000);
+
+  it("counts a ping across hosts in weft's per-peer VXLAN counters: sent on h1 toward h2, received on h2 from h1", async () => {
+    const a = container("h1");
+    const b = container("h2");
+    const packets = async (on: string, counter: string): Promise<number> => {
+      const listed = await inNetns(host(on).netns, ["nft", "list", "counter", "inet", "weft", counter]);
+      return listed.code === 0 ? Number(/packets (\d+)/.exec(listed.stdout)?.[1] ?? NaN) : NaN;
+    };
+    const txOnH1 = peerCounterNames("h2").tx;
+    const rxOnH2 = peerCounterNames("h1").rx;
+    // The agents add a peer's counters once they know its node record.
+    const before = await pollUntil(async () => [await packets("h1", txOnH1), await packets("h2", rxOnH2)], (v) => v.every(Number.isFinite), 30_000);
+    expect(before.every(Number.isFinite), `${txOnH1} on h1, ${rxOnH2} on h2`).toBe(true);
+    const ping = await inNetns(a.netns, ["ping", "-c", "3", "-W", "2", b.ip]);
+    expect(ping.code, ping.stderr).toBe(0);
+    const after = [await packets("h1", txOnH1), await packets("h2", rxOnH2)];
+    expect(after[0]! - before[0]!).toBeGreaterThanOrEqual(3);
+    expect(after[1]! - before[1]!).toBeGreaterThanOrEqual(3);
   }, 60_000);
 
   it("names an FDB entry removed by hand on the host that lacks it, before the agent repairs it", async () => {
