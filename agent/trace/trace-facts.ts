@@ -2,17 +2,11 @@
 // and the registry, what weft wants programmed for them (names, MACs, VTEPs, MTUs, the service's
 // Maglev table), and the peers' states. Plain values, the input of the pure analysis.
 import type { HostSnapshot } from "../../dataplane/inspect/index.js";
+import type { EndpointView } from "../endpoints/endpoint-view.js";
 import type { TraceProto } from "./trace-report.js";
 
-export interface EndpointFact {
-  id: string;
-  name: string;
-  network: string;
-  node: string;
-  ip: string;
-  mac: string;
-  vtep: string;
-}
+/** An endpoint as gossip has it, on any host. */
+export type EndpointFact = Pick<EndpointView, "id" | "name" | "network" | "node" | "ip" | "mac" | "vtep">;
 
 export interface NetworkFact {
   name: string;
