@@ -1,58 +1,30 @@
-import type { Registry } from "prom-client";
-import { create } from "@bufbuild/protobuf";
-import { ObserveRequestSchema } from "../../proto/gen/weft/v1/gossip_pb.js";
-import { errorText, invalidArgument, parseName, printable, WeftError } from "../../proto/values/index.js";
+import { errorText, invalidArgument, printable } from "../../proto/values/index.js";
 import { systemClock, type Clock } from "../clock.js";
 import { AntiEntropy } from "./anti-entropy.js";
-import { inProcessVerifier, type BatchSignatureVerifier } from "./batch-signature-verifier.js";
+import { inProcessVerifier } from "./batch-signature-verifier.js";
 import { endpointKey, normalizeAnnouncement, type EndpointAnnouncement, type EndpointRecord } from "./endpoint-record.js";
 import { EntryIntake, type IntakeResult } from "./entry-intake.js";
 import { policyProblem, type EntryPolicy } from "./entry-policy.js";
 import { EntryTable, type EndpointChange } from "./entry-table.js";
 import { FrameChannel, type FrameRefusal } from "./frame-channel.js";
 import { resolveGossipConfig, type GossipConfig } from "./gossip-config.js";
-import { CLUSTER_KEY_BYTES } from "./gossip-frame.js";
 import { GossipMetrics } from "./gossip-metrics.js";
+import { checkNodeOptions, type GossipNodeOptions } from "./gossip-node-options.js";
 import { GossipTimers } from "./gossip-timers.js";
 import { LogLimiter } from "./log-limiter.js";
+import { observePeer } from "./observe-peer.js";
 import { PeerSet, type GossipPeer, type PeerRecord, type PeerStatus } from "./peer-set.js";
 import { PushQueues } from "./push-queues.js";
 import type { RejectionReason } from "./rejection-reason.js";
 import { RequestHandler, UNAUTHENTICATED, type ObserveHandler } from "./request-handler.js";
-import { ed25519Signatures, type SignatureScheme } from "./signature-scheme.js";
+import type { SignatureScheme } from "./signature-scheme.js";
 import { encodeAndSignEntry, SignedEntryCache, type DecodedEntry } from "./signed-entry.js";
 import type { GossipTransport } from "./transport.js";
 
+export type { GossipNodeOptions } from "./gossip-node-options.js";
 export type { EndpointChange } from "./entry-table.js";
 export type { ObserveHandler } from "./request-handler.js";
 export type { GossipPeer, PeerState, PeerStatus } from "./peer-set.js";
-
-export interface GossipNodeOptions {
-  name: string;
-  keyPair: { publicKey: Uint8Array; secretKey: Uint8Array };
-  transport: GossipTransport;
-  policy: EntryPolicy;
-  clock?: Clock;
-  /** 32 bytes; when set every frame is sealed with it and unsealed frames are refused. */
-  clusterKey?: Uint8Array;
-  /** The last version() of a previous run; own versions start above it. */
-  versionFloor?: number;
-  config?: Partial<GossipConfig>;
-  log?: (line: string) => void;
-  metrics?: Registry;
-  random?: () => number;
-  /** Signature scheme; ed25519 unless a simulator swaps it. */
-  signatures?: SignatureScheme;
-  /** Verifies incoming entries' signatures in batches; default: in-process with `signatures`. */
-  verifier?: BatchSignatureVerifier;
-  /** Decoded/verified entry cache; the simulator shares one between nodes. */
-  entryCache?: SignedEntryCache;
-  /**
-   * Awaited (at most 100 ms) after a push brought something new, before it is acknowledged: the
-   * agent passes "reconcile the kernel", so an acknowledged push means the entry is programmed here.
-   */
-  beforeAck?: () => Promise<unknown>;
-}
 
 /**
  * One node of the endpoint gossip: holds the signed entries of all owners (EntryTable), pushes its
@@ -85,15 +57,9 @@ export class GossipNode {
   #running = false;
 
   constructor(options: GossipNodeOptions) {
-    this.name = parseName(options.name, "name");
-    this.#scheme = options.signatures ?? ed25519Signatures;
-    const ed25519 = this.#scheme === ed25519Signatures;
-    if (ed25519 && options.keyPair?.publicKey?.length !== 32) throw invalidArgument("keyPair.publicKey", "must be 32 bytes (ed25519)");
-    if (ed25519 && options.keyPair.secretKey?.length !== 64) throw invalidArgument("keyPair.secretKey", "must be 64 bytes (ed25519)");
-    if (options.clusterKey !== undefined && options.clusterKey.length !== CLUSTER_KEY_BYTES)
-      throw invalidArgument("clusterKey", `must be ${CLUSTER_KEY_BYTES} bytes, got ${options.clusterKey.length}`);
-    const floor = options.versionFloor ?? 0;
-    if (!Number.isSafeInteger(floor) || floor < 0) throw invalidArgument("versionFloor", "must be a non-negative safe integer");
+    const { name, scheme, ed25519, floor } = checkNodeOptions(options);
+    this.name = name;
+    this.#scheme = scheme;
     const config = (this.config = resolveGossipConfig(options.config));
     this.#keyPair = options.keyPair;
     this.#transport = options.transport;
@@ -264,13 +230,8 @@ export class GossipNode {
    * Asks the member `peerName` for an observation: its reply's bytes, or a WeftError (unavailable)
    * when it does not answer within `timeoutMs`, refuses, or is not a member.
    */
-  async observe(peerName: string, query: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
-    const peer = this.#peers.get(peerName);
-    if (peer === undefined) throw new WeftError("not-found", `peer: ${printable(peerName)} is not a member`, { field: "peer" });
-    if (!this.#running) throw new WeftError("unavailable", "gossip is not running");
-    const reply = await this.#channel.exchange(peer, { case: "observe", value: create(ObserveRequestSchema, { query }) }, timeoutMs);
-    if (reply?.body.case !== "observation") throw new WeftError("unavailable", `${printable(peerName)} did not answer within ${timeoutMs} ms (or refused)`);
-    return reply.body.value.report;
+  observe(peerName: string, query: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
+    return observePeer(this.#channel, this.#peers.get(peerName), peerName, this.#running, query, timeoutMs);
   }
 
   /** Deletes a local endpoint with a tombstone of a higher version; pushed at once. */
